@@ -1,0 +1,35 @@
+# shotzones: `make demo` and `make test` on a fresh machine; everything installs itself.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR := data/demo
+DEMO_DB := warehouse/demo.duckdb
+
+.PHONY: install demo test lint unit bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: install
+	@rm -rf $(DEMO_DIR) $(DEMO_DB)
+	@SECONDS=0; \
+	$(BIN)/shotzones generate --first-season 2023 --seasons 1 --seed 42 --out $(DEMO_DIR) && \
+	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones load $(DEMO_DIR) && \
+	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones backfill && \
+	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones report && \
+	echo "demo: generate, load, backfill and report in $${SECONDS} s"
+
+lint: install
+	$(BIN)/sqlfluff lint models
+
+test: install lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf target logs warehouse data $(VENV)

@@ -1,0 +1,114 @@
+{{ config(
+    unique_key=['game_id', 'player_lookup'],
+    **game_date_partitioned()
+) }}
+
+{#- The longest window; its history is all a batch needs from before its first date. -#}
+{%- set lookback_games = 20 %}
+{%- set zones = ['paint', 'mid_range', 'three_pt'] %}
+
+with
+
+player_games as (
+
+    select * from {{ ref('int_player_game_shot_zones') }}
+
+),
+
+batch_player_games as (
+
+    select * from player_games
+    where {{ in_batch('game_date') }}
+
+),
+
+batch_players as (
+
+    select distinct player_lookup from batch_player_games
+
+),
+
+-- each batch player's last games before the batch: the lookback the windows read, however
+-- long ago they were played
+history as (
+
+    select player_games.*
+    from player_games
+    inner join batch_players
+        on player_games.player_lookup = batch_players.player_lookup
+    where {{ before_batch('player_games.game_date') }}
+    qualify row_number() over (
+        partition by player_games.player_lookup
+        order by player_games.game_date desc, player_games.game_id desc
+    ) <= {{ lookback_games }}
+
+),
+
+windowed as (
+
+    select
+        game_id,
+        player_lookup,
+        game_date,
+        season,
+        team_abbr,
+
+        -- the v3 model's four features
+        {%- for zone in zones %}
+        {{ window_rate(zone ~ '_fga', 'fga', 'last_10') }} as {{ zone }}_rate_last_10,
+        {%- endfor %}
+        {{ window_rate('assisted_fgm', 'fgm', 'last_10') }} as assisted_rate_last_10,
+        {{ window_rate('unassisted_fgm', 'fgm', 'last_10') }} as unassisted_rate_last_10,
+        count(*) over last_10 as games_in_window,
+        coalesce(sum(fga) over last_10, 0) as fga_in_window,
+
+        -- shooting by zone over the window
+        {%- for zone in zones %}
+        {{ window_percentage(zone ~ '_fgm', zone ~ '_fga', 'last_10') }} as {{ zone }}_fg_pct_last_10,
+        {{ window_per_game(zone ~ '_fga', 'last_10') }} as {{ zone }}_fga_per_game_last_10,
+        {%- endfor %}
+        {{ window_per_game('and1_count', 'last_10') }} as and1_per_game_last_10,
+        {%- for zone in ['paint', 'mid_range', 'three'] %}
+        {{ window_per_game('blocks_' ~ zone, 'last_10') }} as blocks_{{ zone }}_per_game_last_10,
+        {%- endfor %}
+
+        -- the longer window, only once it is mostly full
+        count(*) over last_20 as games_in_window_20,
+        {%- for zone in zones %}
+        case
+            when count(*) over last_20 >= 15
+                then {{ window_rate(zone ~ '_fga', 'fga', 'last_20') }}
+        end as {{ zone }}_rate_last_20,
+        {%- endfor %}
+        case
+            when count(*) over last_20 >= 15
+                then {{ window_rate('assisted_fgm', 'fgm', 'last_20') }}
+        end as assisted_rate_last_20
+
+    from (
+        select * from history
+        union all
+        select * from batch_player_games
+    ) as lookback_and_batch
+    window
+        last_10 as (
+            partition by {{ window_partition() }}
+            order by game_date, game_id
+            rows between 10 preceding and 1 preceding
+        ),
+        last_20 as (
+            partition by {{ window_partition() }}
+            order by game_date, game_id
+            rows between {{ lookback_games }} preceding and 1 preceding
+        )
+
+),
+
+final as (
+
+    select * from windowed
+    where {{ in_batch('game_date') }}
+
+)
+
+select * from final

@@ -1,0 +1,78 @@
+"""What the warehouse holds: the figures `make demo` prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from shotzones.settings import Settings
+from shotzones.warehouse import connect
+
+FEATURES = (
+    "paint_rate_last_10",
+    "mid_range_rate_last_10",
+    "three_pt_rate_last_10",
+    "assisted_rate_last_10",
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    first_date: date
+    last_date: date
+    partitions: int
+    rows: dict[str, int]
+    null_rates: dict[str, float]
+    # Null rates once a player has a full window: what a model sees after the first weeks.
+    null_rates_full_window: dict[str, float]
+    sample_columns: list[str]
+    sample: list[tuple]
+
+
+def build_report(settings: Settings, sample_players: int = 5) -> Report:
+    relations = {
+        "raw play-by-play": settings.raw_relation,
+        "shots": "stg_bigdataball__shots",
+        "player-games": "int_player_game_shot_zones",
+        "features": "player_shot_zone_features",
+    }
+    with connect(settings, read_only=True) as con:
+        rows = {
+            name: con.execute(f"select count(*) from {relation}").fetchone()[0]
+            for name, relation in relations.items()
+        }
+        first, last, partitions = con.execute(
+            "select min(game_date), max(game_date), count(distinct game_date)"
+            " from player_shot_zone_features"
+        ).fetchone()
+        null_share = ", ".join(f"avg(({name} is null)::int) as {name}" for name in FEATURES)
+        overall = con.execute(f"select {null_share} from player_shot_zone_features").fetchone()
+        full = con.execute(
+            f"select {null_share} from player_shot_zone_features where games_in_window = 10"
+        ).fetchone()
+        sample = con.execute(
+            f"""
+            with busiest as (
+                select player_lookup from int_player_game_shot_zones
+                group by player_lookup order by sum(fga) desc, player_lookup limit {sample_players}
+            )
+            select player_lookup, game_date, team_abbr, games_in_window,
+                   {", ".join(f"round({name}, 1) as {name}" for name in FEATURES)}
+            from player_shot_zone_features
+            where player_lookup in (select player_lookup from busiest)
+            qualify row_number() over (partition by player_lookup order by game_date desc) = 1
+            order by player_lookup
+            """
+        )
+        columns = [column[0] for column in sample.description]
+        sample_rows = sample.fetchall()
+    return Report(
+        first_date=first,
+        last_date=last,
+        partitions=partitions,
+        rows=rows,
+        null_rates=dict(zip(FEATURES, overall)),
+        null_rates_full_window=dict(zip(FEATURES, full)),
+        sample_columns=columns,
+        sample=sample_rows,
+    )

@@ -1,0 +1,30 @@
+{#- The model and `other` hold exactly the same keys: none missing, none extra. -#}
+{% test keys_match(model, columns, other) %}
+
+with
+
+missing as (
+
+    select {{ columns | join(', ') }}, 'missing from {{ model.name }}' as problem
+    from {{ other }}
+    except distinct
+    select {{ columns | join(', ') }}, 'missing from {{ model.name }}' as problem
+    from {{ model }}
+
+),
+
+extra as (
+
+    select {{ columns | join(', ') }}, 'not in {{ other.name }}' as problem
+    from {{ model }}
+    except distinct
+    select {{ columns | join(', ') }}, 'not in {{ other.name }}' as problem
+    from {{ other }}
+
+)
+
+select * from missing
+union all
+select * from extra
+
+{% endtest %}
