@@ -24,6 +24,8 @@ from shotzones.settings import RAW_COLUMNS, Settings
 from shotzones.warehouse import connect
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
+# The generator writes its schedule beside the games; a directory load passes over it.
+SCHEDULE_FILE = "schedule.csv"
 
 # Canonical game id (SPEC 3) and game date (both delivered formats) in DuckDB SQL. The dbt
 # staging model re-parses `date` with its own macro and a test proves the two agree.
@@ -48,13 +50,18 @@ class LoadSummary:
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """The play-by-play files named, directories searched recursively, in a stable order."""
+    """The play-by-play files named, directories searched recursively (but for the generator's
+    schedule.csv), in a stable order."""
     found: list[Path] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(CSV_SUFFIXES))
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.name.endswith(CSV_SUFFIXES) and p.name != SCHEDULE_FILE
+                )
             )
         elif path.is_file():
             found.append(path)

@@ -36,7 +36,7 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
         "player-games": "int_player_game_shot_zones",
         "features": "player_shot_zone_features",
     }
-    with connect(settings, read_only=True) as con:
+    with connect(settings) as con:
         rows = {
             name: con.execute(f"select count(*) from {relation}").fetchone()[0]
             for name, relation in relations.items()
@@ -56,8 +56,9 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
                 select player_lookup from int_player_game_shot_zones
                 group by player_lookup order by sum(fga) desc, player_lookup limit {sample_players}
             )
-            select player_lookup, game_date, team_abbr, games_in_window,
-                   {", ".join(f"round({name}, 1) as {name}" for name in FEATURES)}
+            select player_lookup as player, game_date as date, team_abbr as team,
+                   games_in_window as games,
+                   {", ".join(f"round({name}, 1) as {name.removesuffix('_rate_last_10')}" for name in FEATURES)}
             from player_shot_zone_features
             where player_lookup in (select player_lookup from busiest)
             qualify row_number() over (partition by player_lookup order by game_date desc) = 1

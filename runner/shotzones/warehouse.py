@@ -11,12 +11,13 @@ from shotzones.settings import Settings
 
 
 @contextmanager
-def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection, closed on exit: DuckDB allows one writing process per file, and dbt
-    needs the file next."""
-    if not read_only:
-        settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.duckdb_path), read_only=read_only)
+    needs the file next. Always read-write: within one process DuckDB shares the database with
+    dbt's connection, which refuses a second one of another configuration."""
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.duckdb_path))
+    con.execute("set enable_progress_bar = false")
     try:
         yield con
     finally:
