@@ -174,7 +174,7 @@ _POS_STL = (1.5, 1.35, 1.2, 0.9, 0.75)
 _POS_FOUL = (0.95, 1.0, 1.0, 1.2, 1.45)
 _POS_ADEP = (0.78, 0.97, 1.06, 1.12, 1.2)  # how much his makes depend on a pass
 _POS_FT = (0.82, 0.81, 0.78, 0.75, 0.70)
-_POS_HEIGHT_COUNT = (3, 3, 3, 3, 3)  # positions on a 15-man roster
+_ROSTER_PER_POSITION = 3  # a 15-man roster: three at each position
 
 
 class Player:
@@ -333,7 +333,7 @@ class _League:
         for _team in range(N_TEAMS):
             roster = []
             for pos in range(5):
-                for depth in range(_POS_HEIGHT_COUNT[pos]):
+                for depth in range(_ROSTER_PER_POSITION):
                     rating = self._initial_rating(rng, depth)
                     age = rng.randint(20, 34) if depth < 2 else rng.randint(19, 31)
                     # veterans got their ids in earlier drafts
@@ -831,6 +831,17 @@ def _plan_lineup(tg: _TeamGame, per: int, el: int) -> tuple:
     return st
 
 
+def _period_plan(tg: _TeamGame, per: int, plen: int) -> tuple[list[int], list[tuple]]:
+    """The planned five through one period: change times (first 0) and the five from each."""
+    times = sorted({0, *(t for t in (tg.t1, tg.t2, tg.t3, tg.t4)[per - 1] if 0 < t < plen)}
+                   if per <= 4 else {0})  # fmt: skip
+    fives = []
+    for t in times:
+        five = _plan_lineup(tg, per, t)
+        fives.append(fives[-1] if fives and fives[-1] == five else five)
+    return times, fives
+
+
 def _classify(x: int, y: int) -> int:
     """Zone of a location (ZRA..ZATB) using SPEC section 4's rules; threes by geometry."""
     if (y <= 87.5 and (x >= 220 or x <= -220)) or (y > 87.5 and x * x + y * y >= 56406.25):
@@ -895,6 +906,7 @@ def _simulate_game(rng: random.Random, teams: tuple[_TeamGame, _TeamGame]) -> li
     run = [0, 0]  # current scoring run (side, points)
 
     info_cache: dict[tuple, tuple] = {}
+    plans: list = [None, None]  # per team: the period's planned lineup changes (times, fives)
 
     def lineup_info(lineup):
         info = info_cache.get(lineup)
@@ -912,9 +924,16 @@ def _simulate_game(rng: random.Random, teams: tuple[_TeamGame, _TeamGame]) -> li
 
     def subs(side, el, exclude=()):
         tg = teams[side]
-        target = _plan_lineup(tg, per, el)
+        if tg.garbage is not None:
+            target = tg.garbage
+        else:
+            plan = plans[side]
+            target = plan[1][bisect(plan[0], el) - 1]
         lin = tg.lineup
+        if lin is target:
+            return
         if lin == target:
+            tg.lineup = target
             return
         cur = list(lin)
         for i in range(5):
@@ -1175,8 +1194,9 @@ def _simulate_game(rng: random.Random, teams: tuple[_TeamGame, _TeamGame]) -> li
         team_fouls[0] = team_fouls[1] = 0
         late_fouls[0] = late_fouls[1] = 0
         bonus = 5 if per <= 4 else 4
-        for tg in teams:
-            tg.lineup = _plan_lineup(tg, per, 0)
+        for side, tg in enumerate(teams):
+            plans[side] = _period_plan(tg, per, plen)
+            tg.lineup = plans[side][1][0] if tg.garbage is None else tg.garbage
             tg.info = lineup_info(tg.lineup)
         emit(C_START, 0, None, desc=f"Start of {_period_name(per)}")
         if per == 1 or per >= 5:
@@ -1288,7 +1308,6 @@ def _simulate_game(rng: random.Random, teams: tuple[_TeamGame, _TeamGame]) -> li
                     evr = events[-1]
                     oreb_by = evr[8]
                     if oreb_by is None:  # team rebound: inbound, new action
-                        oreb_by = None
                         second = False
                         dead = True
                         dead_ball(t)
@@ -1300,8 +1319,6 @@ def _simulate_game(rng: random.Random, teams: tuple[_TeamGame, _TeamGame]) -> li
                     last_shot = False
                     continue
                 poss = side
-                if side == off:  # team rebound for the offence after a free throw
-                    continue
                 break
         emit(C_END, plen, None, desc=f"End of {_period_name(per)}")
     return events
