@@ -26,6 +26,7 @@ demo: install
 	echo "demo: generate, load, backfill and report in $${SECONDS} s"
 
 lint: install
+	@mkdir -p warehouse  # the dbt templater opens the default DuckDB file
 	$(BIN)/sqlfluff lint models
 
 test: install lint
