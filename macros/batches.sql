@@ -1,47 +1,73 @@
 {#-
-    A run builds one batch: the game dates between vars start_date and end_date (inclusive).
-    Without them it builds every loaded date. Incremental models replace exactly the dates of
-    their batch, so a batch can be rebuilt any number of times and never duplicates a row.
+    A run builds one wave of batches: the game-date ranges of var `batches`
+    (`[["2021-10-19", "2021-10-25"], ...]`, as the runner passes them), or the single range
+    start_date..end_date (inclusive) a user may pass by hand. With neither it builds every loaded
+    date. Incremental models replace exactly the dates of their batches, so a batch can be
+    rebuilt any number of times and never duplicates a row.
 -#}
 
-{% macro batch_range() -%}
-    {%- set start_date, end_date = var('start_date'), var('end_date') -%}
-    {%- if start_date is none and end_date is none -%}
+{% macro batch_ranges() -%}
+    {%- set ranges = var('batches', none) -%}
+    {%- if ranges is none and (var('start_date') is not none or var('end_date') is not none) -%}
+        {%- set ranges = [[var('start_date'), var('end_date')]] -%}
+    {%- endif -%}
+    {%- if ranges is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if start_date is none or end_date is none -%}
-        {{ exceptions.raise_compiler_error("vars start_date and end_date go together") }}
-    {%- endif -%}
-    {%- set start_date, end_date = start_date | string, end_date | string -%}
-    {%- if not modules.re.fullmatch('\d{4}-\d{2}-\d{2}', start_date)
-        or not modules.re.fullmatch('\d{4}-\d{2}-\d{2}', end_date) or start_date > end_date -%}
-        {{ exceptions.raise_compiler_error(
-            "start_date and end_date must be YYYY-MM-DD with start_date <= end_date, got "
-            ~ start_date ~ " and " ~ end_date
-        ) }}
-    {%- endif -%}
-    {{ return((start_date, end_date)) }}
+    {%- set checked = [] -%}
+    {%- for first, last in ranges -%}
+        {%- set first, last = first | string, last | string -%}
+        {%- if not modules.re.fullmatch('\\d{4}-\\d{2}-\\d{2}', first)
+            or not modules.re.fullmatch('\\d{4}-\\d{2}-\\d{2}', last) or first > last -%}
+            {{ exceptions.raise_compiler_error(
+                "a batch needs YYYY-MM-DD bounds with start <= end, got " ~ first ~ " and " ~ last
+            ) }}
+        {%- endif -%}
+        {%- do checked.append((first, last)) -%}
+    {%- endfor -%}
+    {{ return(checked) }}
 {%- endmacro %}
 
 
-{#- True for rows of the batch. Always a filter on the partition column, as BigQuery requires. -#}
+{#- True for rows of the batches. Always a filter on the partition column, as BigQuery requires. -#}
 {% macro in_batch(column) -%}
-    {%- set batch = batch_range() -%}
-    {%- if batch is none -%}
+    {%- set ranges = batch_ranges() -%}
+    {%- if ranges is none -%}
         {{ column }} is not null
     {%- else -%}
-        {{ column }} between date '{{ batch[0] }}' and date '{{ batch[1] }}'
+        (
+        {%- for first, last in ranges %}
+            {{ 'or ' if not loop.first }}{{ column }} between date '{{ first }}' and date '{{ last }}'
+        {%- endfor %}
+        )
     {%- endif -%}
 {%- endmacro %}
 
 
-{#- True for rows before the batch: the history a rolling window looks back into. -#}
-{% macro before_batch(column) -%}
-    {%- set batch = batch_range() -%}
-    {%- if batch is none -%}
-        false
+{#- True for rows up to the last batch's end: all a rolling window can look back into. -#}
+{% macro up_to_batch_end(column) -%}
+    {%- set ranges = batch_ranges() -%}
+    {%- if ranges is none -%}
+        {{ column }} is not null
     {%- else -%}
-        {{ column }} < date '{{ batch[0] }}'
+        {{ column }} <= date '{{ ranges | map(attribute=1) | max }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    Data tests look only at the batches a run built (tests run on the whole table when no batch
+    is set, as in a plain `dbt build`). Every model and source here is partitioned by game_date.
+-#}
+{% macro default__get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if batch_ranges() is not none -%}
+        {%- set where = in_batch('game_date') ~ (' and (' ~ where ~ ')' if where else '') -%}
+    {%- endif -%}
+    {%- if where -%}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') as dbt_subquery') }}
+    {%- else -%}
+        {{ return(relation) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -56,14 +82,14 @@
 {% endmacro %}
 
 {% macro bigquery__game_date_partitioned() %}
-    {%- set batch = batch_range() -%}
     {%- set partitions = none -%}
-    {%- if batch is not none -%}
-        {%- set first = modules.datetime.date.fromisoformat(batch[0]) -%}
-        {%- set days = (modules.datetime.date.fromisoformat(batch[1]) - first).days -%}
+    {%- if batch_ranges() is not none -%}
         {%- set partitions = [] -%}
-        {%- for offset in range(days + 1) -%}
-            {%- do partitions.append("date '" ~ (first + modules.datetime.timedelta(days=offset)).isoformat() ~ "'") -%}
+        {%- for first, last in batch_ranges() -%}
+            {%- set day = modules.datetime.date.fromisoformat(first) -%}
+            {%- for offset in range((modules.datetime.date.fromisoformat(last) - day).days + 1) -%}
+                {%- do partitions.append("date '" ~ (day + modules.datetime.timedelta(days=offset)).isoformat() ~ "'") -%}
+            {%- endfor -%}
         {%- endfor -%}
     {%- endif -%}
     {{ return({
@@ -76,9 +102,9 @@
 
 
 {#-
-    The `replace_batch` incremental strategy: delete the batch's dates, insert the new rows. The
+    The `replace_batch` incremental strategy: delete the batches' dates, insert the new rows. The
     dbt-duckdb incremental materialization runs both inside one transaction, so readers see the
-    old partition or the new one, never a gap.
+    old partitions or the new ones, never a gap.
 -#}
 {% macro get_incremental_replace_batch_sql(arg_dict) -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}

@@ -3,8 +3,6 @@
     **game_date_partitioned()
 ) }}
 
-{#- The longest window; its history is all a batch needs from before its first date. -#}
-{%- set lookback_games = 20 %}
 {%- set zones = ['paint', 'mid_range', 'three_pt'] %}
 
 with
@@ -15,32 +13,22 @@ player_games as (
 
 ),
 
-batch_player_games as (
+batch_players as (
 
-    select * from player_games
+    select distinct player_lookup from player_games
     where {{ in_batch('game_date') }}
 
 ),
 
-batch_players as (
-
-    select distinct player_lookup from batch_player_games
-
-),
-
--- each batch player's last games before the batch: the lookback the windows read, however
--- long ago they were played
-history as (
+-- every earlier game of the batches' players, however long ago: the windows' lookback. Reading
+-- it here, not through a filter on the batch, is what keeps a window whole in any batch.
+player_histories as (
 
     select player_games.*
     from player_games
     inner join batch_players
         on player_games.player_lookup = batch_players.player_lookup
-    where {{ before_batch('player_games.game_date') }}
-    qualify row_number() over (
-        partition by player_games.player_lookup
-        order by player_games.game_date desc, player_games.game_id desc
-    ) <= {{ lookback_games }}
+    where {{ up_to_batch_end('player_games.game_date') }}
 
 ),
 
@@ -85,11 +73,7 @@ windowed as (
                 then {{ window_rate('assisted_fgm', 'fgm', 'last_20') }}
         end as assisted_rate_last_20
 
-    from (
-        select * from history
-        union all
-        select * from batch_player_games
-    ) as lookback_and_batch
+    from player_histories
     window
         last_10 as (
             partition by {{ window_partition() }}
@@ -99,7 +83,7 @@ windowed as (
         last_20 as (
             partition by {{ window_partition() }}
             order by game_date, game_id
-            rows between {{ lookback_games }} preceding and 1 preceding
+            rows between 20 preceding and 1 preceding
         )
 
 ),

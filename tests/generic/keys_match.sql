@@ -1,4 +1,5 @@
-{#- The model and `other` hold exactly the same keys: none missing, none extra. -#}
+{#- The model and `other` hold exactly the same keys: none missing, none extra. Within a run's
+    batches, `other` is compared on the batches' dates, as the model is. -#}
 {% test keys_match(model, columns, other) %}
 
 with
@@ -7,6 +8,7 @@ missing as (
 
     select {{ columns | join(', ') }}, 'missing from {{ model.name }}' as problem
     from {{ other }}
+    where {{ in_batch('game_date') }}
     except distinct
     select {{ columns | join(', ') }}, 'missing from {{ model.name }}' as problem
     from {{ model }}
@@ -20,6 +22,7 @@ extra as (
     except distinct
     select {{ columns | join(', ') }}, 'not in {{ other.name }}' as problem
     from {{ other }}
+    where {{ in_batch('game_date') }}
 
 )
 
