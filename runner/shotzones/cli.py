@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import calendar
+import json
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Callable, Iterator
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from shotzones import params
-from shotzones.backfill import NothingLoaded, backfill
-from shotzones.dbt import DbtError
+from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan
 from shotzones.generate import generate
+from shotzones.ledger import BackfillLocked
 from shotzones.load import LoadError, load
+from shotzones.planning import STATES, Batch, waves
 from shotzones.report import build_report
 from shotzones.settings import Settings
+from shotzones.status import COLOURS, calendar_rows, status, write_png
 
 console = Console()
 
@@ -77,21 +89,166 @@ def load_command(paths: tuple[Path, ...], target: str | None) -> None:
     )
 
 
+class Refused(click.ClickException):
+    """The command cannot start: nothing loaded, or another backfill holds the warehouse."""
+
+    exit_code = 2
+
+
+def _options(start, end, models, workers, batch_days, force) -> Options:
+    return Options(_date(start), _date(end), models, workers, batch_days, force)
+
+
+def _describe_batch(batch: Batch) -> str:
+    return f"{batch.start}..{batch.end} ({len(batch.dates)} dates) {' + '.join(batch.models)}"
+
+
 @main.command("backfill")
 @params.start
 @params.end
+@params.workers
+@params.batch_days
+@params.select
+@params.force
 @params.target
-def backfill_command(start: datetime | None, end: datetime | None, target: str | None) -> None:
-    """Build the shot-zone models for a range of game dates (default: all loaded dates)."""
+@params.as_json
+def backfill_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
+    """Build every pending partition in the range (default: all loaded dates), in parallel
+    batches, recording each finished partition in the ledger."""
     settings = Settings.from_env(target)
+    options = _options(start, end, models, workers, batch_days, force)
     try:
-        result = backfill(settings, _date(start), _date(end))
-    except (NothingLoaded, DbtError) as error:
-        raise click.ClickException(str(error)) from error
-    state = "done" if result.success else "FAILED"
-    console.print(f"Backfill {result.start} to {result.end} {state} in {result.seconds:.1f} s")
+        planned = plan(settings, options)
+        total = sum(len(b.dates) * len(b.models) for b in planned)
+        with _progress_display(as_json, total) as on_event:
+            result = backfill(settings, options, on_event)
+    except (NothingLoaded, BackfillLocked) as error:
+        raise Refused(str(error)) from error
+    if result.recovered_lock is not None:
+        _say(as_json, f"recovered the lock of a dead backfill: {result.recovered_lock.describe()}")
+    summary = (
+        f"{result.done} partitions built, {len(result.failed)} failed, {result.skipped} skipped"
+        f" in {result.seconds:.1f} s (run {result.run_id})"
+    )
+    if as_json:
+        click.echo(json.dumps({"event": "finished", "run_id": result.run_id, "done": result.done,
+                               "failed": len(result.failed), "skipped": result.skipped,
+                               "seconds": round(result.seconds, 3)}))  # fmt: skip
+    elif not planned:
+        console.print("Nothing pending: every partition in range is done.")
+    else:
+        console.print(summary)
+        for entry in result.failed:
+            console.print(f"[red]failed[/] {entry.model} {entry.game_date}: {entry.error}")
     if not result.success:
         raise SystemExit(1)
+
+
+def _say(as_json: bool, message: str) -> None:
+    if as_json:
+        click.echo(json.dumps({"event": "note", "message": message}))
+    else:
+        console.print(message)
+
+
+@contextmanager
+def _progress_display(as_json: bool, total: int) -> Iterator[Callable[[Event], None]]:
+    """JSON lines with --json; a progress bar on a terminal; plain log lines otherwise."""
+    if as_json:
+        yield lambda event: click.echo(json.dumps(event.as_dict()))
+    elif console.is_terminal:
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+            "partitions", TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("backfill", total=total)
+
+            def advance(event: Event) -> None:
+                if event.kind in ("done", "failed", "skipped"):
+                    progress.advance(task, len(event.batch.dates) * len(event.batch.models))
+                if event.kind in ("failed", "retry"):
+                    progress.console.print(f"{event.kind} {_describe_batch(event.batch)}: {event.error}")
+
+            yield advance
+    else:
+
+        def log(event: Event) -> None:
+            detail = f" in {event.seconds:.1f} s" if event.kind in ("done", "failed") else ""
+            error = f": {event.error}" if event.error else ""
+            click.echo(f"{datetime.now():%H:%M:%S} {event.kind} {_describe_batch(event.batch)}{detail}{error}")
+
+        yield log
+
+
+@main.command("plan")
+@params.start
+@params.end
+@params.workers
+@params.batch_days
+@params.select
+@params.force
+@params.target
+@params.as_json
+def plan_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
+    """Show the batches a backfill would run, and why, without running anything."""
+    settings = Settings.from_env(target)
+    try:
+        planned = plan(settings, _options(start, end, models, workers, batch_days, force))
+    except NothingLoaded as error:
+        raise Refused(str(error)) from error
+    if as_json:
+        click.echo(json.dumps([
+            {"models": list(b.models), "start": b.start.isoformat(), "end": b.end.isoformat(),
+             "dates": len(b.dates), "reasons": sorted(b.reasons)}
+            for b in planned
+        ]))  # fmt: skip
+        return
+    if not planned:
+        console.print("Nothing pending: every partition in range is done.")
+        return
+    table = Table("wave", "batch", "why", title="Backfill plan")
+    for number, wave in enumerate(waves(planned, workers), start=1):
+        for batch in wave:
+            table.add_row(str(number), _describe_batch(batch), "; ".join(sorted(batch.reasons)))
+    console.print(table)
+
+
+@main.command("status")
+@params.start
+@params.end
+@params.target
+@params.as_json
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the calendar to this PNG file.")
+def status_command(start, end, target, as_json, png) -> None:
+    """Partitions by state per model, the last run, and a calendar per season."""
+    settings = Settings.from_env(target)
+    try:
+        report = status(settings, _date(start), _date(end))
+    except NothingLoaded as error:
+        raise Refused(str(error)) from error
+    if png:
+        write_png(report.date_states(), png)
+    if as_json:
+        click.echo(json.dumps(report.as_json()))
+        return
+    table = Table("model", *STATES, title="Partitions")
+    for model, counts in report.counts().items():
+        table.add_row(model, *(str(counts[state]) for state in STATES))
+    console.print(table)
+    if report.last_run:
+        run = report.last_run
+        console.print(
+            f"Last run {run['run_id']} on {run['host']} started {run['started_at']:%Y-%m-%d %H:%M:%S}:"
+            f" {run['outcome'] or 'not finished'}"
+        )
+    for season, months in calendar_rows(report.date_states()).items():
+        console.print(f"[bold]{season}-{(season + 1) % 100:02d}[/]  " + "  ".join(
+            f"[{COLOURS[s]}]■[/] {s}" for s in STATES))  # fmt: skip
+        for year, month, cells in months:
+            row = "".join(f"[{COLOURS[c]}]■[/]" if c else "·" for c in cells)
+            console.print(f"  {calendar.month_abbr[month]} {year}  {row}")
+    if png:
+        console.print(f"Calendar written to {png}")
 
 
 @main.command("report")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from shotzones.planning import MODELS
 from shotzones.settings import TARGETS
 
 target = click.option(
@@ -26,3 +27,41 @@ end = click.option(
     default=None,
     help="Last game date, YYYY-MM-DD (default: the last loaded date).",
 )
+
+
+def _models(ctx, param, value: str | None) -> tuple[str, ...]:
+    if not value:
+        return MODELS
+    chosen = [name.strip() for name in value.replace(",", " ").split()]
+    unknown = [name for name in chosen if name not in MODELS]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}: choose from {', '.join(MODELS)}")
+    return tuple(model for model in MODELS if model in chosen)
+
+
+select = click.option(
+    "--select",
+    "models",
+    default=None,
+    callback=_models,
+    help=f"Incremental models to build, comma-separated (default: all: {', '.join(MODELS)}).",
+)
+
+workers = click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Batches per wave (one dbt invocation), and dbt threads.",
+)
+
+batch_days = click.option(
+    "--batch-days",
+    type=click.IntRange(1),
+    default=None,
+    help="Game dates per batch at most (default: each contiguous pending range is one batch).",
+)
+
+force = click.option("--force", is_flag=True, help="Rebuild partitions that are already done.")
+
+as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")

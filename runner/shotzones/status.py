@@ -1,0 +1,111 @@
+"""`shotzones status`: every partition's state, proven against the warehouse, by model and as a
+calendar per season (in the terminal and as a PNG)."""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from shotzones import ledger
+from shotzones.backfill import current_states
+from shotzones.planning import MODELS, STATES, PartitionState
+from shotzones.settings import Settings
+from shotzones.warehouse import connect
+
+COLOURS = {"done": "#2e7d32", "pending": "#9e9e9e", "failed": "#c62828", "stale": "#f9a825"}
+
+
+@dataclass(frozen=True)
+class Status:
+    partitions: list[PartitionState]
+    last_run: dict | None
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        counted = {model: Counter({state: 0 for state in STATES}) for model in MODELS}
+        for partition in self.partitions:
+            counted[partition.model][partition.state] += 1
+        return {model: dict(counter) for model, counter in counted.items()}
+
+    def as_json(self) -> dict:
+        return {
+            "models": self.counts(),
+            "partitions": [
+                {"model": p.model, "date": p.game_date.isoformat(), "state": p.state, "reason": p.reason}
+                for p in self.partitions
+            ],
+            "last_run": {
+                key: value.isoformat() if hasattr(value, "isoformat") else value
+                for key, value in (self.last_run or {}).items()
+            }
+            or None,
+        }
+
+    def date_states(self) -> dict[date, str]:
+        """One state per date: the worst of its models' (failed > stale > pending > done)."""
+        worst = {"done": 0, "pending": 1, "stale": 2, "failed": 3}
+        by_date: dict[date, str] = {}
+        for p in self.partitions:
+            if p.game_date not in by_date or worst[p.state] > worst[by_date[p.game_date]]:
+                by_date[p.game_date] = p.state
+        return by_date
+
+
+def status(settings: Settings, start: date | None = None, end: date | None = None) -> Status:
+    _, states = current_states(settings)
+    partitions = sorted(
+        (p for p in states.values()
+         if (start is None or p.game_date >= start) and (end is None or p.game_date <= end)),
+        key=lambda p: (p.game_date, MODELS.index(p.model)),
+    )  # fmt: skip
+    with connect(settings) as con:
+        last = ledger.last_run(con)
+    return Status(partitions, last)
+
+
+def season_of(day: date) -> int:
+    return day.year if day.month >= 8 else day.year - 1
+
+
+def calendar_rows(date_states: dict[date, str]) -> dict[int, list[tuple[int, int, list[str | None]]]]:
+    """Per season, one row per month: (year, month, state or None for each day 1..31)."""
+    seasons: dict[int, dict[tuple[int, int], list[str | None]]] = defaultdict(dict)
+    for day, state in sorted(date_states.items()):
+        months = seasons[season_of(day)]
+        cells = months.setdefault((day.year, day.month), [None] * 31)
+        cells[day.day - 1] = state
+    return {
+        season: [(year, month, cells) for (year, month), cells in sorted(months.items())]
+        for season, months in sorted(seasons.items())
+    }
+
+
+def write_png(date_states: dict[date, str], path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    rows = calendar_rows(date_states)
+    cell, gap, label_width, line = 16, 2, 90, 18
+    height = sum(line + len(months) * (cell + gap) + gap for months in rows.values()) + 2 * line
+    width = label_width + 31 * (cell + gap) + gap
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    y = 4
+    for season, months in rows.items():
+        draw.text((4, y), f"{season}-{(season + 1) % 100:02d}", fill="black")
+        y += line
+        for year, month, cells in months:
+            draw.text((4, y + 2), f"{calendar.month_abbr[month]} {year}", fill="black")
+            for index, state in enumerate(cells):
+                if state is not None:
+                    x = label_width + index * (cell + gap)
+                    draw.rectangle([x, y, x + cell, y + cell], fill=COLOURS[state])
+            y += cell + gap
+        y += gap
+    x = 4
+    for state, colour in COLOURS.items():
+        draw.rectangle([x, y + 4, x + 10, y + 14], fill=colour)
+        draw.text((x + 14, y + 3), state, fill="black")
+        x += 80
+    image.save(path)
