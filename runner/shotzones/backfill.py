@@ -16,6 +16,7 @@ from shotzones import dbt, ledger
 from shotzones.planning import (
     FEATURES,
     MODELS,
+    PLAYER_GAMES,
     Batch,
     PartitionState,
     partition_states,
@@ -31,6 +32,7 @@ VIEWS_ON_FEATURES = ("player_shot_zone_features_model_ready",)
 # conflict, a quota or rate limit, a dropped connection.
 TRANSIENT_ERRORS = (
     "could not set lock", "conflicting lock", "could not serialize", "transaction conflict",
+    "conflict on tuple", "write-write conflict",
     "quota exceeded", "rate limit", "ratelimitexceeded", "too many requests", "503",
     "connection reset", "connection aborted", "connection refused", "timed out", "deadline exceeded",
 )  # fmt: skip
@@ -156,7 +158,12 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
     try:
         result = dbt.invoke(
             settings,
-            ["build", "--select", *selected, "--exclude", "test_type:unit", "--threads", str(threads)],
+            [
+                "build", "--select", *selected, "--exclude", "test_type:unit",
+                # a test that also reads a model outside this wave waits for that model's wave
+                "--indirect-selection", "cautious",
+                "--threads", str(threads),
+            ],  # fmt: skip
             variables={"batches": [[b.start.isoformat(), b.end.isoformat()] for b in wave]},
             quiet=True,
         )
@@ -233,13 +240,19 @@ def _run_waves(settings, options, result, on_event, sleep) -> None:
     attempts: dict[int, int] = {}
     while queue:
         wave = queue.popleft()
-        # features read every earlier player-game partition: skip what a failure left unreadable
+        # features read every earlier player-game partition: after a failure there, later
+        # features wait (they stay pending) while their player-games still get built
         if FEATURES in wave[0].models and failed_player_games:
             blocked = [b for b in wave if min(failed_player_games) <= b.end]
             for batch in blocked:
                 result.skipped += len(batch.dates)
                 on_event(Event("skipped", batch, error="an earlier player-game partition failed"))
             wave = [b for b in wave if b not in blocked]
+            upstream_only = [
+                Batch((PLAYER_GAMES,), b.dates, b.reasons) for b in blocked if PLAYER_GAMES in b.models
+            ]
+            if upstream_only:
+                queue.appendleft(upstream_only)
             if not wave:
                 continue
         if len(wave) > concurrency:

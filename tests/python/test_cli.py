@@ -24,7 +24,10 @@ def test_generate_load_backfill_report(tmp_path, monkeypatch):
 
     built = runner.invoke(main, ["backfill", "--start", "2023-10-24", "--end", "2023-11-30"])
     assert built.exit_code == 0, built.output
-    assert "done" in built.output
+    assert "partitions built, 0 failed" in built.output
+
+    again = runner.invoke(main, ["backfill", "--start", "2023-10-24", "--end", "2023-11-30"])
+    assert again.exit_code == 0 and "Nothing pending" in again.output
 
     reported = runner.invoke(main, ["report"])
     assert reported.exit_code == 0, reported.output
@@ -41,5 +44,5 @@ def test_usage_errors_exit_2(tmp_path, monkeypatch):
 def test_backfill_before_any_load_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("SHOTZONES_DUCKDB", str(tmp_path / "warehouse.duckdb"))
     result = CliRunner().invoke(main, ["backfill"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "shotzones load" in result.output

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from conftest import query
 from shotzones import dbt
-from shotzones.backfill import backfill
+from shotzones.backfill import Options, backfill
 from shotzones.load import load
 
 TABLES = ("int_player_game_shot_zones", "player_shot_zone_features")
@@ -42,7 +42,7 @@ def test_a_backfill_in_two_ranges_equals_one_over_everything(warehouse, generate
         for row in query(settings, "select distinct game_date from nba_raw.bigdataball_play_by_play order by 1")
     ]
     middle = dates[len(dates) // 2]
-    assert backfill(settings, dates[0], middle).success
-    assert backfill(settings, middle + timedelta(days=1), dates[-1]).success
+    assert backfill(settings, Options(start=dates[0], end=middle)).success
+    assert backfill(settings, Options(start=middle + timedelta(days=1), end=dates[-1])).success
     for table in TABLES:
         assert table_rows(settings, table) == table_rows(warehouse, table), table

@@ -1,0 +1,209 @@
+"""The runner: any order, batch size, worker count or crash ends in the tables of one clean
+full build, and `status` tells the truth about every partition."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import query
+from shotzones import ledger
+from shotzones.backfill import Options, backfill
+from shotzones.cli import main
+from shotzones.generate import generate
+from shotzones.load import load
+from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES
+from shotzones.settings import Settings
+from shotzones.status import status
+from shotzones.warehouse import connect
+
+SHOTZONES = Path(sys.executable).parent / "shotzones"
+
+
+def table_rows(settings: Settings, table: str) -> list[tuple]:
+    return [tuple(row.values()) for row in query(settings, f"select * from {table} order by all")]
+
+
+def assert_same_tables(settings: Settings, clean: Settings) -> None:
+    for table in MODELS:
+        assert table_rows(settings, table) == table_rows(clean, table), table
+        duplicates = query(
+            settings,
+            f"select count(*) - count(distinct (game_id, player_lookup)) as n from {table}",
+        )[0]["n"]
+        assert duplicates == 0, table
+
+
+@pytest.fixture(scope="module")
+def small_files(tmp_path_factory) -> Path:
+    """Six dates of each of two seasons: windows cross the season and the format change."""
+    out = tmp_path_factory.mktemp("small")
+    generate(out, 2018, seasons=2, seed=11, max_dates_per_season=6)
+    return out
+
+
+def loaded(directory: Path, files: Path) -> Settings:
+    settings = replace(Settings(), duckdb_path=directory / "warehouse.duckdb")
+    load(settings, [files])
+    return settings
+
+
+@pytest.fixture(scope="module")
+def clean(small_files, tmp_path_factory) -> Settings:
+    settings = loaded(tmp_path_factory.mktemp("clean"), small_files)
+    result = backfill(settings)
+    assert result.success and len(result.planned) == 1, "everything pending runs as one batch"
+    return settings
+
+
+def dates_of(settings: Settings) -> list:
+    return [r["d"] for r in query(settings, "select distinct game_date as d from nba_raw.bigdataball_play_by_play order by 1")]
+
+
+@pytest.mark.parametrize(("batch_days", "workers"), [(1, 4), (7, 1), (7, 4), (None, 1)])
+def test_batch_sizes_and_workers_give_identical_tables(small_files, clean, tmp_path, batch_days, workers):
+    settings = loaded(tmp_path, small_files)
+    result = backfill(settings, Options(batch_days=batch_days, workers=workers))
+    assert result.success
+    assert_same_tables(settings, clean)
+
+
+def test_second_half_first_gives_identical_tables(small_files, clean, tmp_path):
+    settings = loaded(tmp_path, small_files)
+    dates = dates_of(settings)
+    middle = dates[len(dates) // 2]
+    second = backfill(settings, Options(start=middle, batch_days=3, workers=2))
+    assert second.success
+    # the features of the second half needed the first half's player-games: built first
+    assert any(b.models == (PLAYER_GAMES,) and b.end < middle for b in second.planned)
+    first = backfill(settings, Options(end=middle, batch_days=3, workers=2))
+    assert first.success
+    assert_same_tables(settings, clean)
+    assert backfill(settings).planned == []
+
+
+def test_kill_9_at_random_moments_then_resume(small_files, clean, tmp_path):
+    settings = loaded(tmp_path, small_files)
+    env = {**os.environ, "SHOTZONES_DUCKDB": str(settings.duckdb_path)}
+    command = [str(SHOTZONES), "backfill", "--batch-days", "2", "--workers", "1"]
+    moments = random.Random(20261129)
+    kills = 0
+    for _ in range(6):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        time.sleep(moments.uniform(1.0, 6.0))
+        if process.poll() is not None:
+            break
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += 1
+    assert kills >= 2, "the backfill should have been killed mid-way at least twice"
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert_same_tables(settings, clean)
+    counts = status(settings).counts()
+    assert all(counts[m]["done"] == len(dates_of(settings)) for m in MODELS), counts
+
+
+def test_status_is_exact_after_a_partial_backfill(small_files, tmp_path):
+    settings = loaded(tmp_path, small_files)
+    dates = dates_of(settings)
+    assert backfill(settings, Options(end=dates[3])).success
+    result = CliRunner().invoke(main, ["status", "--json"], env={"SHOTZONES_DUCKDB": str(settings.duckdb_path)})
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    for model in MODELS:
+        assert report["models"][model] == {"done": 4, "pending": len(dates) - 4, "failed": 0, "stale": 0}
+    states = {(p["model"], p["date"]): p["state"] for p in report["partitions"]}
+    assert states[(FEATURES, dates[3].isoformat())] == "done"
+    assert states[(FEATURES, dates[4].isoformat())] == "pending"
+
+    # finished is proven by the warehouse: rows deleted behind the ledger's back are not done
+    with connect(settings) as con:
+        con.execute(f"delete from {FEATURES} where game_date = ?", [dates[1]])
+    partition = next(p for p in status(settings).partitions if p.model == FEATURES and p.game_date == dates[1])
+    assert partition.state == "pending" and "the table holds 0" in partition.reason
+
+
+def test_a_second_backfill_is_refused_naming_the_holder(clean):
+    with connect(clean) as con:
+        ledger.acquire_lock(con, "othersrun001", ledger.datetime.now())  # held by this live process
+    try:
+        result = CliRunner().invoke(main, ["backfill", "--force"], env={"SHOTZONES_DUCKDB": str(clean.duckdb_path)})
+    finally:
+        with connect(clean) as con:
+            ledger.release_lock(con, "othersrun001")
+    assert result.exit_code == 2
+    assert f"pid {os.getpid()}" in result.output and "othersrun001" in result.output
+
+
+def test_a_lock_left_by_a_dead_process_is_recovered(small_files, tmp_path):
+    settings = loaded(tmp_path, small_files)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with connect(settings) as con:
+        ledger.create_tables(con)
+        con.execute(
+            f"insert into {ledger.LOCK} values ('backfill', 'deadrun00001', ?, ?, now()::timestamp)",
+            [os.uname().nodename, int(dead.stdout)],
+        )
+    result = backfill(settings)
+    assert result.success and result.recovered_lock.run_id == "deadrun00001"
+
+
+def test_a_transient_error_is_retried_to_success(clean):
+    """A competing transaction holds the rows the batch replaces: DuckDB reports a write
+    conflict, the runner backs off, drops its concurrency and tries again."""
+    dates = dates_of(clean)
+    released = threading.Event()
+
+    def hold_rows(event):
+        if event.kind == "started" and not released.is_set():
+            released.set()
+
+            def hold():
+                with connect(clean) as con:
+                    con.execute("begin transaction")
+                    con.execute(f"delete from {PLAYER_GAMES} where game_date = ?", [dates[0]])
+                    time.sleep(5.0)
+                    con.execute("rollback")
+
+            threading.Thread(target=hold, daemon=True).start()
+            time.sleep(0.3)
+
+    events = []
+    result = backfill(
+        clean,
+        Options(start=dates[0], end=dates[0], force=True, backoff_seconds=1.0),
+        on_event=lambda event: (events.append(event), hold_rows(event)),
+    )
+    assert [e.kind for e in events].count("retry") >= 1, [(e.kind, e.error) for e in events]
+    assert result.success
+
+
+def test_a_permanent_error_fails_its_partitions_while_other_batches_finish(small_files, clean, tmp_path):
+    settings = loaded(tmp_path, small_files)
+    dates = dates_of(settings)
+    broken = dates[7]
+    with connect(settings) as con:  # the delivered date now disagrees with the game's date
+        con.execute("update nba_raw.bigdataball_play_by_play set date = '1/1/1999' where game_date = ?", [broken])
+    result = backfill(settings, Options(batch_days=2, workers=4))
+    assert not result.success
+    assert {e.game_date for e in result.failed} == {broken, dates[6]}  # its batch of two dates
+    assert all("expression_is_true" in e.error for e in result.failed)
+    counts = status(settings).counts()
+    assert counts[PLAYER_GAMES]["done"] == len(dates) - 2
+    assert counts[FEATURES]["done"] == 6, "features before the failure finish; later ones wait"
+    assert counts[FEATURES]["pending"] == 4 and counts[FEATURES]["failed"] == 2
+
+    cli = CliRunner().invoke(main, ["backfill"], env={"SHOTZONES_DUCKDB": str(settings.duckdb_path)})
+    assert cli.exit_code == 1
