@@ -1,5 +1,6 @@
 # shotzones: `make demo` and `make test` on a fresh machine; everything installs itself.
 
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -22,6 +23,7 @@ demo: install
 	$(BIN)/shotzones generate --first-season 2023 --seasons 1 --seed 42 --out $(DEMO_DIR) && \
 	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones load $(DEMO_DIR) && \
 	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones backfill && \
+	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones status --png warehouse/demo-status.png && \
 	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones report && \
 	echo "demo: generate, load, backfill and report in $${SECONDS} s"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import sys
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,8 @@ from shotzones.report import build_report
 from shotzones.settings import Settings
 from shotzones.status import COLOURS, calendar_rows, status, write_png
 
-console = Console()
+# Piped output (CI logs, `make demo | tee`) gets room for the tables rather than 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def _date(value: datetime | None):
