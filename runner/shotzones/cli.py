@@ -35,6 +35,21 @@ from shotzones.status import COLOURS, calendar_rows, status, write_png
 console = Console(width=None if sys.stdout.isatty() else 120)
 
 
+class Refused(click.ClickException):
+    """The command cannot start: nothing loaded, or another backfill holds the warehouse."""
+
+    exit_code = 2
+
+
+def _settings(target: str | None) -> Settings:
+    settings = Settings.from_env(target)
+    if settings.target != "duckdb":
+        # the models compile for BigQuery (`dbt build --target bigquery`); the loader, ledger
+        # and runner speak DuckDB only so far
+        raise Refused(f"the runner does not support the {settings.target} target yet; use duckdb")
+    return settings
+
+
 def _date(value: datetime | None):
     return value.date() if value else None
 
@@ -79,7 +94,7 @@ def generate_command(first_season: int, seasons: int, seed: int, out_dir: Path, 
 @params.target
 def load_command(paths: tuple[Path, ...], target: str | None) -> None:
     """Load play-by-play files and directories (.csv, .csv.gz) into the raw table."""
-    settings = Settings.from_env(target)
+    settings = _settings(target)
     try:
         summary = load(settings, paths)
     except LoadError as error:
@@ -91,12 +106,6 @@ def load_command(paths: tuple[Path, ...], target: str | None) -> None:
     )
 
 
-class Refused(click.ClickException):
-    """The command cannot start: nothing loaded, or another backfill holds the warehouse."""
-
-    exit_code = 2
-
-
 def _options(start, end, models, workers, batch_days, force) -> Options:
     return Options(_date(start), _date(end), models, workers, batch_days, force)
 
@@ -106,18 +115,11 @@ def _describe_batch(batch: Batch) -> str:
 
 
 @main.command("backfill")
-@params.start
-@params.end
-@params.workers
-@params.batch_days
-@params.select
-@params.force
-@params.target
-@params.as_json
+@params.backfill_options
 def backfill_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
     """Build every pending partition in the range (default: all loaded dates), in parallel
     batches, recording each finished partition in the ledger."""
-    settings = Settings.from_env(target)
+    settings = _settings(target)
     options = _options(start, end, models, workers, batch_days, force)
     try:
         planned = plan(settings, options)
@@ -183,17 +185,10 @@ def _progress_display(as_json: bool, total: int) -> Iterator[Callable[[Event], N
 
 
 @main.command("plan")
-@params.start
-@params.end
-@params.workers
-@params.batch_days
-@params.select
-@params.force
-@params.target
-@params.as_json
+@params.backfill_options
 def plan_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
     """Show the batches a backfill would run, and why, without running anything."""
-    settings = Settings.from_env(target)
+    settings = _settings(target)
     try:
         planned = plan(settings, _options(start, end, models, workers, batch_days, force))
     except NothingLoaded as error:
@@ -223,7 +218,7 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the calendar to this PNG file.")
 def status_command(start, end, target, as_json, png) -> None:
     """Partitions by state per model, the last run, and a calendar per season."""
-    settings = Settings.from_env(target)
+    settings = _settings(target)
     try:
         report = status(settings, _date(start), _date(end))
     except NothingLoaded as error:
@@ -257,7 +252,7 @@ def status_command(start, end, target, as_json, png) -> None:
 @params.target
 def report_command(target: str | None) -> None:
     """Summarise what the warehouse holds: partitions, rows, NULL rates, a few players."""
-    report = build_report(Settings.from_env(target))
+    report = build_report(_settings(target))
     console.print(
         f"[bold]{report.partitions}[/] game-date partitions, {report.first_date} to {report.last_date}"
     )

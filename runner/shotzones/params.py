@@ -65,3 +65,10 @@ batch_days = click.option(
 force = click.option("--force", is_flag=True, help="Rebuild partitions that are already done.")
 
 as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+def backfill_options(command):
+    """The options `backfill` and `plan` share: what to build, and how."""
+    for option in reversed((start, end, workers, batch_days, select, force, target, as_json)):
+        command = option(command)
+    return command

@@ -23,20 +23,11 @@ from pathlib import Path
 
 import pytest
 
-try:
-    from shotzones.generate import generate
-except ImportError:  # the package is not installed: run from the source tree
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "runner"))
-    from shotzones.generate import generate
+from shotzones.generate import generate
+from shotzones.settings import RAW_COLUMNS
 
 # SPEC section 2, in order
-COLUMNS = [
-    "game_id", "data_set", "date", "a1", "a2", "a3", "a4", "a5", "h1", "h2", "h3", "h4", "h5",
-    "period", "away_score", "home_score", "remaining_time", "elapsed", "play_length", "play_id",
-    "team", "event_type", "assist", "away", "home", "block", "entered", "left", "num", "opponent",
-    "outof", "player", "points", "possession", "reason", "result", "steal", "type",
-    "shot_distance", "original_x", "original_y", "converted_x", "converted_y", "description",
-]  # fmt: skip
+COLUMNS = list(RAW_COLUMNS)
 C = {name: i for i, name in enumerate(COLUMNS)}
 TEAMS = set(
     "ATL BOS BKN CHA CHI CLE DAL DEN DET GSW HOU IND LAC LAL MEM MIA MIL MIN NOP NYK OKC ORL PHI "
