@@ -215,7 +215,6 @@ def load(settings: Settings, paths: Iterable[Path]) -> LoadSummary:
             insert into {settings.raw_relation}
             select {quoted}, game_date, source_file, source_row, current_timestamp
             from prepared
-            order by game_date, source_file, source_row
             """
         )
         con.execute("commit")
