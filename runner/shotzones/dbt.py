@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from typing import Any, Iterator
-
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from typing import TYPE_CHECKING, Any, Iterator
 
 from shotzones.settings import PROFILES_DIR, PROJECT_DIR, Settings
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
 
 
 class DbtError(Exception):
@@ -35,7 +36,7 @@ def invoke(
     command: list[str],
     variables: dict[str, Any] | None = None,
     quiet: bool = False,
-) -> dbtRunnerResult:
+) -> "dbtRunnerResult":
     """Run one dbt command (`["build", "--select", ...]`) on the settings' target."""
     args = [
         *command,
@@ -47,6 +48,9 @@ def invoke(
         args += ["--vars", json.dumps(variables)]
     if quiet:
         args.insert(0, "--quiet")
+    # imported here: dbt takes over a second to import, and a run with nothing to do needs none
+    from dbt.cli.main import dbtRunner
+
     with _environment(settings.dbt_env()):
         result = dbtRunner().invoke(args)
     if result.exception is not None:
