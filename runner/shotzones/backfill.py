@@ -16,7 +16,6 @@ from shotzones import dbt, ledger
 from shotzones.planning import (
     FEATURES,
     MODELS,
-    PLAYER_GAMES,
     Batch,
     PartitionState,
     partition_states,
@@ -46,7 +45,7 @@ class NothingLoaded(Exception):
 class Event:
     """One thing that happened to a batch, for the progress display or --json."""
 
-    kind: str  # started | done | failed | retry | skipped
+    kind: str  # started | done | failed | retry | warning
     batch: Batch
     seconds: float = 0.0
     error: str | None = None
@@ -71,13 +70,12 @@ class BackfillResult:
     planned: list[Batch]
     done: int = 0
     failed: list[ledger.Entry] = field(default_factory=list)
-    skipped: int = 0
     seconds: float = 0.0
     recovered_lock: ledger.Holder | None = None
 
     @property
     def success(self) -> bool:
-        return not self.failed and not self.skipped
+        return not self.failed
 
 
 @dataclass(frozen=True)
@@ -98,10 +96,18 @@ def loaded_dates(settings: Settings) -> list[date]:
     with connect(settings) as con:
         if not table_exists(con, settings.raw_schema, settings.raw_table):
             raise NothingLoaded(f"{settings.raw_relation} does not exist: run `shotzones load` first")
+        # a scheduled date up to the last delivered one is a game day too, data or not: its
+        # partitions exist, and fail the coverage test until its play-by-play arrives
+        scheduled = (
+            f" union select game_date from {settings.raw_schema}.schedule"
+            f" where game_date <= (select max(game_date) from {settings.raw_relation})"
+            if table_exists(con, settings.raw_schema, "schedule")
+            else ""
+        )
         dates = [
             row[0]
             for row in con.execute(
-                f"select distinct game_date from {settings.raw_relation} order by 1"
+                f"select distinct game_date from {settings.raw_relation}{scheduled} order by 1"
             ).fetchall()
         ]
     if not dates:
@@ -142,59 +148,92 @@ def is_transient(message: str) -> bool:
 
 @dataclass
 class WaveOutcome:
-    """What dbt said about one wave: per model, None if built and tested, else the error."""
+    """What dbt said about one wave. `problems[model][day]` lists what failed the model's
+    partition on that day; the day None stands for every partition of the wave."""
 
-    model_errors: dict[str, str | None]
+    problems: dict[str, dict[date | None, list[str]]]
     finished_at: dict[str, datetime]
+    warnings: list[str] = field(default_factory=list)
     error: str | None = None  # the invocation itself failed
 
+    def error_for(self, model: str, day: date) -> str | None:
+        if self.error:
+            return self.error
+        by_day = self.problems.get(model, {})
+        messages = by_day.get(None, []) + by_day.get(day, [])
+        return "; ".join(messages) or None
+
+    @property
+    def whole_wave_failed(self) -> bool:
+        return self.error is not None or any(None in by_day for by_day in self.problems.values())
+
     def failure_text(self) -> str:
-        return self.error or "; ".join(f"{m}: {e}" for m, e in self.model_errors.items() if e)
+        return self.error or "; ".join(
+            message for by_day in self.problems.values() for messages in by_day.values() for message in messages
+        )
+
+
+def failing_dates(settings: Settings, relation_name: str | None) -> list[date] | None:
+    """The game dates a failed test's stored failures name, or None when it names none (then
+    the failure belongs to every partition of the wave)."""
+    if not relation_name:
+        return None
+    with connect(settings) as con:
+        columns = [row[0] for row in con.execute(f"describe {relation_name}").fetchall()]
+        if "game_date" not in columns:
+            return None
+        return [row[0] for row in con.execute(f"select distinct game_date from {relation_name}").fetchall()]
 
 
 def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome:
+    """Build the wave's batches, then test them: two dbt invocations, because in one `dbt build`
+    a failing test skips everything downstream for every date of the wave, where only the dates
+    the test names have failed."""
     models = wave[0].models
     selected = [*STAGING, *models, *(VIEWS_ON_FEATURES if FEATURES in models else ())]
+    variables = {"batches": [[b.start.isoformat(), b.end.isoformat()] for b in wave]}
+    results = []
     try:
-        result = dbt.invoke(
-            settings,
-            [
-                "build", "--select", *selected, "--exclude", "test_type:unit",
-                # a test that also reads a model outside this wave waits for that model's wave
-                "--indirect-selection", "cautious",
-                "--threads", str(threads),
-            ],  # fmt: skip
-            variables={"batches": [[b.start.isoformat(), b.end.isoformat()] for b in wave]},
-            quiet=True,
-        )
+        for command in (
+            ["run", "--select", *selected],
+            # a test that also reads a model outside this wave waits for that model's wave
+            ["test", "--select", *selected, "--exclude", "test_type:unit", "--indirect-selection", "cautious"],
+        ):
+            invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], variables, quiet=True)
+            results += invocation.result.results
+            if command[0] == "run" and not invocation.success:
+                break  # a model failed to build: there is nothing to test
     except dbt.DbtError as error:
         return WaveOutcome({}, {}, error=str(error))
-    errors: dict[str, list[str]] = {model: [] for model in models}
-    finished_at: dict[str, datetime] = {}
-    for node_result in result.result.results:
-        node = node_result.node
+    outcome = WaveOutcome({model: {} for model in models}, {})
+    for node_result in results:
+        node, status = node_result.node, str(node_result.status)
         depends_on = set(getattr(node.depends_on, "nodes", []) or [])
-        if node.resource_type == "model" and node.name in errors:
+        if node.resource_type == "model" and node.name in models:
             owners = [node.name]
             completed = [t.completed_at for t in node_result.timing if t.completed_at]
             if completed:
-                finished_at[node.name] = max(completed)
-        elif node.resource_type in ("model", "test", "unit_test"):
+                outcome.finished_at[node.name] = max(completed)
+        else:
             # a failing test (or staging view) fails the models that read what it checked
             owners = [m for m in models if any(d.endswith("." + m) for d in depends_on)] or list(models)
-        else:
-            owners = list(models)
-        status = str(node_result.status)
-        if status not in ("success", "pass"):
-            for owner in owners:
-                errors[owner].append(f"{node.name} {status}: {node_result.message or ''}".strip())
-    return WaveOutcome(
-        {model: "; ".join(problems) or None for model, problems in errors.items()}, finished_at
-    )
+        if status in ("success", "pass"):
+            continue
+        if status == "warn":
+            outcome.warnings.append(f"{node.name}: {node_result.message or ''}".strip())
+            continue
+        days = failing_dates(settings, getattr(node, "relation_name", None)) if status == "fail" else None
+        message = f"{node.name} {status}" + (f": {node_result.message}" if node_result.message else "")
+        for owner in owners:
+            for day in days or [None]:
+                outcome.problems[owner].setdefault(day, []).append(message)
+    return outcome
 
 
 def count_rows(settings: Settings, model: str, days: list[date]) -> dict[date, int]:
     with connect(settings) as con:
+        if not table_exists(con, "main", model):  # its first build failed
+            return {day: 0 for day in days}
         rows = con.execute(
             f"select game_date, count(*) from {model} where game_date in (select unnest(?::date[]))"
             " group by game_date",
@@ -236,25 +275,9 @@ def backfill(
 def _run_waves(settings, options, result, on_event, sleep) -> None:
     queue = deque(waves(result.planned, options.workers))
     concurrency = options.workers
-    failed_player_games: set[date] = set()
     attempts: dict[int, int] = {}
     while queue:
         wave = queue.popleft()
-        # features read every earlier player-game partition: after a failure there, later
-        # features wait (they stay pending) while their player-games still get built
-        if FEATURES in wave[0].models and failed_player_games:
-            blocked = [b for b in wave if min(failed_player_games) <= b.end]
-            for batch in blocked:
-                result.skipped += len(batch.dates)
-                on_event(Event("skipped", batch, error="an earlier player-game partition failed"))
-            wave = [b for b in wave if b not in blocked]
-            upstream_only = [
-                Batch((PLAYER_GAMES,), b.dates, b.reasons) for b in blocked if PLAYER_GAMES in b.models
-            ]
-            if upstream_only:
-                queue.appendleft(upstream_only)
-            if not wave:
-                continue
         if len(wave) > concurrency:
             queue.appendleft(wave[concurrency:])
             wave = wave[:concurrency]
@@ -276,32 +299,37 @@ def _run_waves(settings, options, result, on_event, sleep) -> None:
                 sleep(delay)
                 queue.appendleft(wave)
                 continue
-        if failure and len(wave) > 1:
+        if outcome.whole_wave_failed and len(wave) > 1:
             # isolate the failing batch: the others still finish
             for batch in reversed(wave):
                 queue.appendleft([batch])
             continue
         if not failure:
             concurrency = min(options.workers, concurrency * 2)
+        for warning in outcome.warnings:
+            on_event(Event("warning", wave[0], seconds, warning))
 
         entries = []
         for model in wave[0].models:
-            error = outcome.error or outcome.model_errors.get(model)
             finished_at = outcome.finished_at.get(model, datetime.now())
             days = [d for b in wave for d in b.dates]
-            rows = count_rows(settings, model, days) if not error else {}
+            rows = count_rows(settings, model, days)
             for day in days:
+                error = outcome.error_for(model, day)
                 entries.append(
                     ledger.Entry(
                         model, day, "failed" if error else "done", result.run_id, started_at,
-                        finished_at, rows.get(day), seconds, error,
+                        finished_at, None if error else rows[day], seconds, error,
                     )
                 )  # fmt: skip
-            if error and model != FEATURES:
-                failed_player_games.update(days)
         with connect(settings) as con:
             ledger.record(con, entries)
         result.done += sum(e.state == "done" for e in entries)
         result.failed += [e for e in entries if e.state == "failed"]
+        failed_dates = {e.game_date for e in entries if e.state == "failed"}
         for batch in wave:
-            on_event(Event("failed" if failure else "done", batch, seconds, failure or None))
+            batch_failures = sorted(d.isoformat() for d in failed_dates.intersection(batch.dates))
+            if batch_failures:
+                on_event(Event("failed", batch, seconds, f"{', '.join(batch_failures)}: {failure}"))
+            else:
+                on_event(Event("done", batch, seconds))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import itertools
 import json
 import sys
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from shotzones import params
 from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan
 from shotzones.generate import generate
 from shotzones.ledger import BackfillLocked
-from shotzones.load import LoadError, load
+from shotzones.load import LoadError, load, load_schedule, quarantine_relation, schedule_relation
 from shotzones.planning import STATES, Batch, waves
 from shotzones.report import build_report
 from shotzones.settings import Settings
@@ -93,17 +94,77 @@ def generate_command(first_season: int, seasons: int, seed: int, out_dir: Path, 
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @params.target
 def load_command(paths: tuple[Path, ...], target: str | None) -> None:
-    """Load play-by-play files and directories (.csv, .csv.gz) into the raw table."""
+    """Load play-by-play files and directories (.csv, .csv.gz) into the raw table.
+
+    Exit codes: 0 all loaded, 1 some rows quarantined, 2 a file rejected."""
     settings = _settings(target)
     try:
         summary = load(settings, paths)
     except LoadError as error:
-        raise click.ClickException(str(error)) from error
-    console.print(
-        f"Loaded {summary.rows:,} rows of {summary.games:,} games ({summary.first_date} to"
-        f" {summary.last_date}) from {summary.files:,} files into {settings.raw_relation}"
-        f" in {summary.seconds:.1f} s"
+        raise Refused(str(error)) from error
+    dates = f" ({summary.first_date} to {summary.last_date})" if summary.rows else ""
+    click.echo(
+        f"Loaded {summary.rows:,} rows of {summary.games:,} games{dates} from {summary.files:,}"
+        f" files into {settings.raw_relation} in {summary.seconds:.1f} s"
     )
+    for note in summary.notes:
+        click.echo(f"note: {note}")
+    for rejected in summary.rejected:
+        click.echo(f"rejected {rejected.describe()}", err=True)
+    if summary.quarantined_rows:
+        _echo_quarantine(summary, quarantine_relation(settings))
+    if summary.exit_code:
+        raise SystemExit(summary.exit_code)
+
+
+# Bad rows named one by one in the load output; past that, counts per file.
+_BAD_ROWS_SHOWN = 30
+
+
+def _echo_quarantine(summary, relation: str) -> None:
+    click.echo(
+        f"quarantined {summary.quarantined_rows:,} rows ({summary.problem_count:,} problems)"
+        f" in {len(summary.quarantined_by_file):,} files into {relation}:",
+        err=True,
+    )
+    rows = itertools.groupby(summary.problems, key=lambda p: (p.source_file, p.line))
+    shown: dict[str, int] = {}
+    for (file, line), problems in itertools.islice(rows, _BAD_ROWS_SHOWN):
+        click.echo(f"  {file}:{line}: " + "; ".join(p.describe() for p in problems), err=True)
+        shown[file] = shown.get(file, 0) + 1
+    rest = [(file, count - shown.get(file, 0)) for file, count in summary.quarantined_by_file]
+    rest = [(file, count) for file, count in rest if count]
+    if rest:
+        click.echo(
+            f"  ... and {sum(c for _, c in rest):,} more bad rows: "
+            + ", ".join(f"{file} ({count:,})" for file, count in rest[:10])
+            + (f" and {len(rest) - 10:,} more files" if len(rest) > 10 else ""),
+            err=True,
+        )
+
+
+@main.command("load-schedule")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@params.target
+def load_schedule_command(paths: tuple[Path, ...], target: str | None) -> None:
+    """Load schedule CSVs (season, game_id, game_date, away_team, home_team; directories: their
+    schedule.csv files) into the schedule table, replacing earlier rows of the same games.
+
+    Exit codes: 0 all loaded, 2 a file rejected."""
+    settings = _settings(target)
+    try:
+        summary = load_schedule(settings, paths)
+    except LoadError as error:
+        raise Refused(str(error)) from error
+    dates = f" ({summary.first_date} to {summary.last_date})" if summary.games else ""
+    click.echo(
+        f"Loaded {summary.games:,} scheduled games{dates} from {summary.files:,} files into"
+        f" {schedule_relation(settings)} in {summary.seconds:.1f} s"
+    )
+    for rejected in summary.rejected:
+        click.echo(f"rejected {rejected.describe()}", err=True)
+    if summary.exit_code:
+        raise SystemExit(summary.exit_code)
 
 
 def _options(start, end, models, workers, batch_days, force) -> Options:
@@ -131,19 +192,22 @@ def backfill_command(start, end, workers, batch_days, models, force, target, as_
     if result.recovered_lock is not None:
         _say(as_json, f"recovered the lock of a dead backfill: {result.recovered_lock.describe()}")
     summary = (
-        f"{result.done} partitions built, {len(result.failed)} failed, {result.skipped} skipped"
+        f"{result.done} partitions built, {len(result.failed)} failed"
         f" in {result.seconds:.1f} s (run {result.run_id})"
     )
     if as_json:
         click.echo(json.dumps({"event": "finished", "run_id": result.run_id, "done": result.done,
-                               "failed": len(result.failed), "skipped": result.skipped,
+                               "failed": len(result.failed),
                                "seconds": round(result.seconds, 3)}))  # fmt: skip
     elif not planned:
         console.print("Nothing pending: every partition in range is done.")
     else:
         console.print(summary)
+        failures: dict[tuple[str, str], list[str]] = {}
         for entry in result.failed:
-            console.print(f"[red]failed[/] {entry.model} {entry.game_date}: {entry.error}")
+            failures.setdefault((entry.model, entry.error or ""), []).append(entry.game_date.isoformat())
+        for (model, error), days in failures.items():
+            console.print(f"[red]failed[/] {model} on {', '.join(days)}: {error}")
     if not result.success:
         raise SystemExit(1)
 
@@ -168,7 +232,7 @@ def _progress_display(as_json: bool, total: int) -> Iterator[Callable[[Event], N
             task = progress.add_task("backfill", total=total)
 
             def advance(event: Event) -> None:
-                if event.kind in ("done", "failed", "skipped"):
+                if event.kind in ("done", "failed"):
                     progress.advance(task, len(event.batch.dates) * len(event.batch.models))
                 if event.kind in ("failed", "retry"):
                     progress.console.print(f"{event.kind} {_describe_batch(event.batch)}: {event.error}")

@@ -1,0 +1,85 @@
+"""Data-quality gates: a partition whose tests fail is recorded failed, by name, and the
+healthy ones still finish."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import query
+from shotzones.backfill import Options, backfill
+from shotzones.cli import main
+from shotzones.generate import generate
+from shotzones.load import load
+from shotzones.planning import MODELS
+from shotzones.settings import Settings
+from shotzones.status import status
+from shotzones.warehouse import connect
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("quality")
+    generate(out, 2022, seasons=1, seed=5, max_dates_per_season=12)
+    return out
+
+
+@pytest.fixture
+def settings(files, tmp_path) -> Settings:
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    load(settings, [files])
+    return settings
+
+
+def dates_of(settings: Settings) -> list:
+    return [r["d"] for r in query(settings, "select distinct game_date as d from nba_raw.bigdataball_play_by_play order by 1")]
+
+
+def lose_coordinates(settings: Settings, day, share: float = 1.0) -> None:
+    """The day's shots lose their locations, as when a tracking feed fails."""
+    with connect(settings) as con:
+        con.execute(
+            """
+            update nba_raw.bigdataball_play_by_play
+            set original_x = 'unknown', original_y = 'unknown'
+            where game_date = ? and event_type in ('shot', 'miss') and hash(source_file, source_row) % 1000 < ?
+            """,
+            [day, int(share * 1000)],
+        )
+
+
+def test_dates_whose_shots_lose_coordinates_fail_by_name_and_the_rest_complete(settings):
+    dates = dates_of(settings)
+    broken = [dates[3], dates[6], dates[9]]
+    for day in broken:
+        lose_coordinates(settings, day)
+
+    result = CliRunner().invoke(main, ["backfill"], env={"SHOTZONES_DUCKDB": str(settings.duckdb_path)})
+    assert result.exit_code == 1, result.output
+    for day in broken:
+        assert str(day) in result.output
+    assert "shots_without_coordinates" in result.output
+
+    partitions = status(settings).partitions
+    failed = {(p.model, p.game_date) for p in partitions if p.state == "failed"}
+    assert failed == {(model, day) for model in MODELS for day in broken}
+    assert all("shots_without_coordinates" in p.reason for p in partitions if p.state == "failed")
+    # every other date completes; the features after the first failure read it, so they are
+    # stale until it is fixed
+    player_games_done = {p.game_date for p in partitions if p.model == MODELS[0] and p.state == "done"}
+    assert player_games_done == set(dates) - set(broken)
+    features = {p.game_date: p.state for p in partitions if p.model == MODELS[1] and p.game_date not in broken}
+    assert features == {d: "done" if d < broken[0] else "stale" for d in features}
+
+
+def test_a_share_in_the_warn_band_warns_and_the_date_is_done(settings):
+    dates = dates_of(settings)
+    lose_coordinates(settings, dates[4], share=0.10)  # above 5 % (warn), below 25 % (error)
+    events = []
+    result = backfill(settings, Options(), on_event=events.append)
+    assert result.success
+    warnings = [e.error for e in events if e.kind == "warning"]
+    assert any("shots_without_coordinates_warn" in w for w in warnings), warnings
