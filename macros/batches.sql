@@ -56,19 +56,15 @@
 
 
 {#-
-    Data tests look only at the batches a run built (tests run on the whole table when no batch
-    is set, as in a plain `dbt build`). Every model and source here is partitioned by game_date.
+    Data tests look only at the batches a run built, and at every loaded date in a plain
+    `dbt build`; either way through a filter on game_date, which BigQuery's
+    require_partition_filter demands of every read of the raw table. Every model and source
+    here is partitioned by game_date.
 -#}
 {% macro default__get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- if batch_ranges() is not none -%}
-        {%- set where = in_batch('game_date') ~ (' and (' ~ where ~ ')' if where else '') -%}
-    {%- endif -%}
-    {%- if where -%}
-        {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') as dbt_subquery') }}
-    {%- else -%}
-        {{ return(relation) }}
-    {%- endif -%}
+    {%- set where = in_batch('game_date') ~ (' and (' ~ where ~ ')' if where else '') -%}
+    {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') as dbt_subquery') }}
 {%- endmacro %}
 
 

@@ -13,16 +13,20 @@ from datetime import date, datetime
 from typing import Callable
 
 from shotzones import dbt, ledger
+from shotzones.load import CANONICAL_GAME_ID_SQL
 from shotzones.planning import (
     FEATURES,
     MODELS,
+    PLAYER_GAMES,
     Batch,
     PartitionState,
+    changed_upstream,
     partition_states,
     plan_batches,
+    player_game_states,
     waves,
 )
-from shotzones.settings import Settings
+from shotzones.settings import RAW_COLUMNS, Settings
 from shotzones.warehouse import connect, table_exists
 
 STAGING = ("stg_bigdataball__play_by_play", "stg_bigdataball__shots")
@@ -126,18 +130,133 @@ def rows_present(con, models=MODELS) -> dict[tuple[str, date], int]:
     return counts
 
 
-def current_states(settings: Settings) -> tuple[list[date], dict[tuple[str, date], PartitionState]]:
+# The play-by-play of each game, fingerprinted: row count and an order-independent sum of row
+# hashes over the 44 delivered columns (not source_file or loaded_at: reloading an identical file
+# changes nothing).
+FINGERPRINT_SQL = """
+    select
+        game_date,
+        {game_id} as game_id,
+        count(*) as row_count,
+        sum(hash({columns}))::varchar as content_hash
+    from {raw}
+    {where}
+    group by all
+"""
+
+
+def source_fingerprints(con, settings: Settings, days: list[date] | None = None) -> ledger.Fingerprints:
+    sql = FINGERPRINT_SQL.format(
+        game_id=CANONICAL_GAME_ID_SQL.format("game_id"),
+        columns=", ".join(f'"{name}"' for name in RAW_COLUMNS),
+        raw=settings.raw_relation,
+        where="where game_date in (select unnest(?::date[]))" if days is not None else "",
+    )
+    rows = con.execute(sql, [days] if days is not None else []).fetchall()
+    return {(day, game): (count, digest) for day, game, count, digest in rows}
+
+
+def source_changes(recorded: ledger.Fingerprints, current: ledger.Fingerprints, built: set[date]) -> dict[date, list[str]]:
+    """What changed in the play-by-play of each built date since its build read it."""
+    changes: dict[date, list[str]] = {}
+    for day, game in sorted(recorded.keys() | current.keys()):
+        if day not in built:
+            continue
+        if (day, game) not in recorded:
+            changes.setdefault(day, []).append(f"game {game} arrived late")
+        elif (day, game) not in current:
+            changes.setdefault(day, []).append(f"game {game} was removed")
+        elif recorded[(day, game)] != current[(day, game)]:
+            changes.setdefault(day, []).append(f"game {game} was re-delivered changed")
+    return changes
+
+
+REACH_SQL = """
+    with
+
+    upstream as (select unnest(?::date[]) as d0),
+
+    players as (
+        {players}
+    ),
+
+    later_games as (
+        select
+            players.d0,
+            player_games.game_date,
+            row_number() over (
+                partition by players.d0, players.player_lookup
+                order by player_games.game_date, player_games.game_id
+            ) as games_after
+        from players
+        inner join int_player_game_shot_zones as player_games
+            on player_games.player_lookup = players.player_lookup and player_games.game_date > players.d0
+    )
+
+    select distinct d0, game_date from later_games where games_after <= {window}
+"""
+LONGEST_WINDOW = 20
+
+
+def window_reach(con, upstream: list[date], changed_sources: set[date]) -> dict[date, set[date]]:
+    """For each player-game date d0, the later dates whose windows read it: the next games, up
+    to the longest window, of every player of d0 -- as the tables hold them now, as the last
+    features build saw them, and, where the play-by-play changed, as it is delivered now."""
+    if not upstream or not table_exists(con, "main", PLAYER_GAMES):
+        return {}
+    sources = [
+        "select upstream.d0, t.player_lookup from upstream inner join int_player_game_shot_zones as t"
+        " on t.game_date = upstream.d0"
+    ]
+    if table_exists(con, "main", FEATURES):
+        sources.append(
+            "select upstream.d0, t.player_lookup from upstream inner join player_shot_zone_features as t"
+            " on t.game_date = upstream.d0"
+        )
+    if changed_sources and table_exists(con, "main", "stg_bigdataball__play_by_play"):
+        lookups = ", ".join(
+            ["player_lookup", "assist_player_lookup", "block_player_lookup"]
+            + [f"{side}{n}_player_lookup" for side in "ah" for n in range(1, 6)]
+        )
+        days = ", ".join(f"date '{day}'" for day in sorted(changed_sources))
+        sources.append(
+            f"select game_date as d0, unnest([{lookups}]) as player_lookup"
+            f" from stg_bigdataball__play_by_play where game_date in ({days})"
+        )
+    rows = con.execute(
+        REACH_SQL.format(players="\n        union\n        ".join(sources), window=LONGEST_WINDOW),
+        [upstream],
+    ).fetchall()
+    reach: dict[date, set[date]] = {day: set() for day in upstream}
+    for d0, day in rows:
+        reach[d0].add(day)
+    return reach
+
+
+def current_states(
+    settings: Settings,
+) -> tuple[list[date], dict[tuple[str, date], PartitionState], dict[date, set[date]]]:
+    """Every partition's state, and the window reach of the player-game dates that changed."""
     dates = loaded_dates(settings)
     with connect(settings) as con:
         entries = ledger.read_entries(con)
         present = rows_present(con)
-    return dates, partition_states(dates, entries, present)
+        built = {day for (model, day), entry in entries.items() if model == PLAYER_GAMES and entry.state == "done"}
+        changes = source_changes(ledger.read_source_games(con), source_fingerprints(con, settings), built)
+        player_games = player_game_states(dates, entries, present, changes)
+        features_built = [day for (model, day) in entries if model == FEATURES]
+        upstream = [
+            day for day in changed_upstream(player_games, entries)
+            if features_built and day <= max(features_built)
+        ]  # fmt: skip
+        reach = window_reach(con, upstream, set(changes))
+    return dates, partition_states(dates, entries, present, changes, reach), reach
 
 
 def plan(settings: Settings, options: Options) -> list[Batch]:
-    dates, states = current_states(settings)
+    dates, states, reach = current_states(settings)
     return plan_batches(
-        dates, states, options.start, options.end, options.models, options.batch_days, options.force
+        dates, states, options.start, options.end, options.models, options.batch_days, options.force, reach
     )
 
 
@@ -251,17 +370,13 @@ def backfill(
     started = time.perf_counter()
     run_id = uuid.uuid4().hex[:12]
     now = datetime.now()
-    dates = loaded_dates(settings)
+    loaded_dates(settings)  # refuse before taking the lock when nothing is loaded
     with connect(settings) as con:
         recovered = ledger.acquire_lock(con, run_id, now)
         ledger.start_run(con, run_id, now, f"backfill {options}")
     result = BackfillResult(run_id, [], recovered_lock=recovered)
     try:
-        with connect(settings) as con:
-            states = partition_states(dates, ledger.read_entries(con), rows_present(con))
-        result.planned = plan_batches(
-            dates, states, options.start, options.end, options.models, options.batch_days, options.force
-        )
+        result.planned = plan(settings, options)
         _run_waves(settings, options, result, on_event, sleep)
     finally:
         outcome = "success" if result.success else "failed"
@@ -284,6 +399,11 @@ def _run_waves(settings, options, result, on_event, sleep) -> None:
         for batch in wave:
             on_event(Event("started", batch))
         wave_started, started_at = time.perf_counter(), datetime.now()
+        wave_days = [d for b in wave for d in b.dates]
+        # fingerprinted before the build: a load during it can only make the build look older
+        # than it is (a redo later), never newer (a change missed)
+        with connect(settings) as con:
+            fingerprints = source_fingerprints(con, settings, wave_days) if PLAYER_GAMES in wave[0].models else {}
         outcome = run_wave(settings, wave, concurrency)
         seconds = time.perf_counter() - wave_started
         failure = outcome.failure_text()
@@ -312,9 +432,8 @@ def _run_waves(settings, options, result, on_event, sleep) -> None:
         entries = []
         for model in wave[0].models:
             finished_at = outcome.finished_at.get(model, datetime.now())
-            days = [d for b in wave for d in b.dates]
-            rows = count_rows(settings, model, days)
-            for day in days:
+            rows = count_rows(settings, model, wave_days)
+            for day in wave_days:
                 error = outcome.error_for(model, day)
                 entries.append(
                     ledger.Entry(
@@ -324,6 +443,9 @@ def _run_waves(settings, options, result, on_event, sleep) -> None:
                 )  # fmt: skip
         with connect(settings) as con:
             ledger.record(con, entries)
+            built = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
+            if built:
+                ledger.record_source_games(con, built, fingerprints)
         result.done += sum(e.state == "done" for e in entries)
         result.failed += [e for e in entries if e.state == "failed"]
         failed_dates = {e.game_date for e in entries if e.state == "failed"}

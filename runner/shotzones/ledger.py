@@ -17,6 +17,7 @@ import duckdb
 LEDGER = "shotzones_ledger"
 RUNS = "shotzones_runs"
 LOCK = "shotzones_lock"
+SOURCE_GAMES = "shotzones_source_games"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,18 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
             finished_at timestamp,
             command varchar not null,
             outcome varchar
+        )
+        """
+    )
+    # the fingerprint of each game's play-by-play as the player-game build of its date read it
+    con.execute(
+        f"""
+        create table if not exists {SOURCE_GAMES} (
+            game_date date not null,
+            game_id varchar not null,
+            row_count bigint not null,
+            content_hash varchar not null,
+            primary key (game_date, game_id)
         )
         """
     )
@@ -183,3 +196,23 @@ def last_run(con: duckdb.DuckDBPyConnection) -> dict | None:
         return None
     keys = ("run_id", "host", "pid", "started_at", "finished_at", "command", "outcome")
     return dict(zip(keys, row))
+
+
+Fingerprints = dict[tuple[date, str], tuple[int, str]]
+
+
+def read_source_games(con: duckdb.DuckDBPyConnection) -> Fingerprints:
+    create_tables(con)
+    rows = con.execute(f"select game_date, game_id, row_count, content_hash from {SOURCE_GAMES}").fetchall()
+    return {(day, game): (count, digest) for day, game, count, digest in rows}
+
+
+def record_source_games(con: duckdb.DuckDBPyConnection, days: list[date], fingerprints: Fingerprints) -> None:
+    """Replace the recorded fingerprints of these dates with the ones their build read."""
+    con.execute("begin transaction")
+    con.execute(f"delete from {SOURCE_GAMES} where game_date in (select unnest(?::date[]))", [days])
+    wanted = set(days)
+    rows = [(day, game, count, digest) for (day, game), (count, digest) in fingerprints.items() if day in wanted]
+    if rows:
+        con.executemany(f"insert into {SOURCE_GAMES} values (?, ?, ?, ?)", rows)
+    con.execute("commit")

@@ -42,42 +42,103 @@ class Batch:
         return f"{self.start}..{self.end} ({len(self.dates)} dates) {'+'.join(self.models)}"
 
 
+def player_game_states(
+    dates: list[date],
+    entries: dict[tuple[str, date], Entry],
+    rows_present: dict[tuple[str, date], int],
+    source_changes: dict[date, list[str]],
+) -> dict[date, PartitionState]:
+    """Player-game partitions: done only if the ledger says so, the table holds the rows it
+    recorded, and the play-by-play of the date is still what the build read."""
+    states = {}
+    for day in dates:
+        state = _ledger_state(PLAYER_GAMES, day, entries, rows_present)
+        if state.state == "done" and day in source_changes:
+            state = PartitionState(PLAYER_GAMES, day, "stale", "; ".join(source_changes[day]))
+        states[day] = state
+    return states
+
+
+def changed_upstream(
+    player_games: dict[date, PartitionState], entries: dict[tuple[str, date], Entry]
+) -> list[date]:
+    """Player-game dates whose features readers may be out of date: not done, or rebuilt after
+    a later features partition was built. Their window reach is what a caller must look up."""
+    oldest_features_after: dict[date, object] = {}
+    oldest = None
+    for day in sorted(player_games, reverse=True):
+        entry = entries.get((FEATURES, day))
+        if entry is not None:
+            oldest = entry.finished_at if oldest is None else min(oldest, entry.finished_at)
+        oldest_features_after[day] = oldest
+    changed = []
+    for day, state in sorted(player_games.items()):
+        entry = entries.get((PLAYER_GAMES, day))
+        if state.state != "done":
+            changed.append(day)
+        elif oldest_features_after[day] is not None and entry.finished_at > oldest_features_after[day]:
+            changed.append(day)
+    return changed
+
+
 def partition_states(
     dates: list[date],
     entries: dict[tuple[str, date], Entry],
     rows_present: dict[tuple[str, date], int],
+    source_changes: dict[date, list[str]] | None = None,
+    reach: dict[date, set[date]] | None = None,
 ) -> dict[tuple[str, date], PartitionState]:
-    """The state of every partition of every loaded date, proven against the warehouse:
-    a ledger `done` whose row count the table no longer holds is not done."""
-    states: dict[tuple[str, date], PartitionState] = {}
-    latest_upstream = None  # the latest player-game build on or before the date
-    upstream_complete = True  # every player-game partition on or before the date is done
-    for day in sorted(dates):
-        for model in MODELS:
-            entry = entries.get((model, day))
-            present = rows_present.get((model, day), 0)
-            if entry is None:
-                state, reason = "pending", "never built"
-            elif entry.state == "failed":
-                state, reason = "failed", entry.error or "failed"
-            elif entry.rows_written != present:
-                state, reason = "pending", (
-                    f"ledger says done with {entry.rows_written} rows, the table holds {present}"
-                )
-            else:
-                state, reason = "done", f"run {entry.run_id}"
-            if model == PLAYER_GAMES:
-                upstream_complete = upstream_complete and state == "done"
-                if entry is not None and state == "done":
-                    latest_upstream = max(latest_upstream or entry.finished_at, entry.finished_at)
-            elif state == "done":
-                # a features partition reads every earlier player-game partition of its players
-                if not upstream_complete:
-                    state, reason = "stale", "an earlier player-game partition is not done"
-                elif latest_upstream is not None and latest_upstream > entry.finished_at:
-                    state, reason = "stale", "an earlier player-game partition was rebuilt after it"
-            states[(model, day)] = PartitionState(model, day, state, reason)
+    """The state of every partition of every loaded date, proven against the warehouse.
+
+    A features partition on date d reads the player-game partition of d and of its players'
+    earlier games. It is stale when one of those changed after it was built: `reach[d0]` holds
+    the dates whose windows read date d0 (d0 itself and, for each player of d0, his next games
+    up to the longest window). Without `reach`, every later date is assumed to read d0.
+    """
+    dates = sorted(dates)
+    player_games = player_game_states(dates, entries, rows_present, source_changes or {})
+    states = {(PLAYER_GAMES, day): state for day, state in player_games.items()}
+    readers: dict[date, list[date]] = {}
+    for upstream in changed_upstream(player_games, entries):
+        reached = reach.get(upstream, set()) if reach is not None else {d for d in dates if d > upstream}
+        for day in reached | {upstream}:
+            readers.setdefault(day, []).append(upstream)
+    for day in dates:
+        state = _ledger_state(FEATURES, day, entries, rows_present)
+        if state.state == "done":
+            built = entries[(FEATURES, day)].finished_at
+            for upstream in sorted(readers.get(day, [])):
+                upstream_state = player_games[upstream]
+                upstream_entry = entries.get((PLAYER_GAMES, upstream))
+                if upstream_state.state != "done":
+                    state = PartitionState(
+                        FEATURES, day, "stale",
+                        f"reads player-games of {upstream}, which are {upstream_state.state}: {upstream_state.reason}",
+                    )  # fmt: skip
+                    break
+                if upstream_entry.finished_at > built:
+                    state = PartitionState(
+                        FEATURES, day, "stale", f"reads player-games of {upstream}, rebuilt after it"
+                    )
+                    break
+        states[(FEATURES, day)] = state
     return states
+
+
+def _ledger_state(
+    model: str, day: date, entries: dict[tuple[str, date], Entry], rows_present: dict[tuple[str, date], int]
+) -> PartitionState:
+    entry = entries.get((model, day))
+    present = rows_present.get((model, day), 0)
+    if entry is None:
+        return PartitionState(model, day, "pending", "never built")
+    if entry.state == "failed":
+        return PartitionState(model, day, "failed", entry.error or "failed")
+    if entry.rows_written != present:
+        return PartitionState(
+            model, day, "pending", f"ledger says done with {entry.rows_written} rows, the table holds {present}"
+        )
+    return PartitionState(model, day, "done", f"run {entry.run_id}")
 
 
 def plan_batches(
@@ -88,6 +149,7 @@ def plan_batches(
     models: tuple[str, ...] = MODELS,
     batch_days: int | None = None,
     force: bool = False,
+    reach: dict[date, set[date]] | None = None,
 ) -> list[Batch]:
     """Batches that bring every selected partition in [start, end] to done, in the order they
     must run. A features partition needs every earlier player-game partition: missing ones are
@@ -100,12 +162,13 @@ def plan_batches(
             state = states[(model, day)]
             if force or state.state != "done":
                 needed.setdefault(day, {})[model] = "forced" if force else state.reason
-    first_rebuilt = min((d for d, m in needed.items() if PLAYER_GAMES in m), default=None)
-    if FEATURES in models and first_rebuilt is not None:
-        # rebuilding a player-game partition outdates the features of every later date
-        for day in in_range:
-            if day >= first_rebuilt and FEATURES not in needed.get(day, {}):
-                needed.setdefault(day, {})[FEATURES] = "an earlier player-game partition is rebuilt"
+    if FEATURES in models:
+        # rebuilding a player-game partition outdates the features whose windows read it
+        for rebuilt in sorted(d for d, m in needed.items() if PLAYER_GAMES in m):
+            reached = reach.get(rebuilt, set()) if reach is not None else {d for d in dates if d > rebuilt}
+            for day in sorted(reached | {rebuilt}):
+                if day in in_range and FEATURES not in needed.get(day, {}):
+                    needed.setdefault(day, {})[FEATURES] = f"reads player-games of {rebuilt}, rebuilt now"
     last_features = max((d for d, m in needed.items() if FEATURES in m), default=None)
     if last_features is not None:
         for day in dates:
