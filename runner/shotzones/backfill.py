@@ -20,9 +20,9 @@ from shotzones.planning import (
     PLAYER_GAMES,
     Batch,
     PartitionState,
-    changed_upstream,
     partition_states,
     plan_batches,
+    UpstreamChange,
     player_game_states,
     waves,
 )
@@ -156,25 +156,28 @@ def source_fingerprints(con, settings: Settings, days: list[date] | None = None)
     return {(day, game): (count, digest) for day, game, count, digest in rows}
 
 
-def source_changes(recorded: ledger.Fingerprints, current: ledger.Fingerprints, built: set[date]) -> dict[date, list[str]]:
-    """What changed in the play-by-play of each built date since its build read it."""
-    changes: dict[date, list[str]] = {}
+def source_changes(
+    recorded: dict[tuple[date, str], ledger.SourceGame], current: ledger.Fingerprints, built: set[date]
+) -> dict[date, dict[str, str]]:
+    """Per built date, the games whose play-by-play changed since its build read it."""
+    changes: dict[date, dict[str, str]] = {}
     for day, game in sorted(recorded.keys() | current.keys()):
         if day not in built:
             continue
-        if (day, game) not in recorded:
-            changes.setdefault(day, []).append(f"game {game} arrived late")
-        elif (day, game) not in current:
-            changes.setdefault(day, []).append(f"game {game} was removed")
-        elif recorded[(day, game)] != current[(day, game)]:
-            changes.setdefault(day, []).append(f"game {game} was re-delivered changed")
+        now = current.get((day, game), (0, ""))
+        before = recorded.get((day, game))
+        if before is None:
+            changes.setdefault(day, {})[game] = f"game {game} arrived late"
+        elif (before.row_count, before.content_hash) != now:
+            what = "was removed" if now == (0, "") else "was re-delivered changed"
+            changes.setdefault(day, {})[game] = f"game {game} {what}"
     return changes
 
 
 REACH_SQL = """
     with
 
-    upstream as (select unnest(?::date[]) as d0),
+    changes (change_id, d0, game_id) as (values {changes}),
 
     players as (
         {players}
@@ -182,10 +185,10 @@ REACH_SQL = """
 
     later_games as (
         select
-            players.d0,
+            players.change_id,
             player_games.game_date,
             row_number() over (
-                partition by players.d0, players.player_lookup
+                partition by players.change_id, players.player_lookup
                 order by player_games.game_date, player_games.game_id
             ) as games_after
         from players
@@ -193,64 +196,91 @@ REACH_SQL = """
             on player_games.player_lookup = players.player_lookup and player_games.game_date > players.d0
     )
 
-    select distinct d0, game_date from later_games where games_after <= {window}
+    select distinct change_id, game_date from later_games where games_after <= {window}
 """
 LONGEST_WINDOW = 20
 
 
-def window_reach(con, upstream: list[date], changed_sources: set[date]) -> dict[date, set[date]]:
-    """For each player-game date d0, the later dates whose windows read it: the next games, up
-    to the longest window, of every player of d0 -- as the tables hold them now, as the last
-    features build saw them, and, where the play-by-play changed, as it is delivered now."""
-    if not upstream or not table_exists(con, "main", PLAYER_GAMES):
-        return {}
-    sources = [
-        "select upstream.d0, t.player_lookup from upstream inner join int_player_game_shot_zones as t"
-        " on t.game_date = upstream.d0"
-    ]
+def window_reach(con, changes: list[UpstreamChange]) -> dict[UpstreamChange, set[date]]:
+    """For each change, the later dates whose windows read it: the next games, up to the
+    longest window, of every player of the changed games -- as the player-games hold them, as
+    the last features build saw them, and as the play-by-play is delivered now."""
+    if not changes or not table_exists(con, "main", PLAYER_GAMES):
+        return {change: set() for change in changes}
+    values = ", ".join(
+        f"({number}, date '{change.day}', {repr(game) if game else 'null'})"
+        for number, change in enumerate(changes)
+        for game in (sorted(change.games) if change.games else [None])
+    )
+    same_game = "t.game_date = changes.d0 and (changes.game_id is null or t.game_id = changes.game_id)"
+    sources = [f"select change_id, d0, t.player_lookup from changes inner join {PLAYER_GAMES} as t on {same_game}"]
     if table_exists(con, "main", FEATURES):
-        sources.append(
-            "select upstream.d0, t.player_lookup from upstream inner join player_shot_zone_features as t"
-            " on t.game_date = upstream.d0"
-        )
-    if changed_sources and table_exists(con, "main", "stg_bigdataball__play_by_play"):
+        sources.append(f"select change_id, d0, t.player_lookup from changes inner join {FEATURES} as t on {same_game}")
+    if table_exists(con, "main", "stg_bigdataball__play_by_play"):
         lookups = ", ".join(
             ["player_lookup", "assist_player_lookup", "block_player_lookup"]
             + [f"{side}{n}_player_lookup" for side in "ah" for n in range(1, 6)]
         )
-        days = ", ".join(f"date '{day}'" for day in sorted(changed_sources))
         sources.append(
-            f"select game_date as d0, unnest([{lookups}]) as player_lookup"
-            f" from stg_bigdataball__play_by_play where game_date in ({days})"
+            f"select change_id, d0, unnest([{lookups}]) as player_lookup"
+            f" from changes inner join stg_bigdataball__play_by_play as t on {same_game}"
         )
     rows = con.execute(
-        REACH_SQL.format(players="\n        union\n        ".join(sources), window=LONGEST_WINDOW),
-        [upstream],
+        REACH_SQL.format(changes=values, players="\n        union\n        ".join(sources), window=LONGEST_WINDOW)
     ).fetchall()
-    reach: dict[date, set[date]] = {day: set() for day in upstream}
-    for d0, day in rows:
-        reach[d0].add(day)
+    reach: dict[UpstreamChange, set[date]] = {change: set() for change in changes}
+    for number, day in rows:
+        reach[changes[number]].add(day)
     return reach
 
 
 def current_states(
     settings: Settings,
 ) -> tuple[list[date], dict[tuple[str, date], PartitionState], dict[date, set[date]]]:
-    """Every partition's state, and the window reach of the player-game dates that changed."""
+    """Every partition's state, and per player-game date the later dates whose features read
+    what changed there (for the planner to rebuild with it)."""
     dates = loaded_dates(settings)
     with connect(settings) as con:
         entries = ledger.read_entries(con)
         present = rows_present(con)
         built = {day for (model, day), entry in entries.items() if model == PLAYER_GAMES and entry.state == "done"}
-        changes = source_changes(ledger.read_source_games(con), source_fingerprints(con, settings), built)
-        player_games = player_game_states(dates, entries, present, changes)
-        features_built = [day for (model, day) in entries if model == FEATURES]
-        upstream = [
-            day for day in changed_upstream(player_games, entries)
-            if features_built and day <= max(features_built)
-        ]  # fmt: skip
-        reach = window_reach(con, upstream, set(changes))
-    return dates, partition_states(dates, entries, present, changes, reach), reach
+        recorded = ledger.read_source_games(con)
+        changed = source_changes(recorded, source_fingerprints(con, settings), built)
+        player_games = player_game_states(dates, entries, present, {d: list(g.values()) for d, g in changed.items()})
+        changes = upstream_changes(entries, recorded, changed, player_games)
+        reach = window_reach(con, changes)
+    cascade: dict[date, set[date]] = {}
+    for change, reached in reach.items():
+        cascade.setdefault(change.day, set()).update(reached)
+    states = partition_states(dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, reach)
+    return dates, states, cascade
+
+
+def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamChange]:
+    """What changed under features partitions built earlier: games re-delivered, late or
+    removed (rebuilt or not yet), and player-game dates not done. Only what a built features
+    partition on or after the date could have read."""
+    oldest_features_from: dict[date, datetime | None] = {}
+    oldest = None
+    for day in sorted(player_games, reverse=True):
+        entry = entries.get((FEATURES, day))
+        if entry is not None and entry.state == "done":
+            oldest = entry.finished_at if oldest is None else min(oldest, entry.finished_at)
+        oldest_features_from[day] = oldest
+    changes = []
+    for day, games in sorted(changed.items()):
+        changes.append(UpstreamChange(day, frozenset(games), None, "; ".join(games.values())))
+    for day, state in sorted(player_games.items()):
+        if state.state != "done" and day not in changed:
+            changes.append(UpstreamChange(day, None, None, f"its player-games are {state.state}: {state.reason}"))
+    rebuilt: dict[tuple[date, datetime], set[str]] = {}
+    for (day, game), source in recorded.items():
+        oldest = oldest_features_from.get(day)
+        if oldest is not None and source.changed_at > oldest:
+            rebuilt.setdefault((day, source.changed_at), set()).add(game)
+    for (day, since), games in sorted(rebuilt.items()):
+        changes.append(UpstreamChange(day, frozenset(games), since, f"games {', '.join(sorted(games))} changed"))
+    return [c for c in changes if oldest_features_from.get(c.day) is not None]
 
 
 def plan(settings: Settings, options: Options) -> list[Batch]:
@@ -445,7 +475,7 @@ def _run_waves(settings, options, result, on_event, sleep) -> None:
             ledger.record(con, entries)
             built = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
             if built:
-                ledger.record_source_games(con, built, fingerprints)
+                ledger.record_source_games(con, built, fingerprints, outcome.finished_at.get(PLAYER_GAMES, started_at))
         result.done += sum(e.state == "done" for e in entries)
         result.failed += [e for e in entries if e.state == "failed"]
         failed_dates = {e.game_date for e in entries if e.state == "failed"}

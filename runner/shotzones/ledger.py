@@ -90,6 +90,8 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
             game_id varchar not null,
             row_count bigint not null,
             content_hash varchar not null,
+            -- when a build first read this version (a removed game stays, with 0 rows)
+            changed_at timestamp not null,
             primary key (game_date, game_id)
         )
         """
@@ -201,18 +203,37 @@ def last_run(con: duckdb.DuckDBPyConnection) -> dict | None:
 Fingerprints = dict[tuple[date, str], tuple[int, str]]
 
 
-def read_source_games(con: duckdb.DuckDBPyConnection) -> Fingerprints:
+@dataclass(frozen=True)
+class SourceGame:
+    row_count: int
+    content_hash: str
+    changed_at: datetime
+
+
+def read_source_games(con: duckdb.DuckDBPyConnection) -> dict[tuple[date, str], SourceGame]:
     create_tables(con)
-    rows = con.execute(f"select game_date, game_id, row_count, content_hash from {SOURCE_GAMES}").fetchall()
-    return {(day, game): (count, digest) for day, game, count, digest in rows}
+    rows = con.execute(
+        f"select game_date, game_id, row_count, content_hash, changed_at from {SOURCE_GAMES}"
+    ).fetchall()
+    return {(day, game): SourceGame(count, digest, at) for day, game, count, digest, at in rows}
 
 
-def record_source_games(con: duckdb.DuckDBPyConnection, days: list[date], fingerprints: Fingerprints) -> None:
-    """Replace the recorded fingerprints of these dates with the ones their build read."""
+def record_source_games(
+    con: duckdb.DuckDBPyConnection, days: list[date], fingerprints: Fingerprints, at: datetime
+) -> None:
+    """Record the play-by-play these dates' build read. A game whose fingerprint is new or
+    different is stamped `at`; a game no longer delivered stays, with 0 rows, so that the
+    features that read it can still be found."""
+    recorded = read_source_games(con)
+    wanted = set(days)
+    rows = []
+    for key in sorted({k for k in recorded if k[0] in wanted} | {k for k in fingerprints if k[0] in wanted}):
+        count, digest = fingerprints.get(key, (0, ""))
+        before = recorded.get(key)
+        same = before is not None and (before.row_count, before.content_hash) == (count, digest)
+        rows.append((*key, count, digest, before.changed_at if same else at))
     con.execute("begin transaction")
     con.execute(f"delete from {SOURCE_GAMES} where game_date in (select unnest(?::date[]))", [days])
-    wanted = set(days)
-    rows = [(day, game, count, digest) for (day, game), (count, digest) in fingerprints.items() if day in wanted]
     if rows:
-        con.executemany(f"insert into {SOURCE_GAMES} values (?, ?, ?, ?)", rows)
+        con.executemany(f"insert into {SOURCE_GAMES} values (?, ?, ?, ?, ?)", rows)
     con.execute("commit")

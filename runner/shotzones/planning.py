@@ -4,7 +4,7 @@ the loaded game dates, the ledger and the row counts the warehouse actually hold
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from shotzones.ledger import Entry
 
@@ -59,26 +59,15 @@ def player_game_states(
     return states
 
 
-def changed_upstream(
-    player_games: dict[date, PartitionState], entries: dict[tuple[str, date], Entry]
-) -> list[date]:
-    """Player-game dates whose features readers may be out of date: not done, or rebuilt after
-    a later features partition was built. Their window reach is what a caller must look up."""
-    oldest_features_after: dict[date, object] = {}
-    oldest = None
-    for day in sorted(player_games, reverse=True):
-        entry = entries.get((FEATURES, day))
-        if entry is not None:
-            oldest = entry.finished_at if oldest is None else min(oldest, entry.finished_at)
-        oldest_features_after[day] = oldest
-    changed = []
-    for day, state in sorted(player_games.items()):
-        entry = entries.get((PLAYER_GAMES, day))
-        if state.state != "done":
-            changed.append(day)
-        elif oldest_features_after[day] is not None and entry.finished_at > oldest_features_after[day]:
-            changed.append(day)
-    return changed
+@dataclass(frozen=True)
+class UpstreamChange:
+    """Play-by-play of some games of a date that changed (games None: the whole date), `since`
+    when a player-game build read the change (None: not rebuilt yet)."""
+
+    day: date
+    games: frozenset[str] | None
+    since: datetime | None
+    reason: str
 
 
 def partition_states(
@@ -86,40 +75,29 @@ def partition_states(
     entries: dict[tuple[str, date], Entry],
     rows_present: dict[tuple[str, date], int],
     source_changes: dict[date, list[str]] | None = None,
-    reach: dict[date, set[date]] | None = None,
+    reach: dict[UpstreamChange, set[date]] | None = None,
 ) -> dict[tuple[str, date], PartitionState]:
     """The state of every partition of every loaded date, proven against the warehouse.
 
-    A features partition on date d reads the player-game partition of d and of its players'
-    earlier games. It is stale when one of those changed after it was built: `reach[d0]` holds
-    the dates whose windows read date d0 (d0 itself and, for each player of d0, his next games
-    up to the longest window). Without `reach`, every later date is assumed to read d0.
+    A features partition on date d reads the player-games of d and of its players' earlier
+    games. It is stale when one of those changed after it was built: `reach[change]` holds the
+    later dates whose windows read the changed games (each of their players' next games, up to
+    the longest window).
     """
     dates = sorted(dates)
     player_games = player_game_states(dates, entries, rows_present, source_changes or {})
     states = {(PLAYER_GAMES, day): state for day, state in player_games.items()}
-    readers: dict[date, list[date]] = {}
-    for upstream in changed_upstream(player_games, entries):
-        reached = reach.get(upstream, set()) if reach is not None else {d for d in dates if d > upstream}
-        for day in reached | {upstream}:
-            readers.setdefault(day, []).append(upstream)
+    readers: dict[date, list[UpstreamChange]] = {}
+    for change, reached in (reach or {}).items():
+        for day in reached | {change.day}:
+            readers.setdefault(day, []).append(change)
     for day in dates:
         state = _ledger_state(FEATURES, day, entries, rows_present)
         if state.state == "done":
             built = entries[(FEATURES, day)].finished_at
-            for upstream in sorted(readers.get(day, [])):
-                upstream_state = player_games[upstream]
-                upstream_entry = entries.get((PLAYER_GAMES, upstream))
-                if upstream_state.state != "done":
-                    state = PartitionState(
-                        FEATURES, day, "stale",
-                        f"reads player-games of {upstream}, which are {upstream_state.state}: {upstream_state.reason}",
-                    )  # fmt: skip
-                    break
-                if upstream_entry.finished_at > built:
-                    state = PartitionState(
-                        FEATURES, day, "stale", f"reads player-games of {upstream}, rebuilt after it"
-                    )
+            for change in sorted(readers.get(day, []), key=lambda c: c.day):
+                if change.since is None or change.since > built:
+                    state = PartitionState(FEATURES, day, "stale", f"reads {change.day}: {change.reason}")
                     break
         states[(FEATURES, day)] = state
     return states

@@ -1,0 +1,138 @@
+"""Change-aware backfill: a corrected or late game rebuilds exactly the partitions that read
+it, and the warehouse ends as a clean full build of the new data would."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from conftest import query
+from shotzones.backfill import backfill
+from shotzones.generate import generate
+from shotzones.load import load
+from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES
+from shotzones.settings import Settings
+from shotzones.status import status
+
+WINDOW_REACH = 20  # the longest window: a game is read by its players' next 20 games
+
+
+@pytest.fixture(scope="module")
+def season(tmp_path_factory) -> Path:
+    """Enough dates that a game's window reach ends well before the last one."""
+    out = tmp_path_factory.mktemp("season")
+    generate(out, 2022, seasons=1, seed=9, max_dates_per_season=110)
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean_build(season, tmp_path_factory) -> Settings:
+    return warehouse(tmp_path_factory.mktemp("clean"), game_files(season))
+
+
+def game_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.csv") if p.name != "schedule.csv")
+
+
+def warehouse(directory: Path, files: list[Path]) -> Settings:
+    settings = replace(Settings(), duckdb_path=directory / "warehouse.duckdb")
+    load(settings, files)
+    assert backfill(settings).success
+    return settings
+
+
+def table_rows(settings: Settings, table: str) -> list[tuple]:
+    return [tuple(row.values()) for row in query(settings, f"select * from {table} order by all")]
+
+
+def stale(settings: Settings) -> set[tuple[str, object]]:
+    return {(p.model, p.game_date) for p in status(settings).partitions if p.state == "stale"}
+
+
+def expected_reach(settings: Settings, game_id: str, day) -> set:
+    """Independently: the changed game's date and each of its players' next 20 game dates."""
+    rows = query(
+        settings,
+        f"""
+        with players as (
+            select distinct player_lookup from int_player_game_shot_zones where game_id = '{game_id}'
+        ),
+        later as (
+            select pg.game_date,
+                   row_number() over (partition by pg.player_lookup order by pg.game_date, pg.game_id) as n
+            from int_player_game_shot_zones pg join players using (player_lookup)
+            where pg.game_date > date '{day}'
+        )
+        select distinct game_date from later where n <= {WINDOW_REACH}
+        """,
+    )
+    return {row["game_date"] for row in rows} | {day}
+
+
+def rebuilt_partitions(settings: Settings, run_id: str) -> set:
+    return {
+        (row["model"], row["game_date"])
+        for row in query(settings, f"select model, game_date from shotzones_ledger where run_id = '{run_id}'")
+    }
+
+
+def test_a_corrected_redelivery_rebuilds_its_date_and_its_players_window_reach(season, tmp_path):
+    files = game_files(shutil.copytree(season, tmp_path / "files"))
+    settings = warehouse(tmp_path / "w", files)
+    dates = sorted({r["game_date"] for r in query(settings, "select distinct game_date from int_player_game_shot_zones")})
+    target = next(p for p in files if p.name.startswith(f"[{dates[12]}]"))
+    game_id = "00" + target.name.split("-00")[1][:8]
+
+    # BigDataBall re-delivers the game: every shot is now a made dunk
+    with target.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        if row["event_type"] in ("shot", "miss"):
+            row.update(original_x="0", original_y="5", shot_distance="0", points="2", result="made")
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    load(settings, [target])
+
+    reach = expected_reach(settings, game_id, dates[12])
+    assert stale(settings) == {(PLAYER_GAMES, dates[12])} | {(FEATURES, d) for d in reach}
+    assert max(reach) < dates[-1], "the reach is the players' next games, not the rest of the season"
+
+    result = backfill(settings)
+    assert result.success
+    assert rebuilt_partitions(settings, result.run_id) == {(PLAYER_GAMES, dates[12])} | {(FEATURES, d) for d in reach}
+    assert stale(settings) == set()
+    clean = warehouse(tmp_path / "clean", files)
+    for table in MODELS:
+        assert table_rows(settings, table) == table_rows(clean, table), table
+
+
+def test_a_late_game_rebuilds_its_date_and_its_players_window_reach(season, clean_build, tmp_path):
+    files = game_files(season)
+    dates = sorted({p.name[1:11] for p in files})
+    late = [p for p in files if p.name.startswith(f"[{dates[20]}]")][0]
+    settings = warehouse(tmp_path / "w", [p for p in files if p != late])
+    load(settings, [late])
+    game_id = "00" + late.name.split("-00")[1][:8]
+
+    stale_now = stale(settings)
+    late_date = next(d for (m, d) in stale_now if m == PLAYER_GAMES)
+    assert {d for (m, d) in stale_now if m == PLAYER_GAMES} == {late_date}
+    result = backfill(settings)
+    assert result.success and stale(settings) == set()
+    # the late game's players read it from their next games on: exactly those were rebuilt
+    reach = expected_reach(settings, game_id, late_date)
+    assert rebuilt_partitions(settings, result.run_id) == {(PLAYER_GAMES, late_date)} | {(FEATURES, d) for d in reach}
+    for table in MODELS:
+        assert table_rows(settings, table) == table_rows(clean_build, table), table
+
+
+def test_reloading_an_identical_file_marks_nothing_stale(season, clean_build):
+    load(clean_build, game_files(season)[30:40])
+    assert stale(clean_build) == set()
+    assert backfill(clean_build).planned == []
