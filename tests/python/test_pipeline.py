@@ -11,7 +11,7 @@ import pytest
 
 import reference
 from conftest import SEED, build_warehouse, query
-from shotzones.backfill import Options, backfill
+from shotzones.backfill import backfill
 from shotzones.generate import generate
 from shotzones.load import load
 
@@ -119,8 +119,7 @@ def test_a_changed_later_game_changes_no_earlier_feature(generated_copy, tmp_pat
             writer.writerows(rows)
 
     load(settings, changed_files)
-    # until the runner notices changed source data by itself, rebuild everything
-    assert backfill(settings, Options(force=True)).success
+    assert backfill(settings).success
     after = keyed(query(settings, "select * from player_shot_zone_features"))
 
     earlier = [key for key, row in before.items() if row["game_date"] <= changed_date]
