@@ -2,17 +2,44 @@
 
 Any file name is accepted (per-game files, season `combined-stats` files, `.csv.gz`). A game is
 the unit of replacement: loading a file deletes every raw row of the games it contains, from
-whichever file they came, then inserts the file's rows, in one transaction. Loading the same
-files again therefore changes nothing.
+whichever file they came, and every earlier row of the file itself, then inserts the file's good
+rows, in one transaction. Loading the same files again therefore changes nothing. A game found in
+two files of one load is taken from the later file (directories are read in name order).
+
+Bad input loses nothing that was good:
+
+* A file that cannot be play-by-play (empty, broken gzip, no header, missing columns, unreadable)
+  is rejected whole: nothing of it is loaded, its earlier rows stay, the other files load.
+* A row the reader cannot split into the header's fields (ragged, broken quoting), or with a
+  value that fails `value_checks()`, goes to the quarantine table
+  `<raw_schema>.bigdataball_play_by_play_quarantine`, one row per problem with file, line, column,
+  value and reason; every good row of the file is loaded. Reloading a file replaces its
+  quarantined rows too.
+* Encodings: a UTF-8 byte-order mark is skipped; a UTF-16 file (byte-order mark) is read as such;
+  a file that is not valid UTF-8 (raw Latin-1 bytes such as `Jos\\xe9`) is read whole as Latin-1,
+  with a note. Mojibake inside valid UTF-8 (`JokiÄ‡`) cannot be told from text, and is kept as
+  delivered.
+
+Line numbers are CSV records, the header being line 1: the file's line number unless a quoted
+value holds a line break or an unterminated quote swallowed the lines after it. DuckDB gives
+none for the rows it reads: a good row's line is its position among the file's rows, shifted
+past the lines the reader rejected, so a blank line inside a file (which the reader skips)
+shifts the rows after it by one. `source_row` is a good row's line minus one.
+
+Validation is set-based SQL: the checks run on each column's distinct values, and only rows
+holding a bad value are looked at one by one. Python touches headers and file names only.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
-import io
+import itertools
+import re
 import tempfile
 import time
+import zlib
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,8 +53,15 @@ from shotzones.settings import RAW_COLUMNS, Settings
 from shotzones.warehouse import connect
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
-# The generator writes its schedule beside the games; a directory load passes over it.
+# The generator writes its schedule beside the games; a directory load passes over it, and
+# `load_schedule` loads it.
 SCHEDULE_FILE = "schedule.csv"
+SCHEDULE_COLUMNS = ("season", "game_id", "game_date", "away_team", "home_team")
+SCHEDULE_TABLE = "schedule"
+QUARANTINE_TABLE = "bigdataball_play_by_play_quarantine"
+# The summary carries this many quarantine problems in detail (counts are always complete);
+# the table holds them all.
+PROBLEM_DETAIL_LIMIT = 1000
 
 # Canonical game id (SPEC 3) and game date (both delivered formats) in DuckDB SQL. The dbt
 # staging model re-parses `date` with its own macro and a test proves the two agree.
@@ -35,58 +69,498 @@ CANONICAL_GAME_ID_SQL = "lpad(regexp_replace({}, '[^0-9]', '', 'g'), 10, '0')"
 GAME_DATE_SQL = (
     "coalesce(try_strptime(trim({0}), '%m/%d/%Y'), try_strptime(trim({0}), '%Y-%m-%d'))::date"
 )
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class LoadError(Exception):
-    """Input the loader refuses; the message names the file (and line)."""
+    """Nothing to load at all (no files found); the message says where it looked."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A file refused whole; nothing of it was loaded."""
+
+    path: Path
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One quarantined problem: a value that does not parse, or a row the reader refused."""
+
+    source_file: str
+    line: int
+    column: str | None
+    value: str | None
+    reason: str
+
+    def describe(self) -> str:
+        if self.value is not None:
+            return f"{self.column}={self.value!r}: {self.reason}"
+        return self.reason
 
 
 @dataclass(frozen=True)
 class LoadSummary:
-    files: int
-    rows: int
+    files: int  # files read (rejected files not counted)
+    rows: int  # rows loaded into the raw table
     games: int
     first_date: date | None
     last_date: date | None
     seconds: float
+    quarantined_rows: int = 0  # rows (file lines) held back in the quarantine table
+    problem_count: int = 0  # quarantine entries: a row may have several problems
+    problems: tuple[Problem, ...] = ()  # the first PROBLEM_DETAIL_LIMIT, by file and line
+    quarantined_by_file: tuple[tuple[str, int], ...] = ()  # bad rows per file
+    rejected: tuple[Rejected, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """0 all loaded, 1 some rows quarantined, 2 a file rejected."""
+        return 2 if self.rejected else 1 if self.quarantined_rows else 0
+
+
+@dataclass(frozen=True)
+class ScheduleSummary:
+    files: int
+    games: int
+    first_date: date | None
+    last_date: date | None
+    seconds: float
+    rejected: tuple[Rejected, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.rejected else 0
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A file whose header passed: how DuckDB should read it."""
+
+    path: Path
+    header: tuple[str, ...]  # normalised column names, in file order
+    encoding: str  # a DuckDB CSV encoding: utf-8, utf-16 or latin-1
+    compressed: bool
+
+
+class _Refused(Exception):
+    pass
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- finding and probing files ----------------------------------------------------------------
+
+
+def _discover(
+    paths: Iterable[Path], wanted, what: str = ".csv or .csv.gz files"
+) -> tuple[list[Path], list[Rejected]]:
+    """The files named, directories searched recursively for files `wanted` accepts, in a stable
+    order; paths that do not exist are rejected."""
+    paths = [Path(path) for path in paths]
+    found: list[Path] = []
+    missing: list[Rejected] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and wanted(p)))
+        elif path.is_file():
+            found.append(path)
+        else:
+            missing.append(Rejected(path, "no such file or directory"))
+    if not found and not missing:
+        raise LoadError(f"no {what} found in " + ", ".join(map(str, paths)))
+    return list(dict.fromkeys(p.resolve() for p in found)), missing
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """The play-by-play files named, directories searched recursively (but for the generator's
     schedule.csv), in a stable order."""
-    found: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file() and p.name.endswith(CSV_SUFFIXES) and p.name != SCHEDULE_FILE
-                )
-            )
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise LoadError(f"{path}: no such file or directory")
-    if not found:
-        raise LoadError("no .csv or .csv.gz files found in " + ", ".join(map(str, paths)))
-    return list(dict.fromkeys(p.resolve() for p in found))
+    return _discover(paths, _is_play_by_play_name)[0]
 
 
-def read_header(path: Path) -> tuple[str, ...]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-        first_line = handle.readline()
-    return tuple(next(csv.reader(io.StringIO(first_line)), []))
+def _is_play_by_play_name(path: Path) -> bool:
+    return path.name.endswith(CSV_SUFFIXES) and path.name != SCHEDULE_FILE
 
 
-def check_header(path: Path, header: tuple[str, ...]) -> None:
-    missing = [column for column in RAW_COLUMNS if column not in header]
+def _first_line(path: Path) -> tuple[bytes, bool]:
+    """The raw bytes of the file's first line (at most 1 MB) and whether it is gzip."""
+    try:
+        if path.stat().st_size == 0:
+            raise _Refused("empty file (0 bytes): nothing to load")
+        with path.open("rb") as handle:
+            compressed = handle.read(2) == GZIP_MAGIC
+        opener = gzip.open if compressed else open
+        with opener(path, "rb") as handle:
+            head = handle.read(8192)
+            while head and b"\n" not in head and len(head) < 1 << 20:
+                more = handle.read(65536)
+                if not more:
+                    break
+                head += more
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise _Refused(f"broken gzip: {error}") from error
+    except OSError as error:
+        raise _Refused(f"cannot be read: {error.strerror or error}") from error
+    if not head:
+        raise _Refused("empty file (nothing inside the gzip): nothing to load")
+    return head, compressed
+
+
+def _decode_header(head: bytes) -> tuple[str, str]:
+    """The header line as text, and the encoding DuckDB should read the file with."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return head.decode("utf-16", errors="replace").splitlines()[0], "utf-16"
+    line = head.split(b"\n", 1)[0]
+    try:
+        return line.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return line.decode("latin-1"), "latin-1"
+
+
+def _probe(path: Path, required: tuple[str, ...], what: str) -> _Source:
+    head, compressed = _first_line(path)
+    text, encoding = _decode_header(head)
+    try:
+        fields = next(csv.reader([re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]]), [])
+    except csv.Error as error:
+        raise _Refused(f"not a CSV file, the first line does not parse: {error}") from error
+    if not any(field.strip() for field in fields):
+        raise _Refused("no header line: the first line is empty")
+    header = tuple(
+        field.strip().lower() or f"column{number}" for number, field in enumerate(fields, 1)
+    )
+    missing = [column for column in required if column not in header]
     if missing:
-        raise LoadError(
-            f"{path}: not BigDataBall play-by-play, missing columns: {', '.join(missing)}"
+        hint = ""
+        if what == "play-by-play" and all(c in header for c in SCHEDULE_COLUMNS):
+            hint = " (a schedule: load it with `shotzones load-schedule`)"
+        raise _Refused(
+            f"not BigDataBall {what}, missing columns: {', '.join(missing)}{hint}"
         )
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise _Refused(f"columns named twice in the header: {', '.join(duplicated)}")
+    return _Source(path, header, encoding, compressed)
+
+
+def _probe_all(
+    files: list[Path], required: tuple[str, ...], what: str
+) -> tuple[list[_Source], list[Rejected]]:
+    sources, rejected = [], []
+    for path in files:
+        try:
+            sources.append(_probe(path, required, what))
+        except _Refused as refusal:
+            rejected.append(Rejected(path, str(refusal)))
+    return sources, rejected
+
+
+# --- reading with DuckDB ---------------------------------------------------------------------
+
+
+@contextmanager
+def plainly_named(sources: list[_Source]) -> Iterator[dict[Path, Path]]:
+    """Links with plain names to the files, for DuckDB to read.
+
+    DuckDB treats every path it reads as a glob pattern, and the BigDataBall naming
+    `[2021-10-19]-0022100001-CLE@CHI.csv` holds a character class: resolving each name lists its
+    whole directory, which is quadratic (25 s of a 30 s budget for three seasons' files). The
+    link's suffix also tells DuckDB whether to decompress, from the file's content, not its name.
+    """
+    with tempfile.TemporaryDirectory(prefix="shotzones-load-") as directory:
+        links = {}
+        for number, source in enumerate(sources):
+            link = Path(directory) / f"{number:07d}{'.csv.gz' if source.compressed else '.csv'}"
+            link.symlink_to(source.path)
+            links[source.path] = link
+        yield links
+
+
+class _Reader:
+    """Reads groups of files into a temp table, with DuckDB's rejects (ragged rows, broken
+    quoting, bad encoding) kept in the temp table `read_rejects`. A group that fails outright
+    (a broken gzip stream, an unreadable file) is split until the failing file is found alone
+    and rejected, so the others still load."""
+
+    def __init__(self, con, table: str, columns: tuple[str, ...], links: dict[Path, Path]):
+        self.con, self.table, self.columns, self.links = con, table, columns, links
+        self.rejected: list[Rejected] = []
+        self._scans = itertools.count()
+        quoted_types = ", ".join(f"null::varchar as {_q(name)}" for name in columns)
+        con.execute(
+            f"create or replace temp table {table} as select {quoted_types},"
+            " null::varchar as source_file limit 0"
+        )
+        con.execute(
+            "create or replace temp table read_rejects (link varchar, line bigint,"
+            " column_name varchar, error_type varchar, csv_line varchar, error_message varchar)"
+        )
+
+    def read(self, sources: list[_Source], encoding: str | None = None) -> None:
+        groups: dict[tuple, list[_Source]] = defaultdict(list)
+        for source in sources:
+            groups[(source.header, encoding or source.encoding)].append(source)
+        for (header, group_encoding), group in groups.items():
+            self._read_split(group, header, group_encoding)
+
+    def _read_split(self, group: list[_Source], header: tuple[str, ...], encoding: str) -> None:
+        try:
+            self._read_group(group, header, encoding)
+        except duckdb.Error as error:
+            if len(group) == 1:
+                self.rejected.append(Rejected(group[0].path, self._reason(error, group[0])))
+                return
+            middle = len(group) // 2
+            self._read_split(group[:middle], header, encoding)
+            self._read_split(group[middle:], header, encoding)
+
+    def _reason(self, error: duckdb.Error, source: _Source) -> str:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        message = message.replace(str(self.links[source.path]), source.path.name)
+        if "GZIP" in message.upper() or "zlib" in message:
+            return f"broken gzip: {message}"
+        return f"cannot be read: {message}"
+
+    def _read_group(self, group: list[_Source], header: tuple[str, ...], encoding: str) -> None:
+        scan = next(self._scans)
+        errors, scans = f"shotzones_rejects_{scan}", f"shotzones_reject_scans_{scan}"
+        column_types = "{" + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "}"
+        selected = ", ".join(_q(name) for name in self.columns)
+        try:
+            self.con.execute(
+                f"""
+                insert into {self.table}
+                select {selected}, filename
+                from read_csv(
+                    ?, header = true, auto_detect = false, columns = {column_types},
+                    delim = ',', quote = '"', escape = '"', filename = true,
+                    encoding = {_literal(encoding)},
+                    store_rejects = true, rejects_table = '{errors}', rejects_scan = '{scans}'
+                )
+                """,
+                [[str(self.links[source.path]) for source in group]],
+            )
+            self.con.execute(
+                f"""
+                insert into read_rejects
+                select distinct on (s.file_path, e.line)
+                       s.file_path, e.line, e.column_name, e.error_type::varchar,
+                       trim(e.csv_line, chr(10) || chr(13)), e.error_message
+                from {errors} as e inner join {scans} as s using (scan_id, file_id)
+                order by s.file_path, e.line,
+                         e.error_type in ('UNQUOTED VALUE', 'INVALID ENCODING') desc,
+                         e.byte_position, e.column_idx
+                """
+            )
+        finally:
+            self.con.execute(f"drop table if exists {errors}")
+            self.con.execute(f"drop table if exists {scans}")
+
+    def reread_invalid_utf8(self, sources: list[_Source]) -> list[_Source]:
+        """Files DuckDB found not to be UTF-8, read again whole as Latin-1."""
+        invalid = {
+            link
+            for (link,) in self.con.execute(
+                "select distinct link from read_rejects where error_type = 'INVALID ENCODING'"
+            ).fetchall()
+        }
+        again = [s for s in sources if s.encoding == "utf-8" and str(self.links[s.path]) in invalid]
+        if again:
+            links = [str(self.links[s.path]) for s in again]
+            self.con.execute(f"delete from {self.table} where source_file in (select unnest(?))", [links])
+            self.con.execute("delete from read_rejects where link in (select unnest(?))", [links])
+            self.read(again, encoding="latin-1")
+        return again
+
+
+def _number_rows(con, table: str) -> str:
+    """A FROM clause over `table` adding `rid` (its rowid), `target` (the file) and `source_row`
+    (the row's data line in its file, line - 1). Rows are in file order, so a row's position
+    among its file's rows is its data row, shifted past the lines the reader rejected before it;
+    only the rows of files with rejected lines pay for that shift."""
+    con.execute(
+        f"""
+        create or replace temp table {table}_first_rows as
+        select source_file, min({table}.rowid) as first_rowid, any_value(target) as target
+        from {table} inner join link_targets on {table}.source_file = link_targets.link
+        group by source_file
+        """
+    )
+    numbered = f"""
+        {table}
+        inner join {table}_first_rows using (source_file)
+    """
+    position = f"{table}.rowid - {table}_first_rows.first_rowid + 1"
+    if not _has_rejects(con):
+        return f"(select {table}.*, {table}.rowid as rid, target, {position} as source_row from {numbered})"
+    # The j-th rejected line of a file (data row p_j) is skipped by every good row at position
+    # k >= p_j - (j - 1): a good row's data row is k plus the largest such j.
+    con.execute(
+        f"""
+        create or replace temp table {table}_shifts as
+        with rejected_rows as (
+            select link, line - 1 as data_row,
+                   row_number() over (partition by link order by line) as skipped
+            from (select distinct link, line from read_rejects)
+        ),
+        thresholds as (
+            select link, data_row - skipped + 1 as threshold, max(skipped) as skips
+            from rejected_rows
+            group by link, data_row - skipped + 1
+        ),
+        positions as (
+            select {table}.rowid as rid, source_file, {position} as position
+            from {numbered}
+            where source_file in (select link from thresholds)
+        )
+        select positions.rid, thresholds.skips
+        from positions asof inner join thresholds
+            on positions.source_file = thresholds.link and positions.position >= thresholds.threshold
+        """
+    )
+    return f"""(
+        select {table}.*, {table}.rowid as rid, target,
+               {position} + coalesce({table}_shifts.skips, 0) as source_row
+        from {numbered}
+        left join {table}_shifts on {table}.rowid = {table}_shifts.rid
+    )"""
+
+
+_READER_PROBLEMS = {
+    # DuckDB error type: (problem, reason prefix)
+    "MISSING COLUMNS": ("wrong_field_count", "wrong number of fields"),
+    "TOO MANY COLUMNS": ("wrong_field_count", "wrong number of fields"),
+    "UNQUOTED VALUE": ("bad_quoting", "broken quoting"),
+    "LINE SIZE OVER MAXIMUM": ("line_too_long", "line too long"),
+    "INVALID ENCODING": ("bad_encoding", "invalid encoding"),
+}
+
+
+def _reader_problems_sql() -> str:
+    cases = " ".join(
+        f"when {_literal(kind)} then {_literal(problem)}"
+        for kind, (problem, _) in _READER_PROBLEMS.items()
+    )
+    reasons = " ".join(
+        f"when {_literal(kind)} then {_literal(reason)}"
+        for kind, (_, reason) in _READER_PROBLEMS.items()
+    )
+    return f"""
+        select link_targets.target as source_file, read_rejects.line,
+               read_rejects.column_name, null::varchar as value,
+               case read_rejects.error_type {cases} else 'unreadable_row' end as problem,
+               coalesce(case read_rejects.error_type {reasons} end, 'unreadable row')
+                   || ' (' || read_rejects.error_message || ')' as reason,
+               read_rejects.csv_line as raw_line, null::json as row_values
+        from read_rejects
+        inner join link_targets on read_rejects.link = link_targets.link
+    """
+
+
+# --- row checks ------------------------------------------------------------------------------
+
+
+INTEGER_COLUMNS = ("away_score", "home_score", "play_id", "points", "num", "outof")
+COORDINATE_COLUMNS = ("original_x", "original_y", "converted_x", "converted_y")
+CLOCK_COLUMNS = ("remaining_time", "elapsed", "play_length")
+_EMPTY = "nullif(trim({v}), '') is null"
+_MISSING = ("missing_value", "required value is empty", _EMPTY)
+
+
+def value_checks() -> dict[str, list[tuple[str, str, str]]]:
+    """Per column, (problem, reason, SQL over the value `{v}` true when it has the problem), the
+    first that applies being the value's problem.
+
+    Required: game_id (1 to 10 digits), date (M/D/YYYY or YYYY-MM-DD) and period (a whole number
+    from 1): without them a row has no game, no partition, no order. Every other value may be
+    empty (a rebound has no points, a free throw no coordinates), but when present numbers must be
+    numbers, coordinates numbers or `unknown`, and clocks `h:mm:ss`. Numbers are checked with the
+    same casts the staging model uses, so what passes here never turns NULL there.
+    """
+    present = "nullif(trim({v}), '') is not null and "
+    checks: dict[str, list[tuple[str, str, str]]] = {
+        "game_id": [
+            _MISSING,
+            ("bad_value", "game id needs 1 to 10 digits",
+             "length(regexp_replace({v}, '[^0-9]', '', 'g')) not between 1 and 10"),
+        ],
+        "date": [
+            _MISSING,
+            ("bad_value", "not a date (M/D/YYYY or YYYY-MM-DD)",
+             GAME_DATE_SQL.replace("{0}", "{v}") + " is null"),
+        ],
+        "period": [
+            _MISSING,
+            ("bad_value", "not a whole number from 1",
+             "coalesce(try_cast(trim({v}) as integer) < 1, true)"),
+        ],
+    }  # fmt: skip
+    for column in INTEGER_COLUMNS:
+        checks[column] = [
+            ("bad_value", "not a whole number", present + "try_cast(trim({v}) as integer) is null")
+        ]
+    checks["shot_distance"] = [
+        ("bad_value", "not a number", present + "try_cast(trim({v}) as double) is null")
+    ]
+    for column in COORDINATE_COLUMNS:
+        checks[column] = [(
+            "bad_value", "not a number or `unknown`",
+            present + "lower(trim({v})) <> 'unknown' and try_cast(trim({v}) as double) is null",
+        )]  # fmt: skip
+    for column in CLOCK_COLUMNS:
+        checks[column] = [(
+            "bad_value", "not a clock (h:mm:ss)",
+            present + "not regexp_full_match(trim({v}), '[0-9]+:[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?')",
+        )]  # fmt: skip
+    return checks
+
+
+def _find_bad_values(con, table: str) -> None:
+    """The temp table `bad_values`: the distinct values of each checked column that fail a check
+    (column_name, value, problem, reason). Checking distinct values (a few thousand per column)
+    instead of rows keeps validation to one cheap pass over the data. The distinct values are
+    materialised first: a filter over them would otherwise be pushed down to every row."""
+    checks = value_checks()
+    con.execute(
+        "create or replace temp table distinct_values as "
+        + " union all ".join(
+            f"select {_literal(column)} as column_name, v from (select distinct {_q(column)} as v from {table})"
+            for column in checks
+        )
+    )
+    parts = []
+    for column, column_checks in checks.items():
+        verdict = " ".join(
+            f"when {condition.format(v='v')} then"
+            f" {{'problem': {_literal(problem)}, 'reason': {_literal(reason)}}}"
+            for problem, reason, condition in column_checks
+        )
+        parts.append(
+            f"""
+            select column_name, v as value, verdict.problem as problem, verdict.reason as reason
+            from (
+                select column_name, v, case {verdict} end as verdict
+                from distinct_values
+                where column_name = {_literal(column)}
+            )
+            where verdict is not null
+            """
+        )
+    con.execute("create or replace temp table bad_values as " + " union all ".join(parts))
+
+
+# --- tables ----------------------------------------------------------------------------------
 
 
 def create_raw_table(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -105,128 +579,387 @@ def create_raw_table(con: duckdb.DuckDBPyConnection, settings: Settings) -> None
     )
 
 
-@contextmanager
-def plainly_named(files: list[Path]) -> Iterator[dict[Path, Path]]:
-    """Links with plain names to the files, for DuckDB to read.
-
-    DuckDB treats every path it reads as a glob pattern, and the BigDataBall naming
-    `[2021-10-19]-0022100001-CLE@CHI.csv` holds a character class: resolving each name lists its
-    whole directory, which is quadratic (25 s of a 30 s budget for three seasons' files).
-    """
-    with tempfile.TemporaryDirectory(prefix="shotzones-load-") as directory:
-        links = {}
-        for number, path in enumerate(files):
-            link = Path(directory) / f"{number:07d}{'.csv.gz' if path.name.endswith('.gz') else '.csv'}"
-            link.symlink_to(path)
-            links[link] = path
-        yield links
+def quarantine_relation(settings: Settings) -> str:
+    return f"{settings.raw_schema}.{QUARANTINE_TABLE}"
 
 
-def read_into_incoming(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
-    """Read every file into the temp table `incoming`, in file order and row order, so that a
-    row's position among its file's rows is its data row number."""
-    by_header: dict[tuple[str, ...], list[Path]] = defaultdict(list)
-    for path in files:
-        header = read_header(path)
-        check_header(path, header)
-        by_header[header].append(path)
-
-    quoted = ", ".join(f'"{name}"' for name in RAW_COLUMNS)
+def create_quarantine_table(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    con.execute(f"create schema if not exists {settings.raw_schema}")
     con.execute(
-        "create or replace temp table incoming as select "
-        + ", ".join(f"null::varchar as \"{name}\"" for name in RAW_COLUMNS)
-        + ", null::varchar as source_file limit 0"
-    )
-    with plainly_named(files) as links:
-        con.execute(
-            "create or replace temp table link_targets as"
-            " select unnest(?) as link, unnest(?) as target",
-            [[str(link) for link in links], [str(target) for target in links.values()]],
+        f"""
+        create table if not exists {quarantine_relation(settings)} (
+            source_file varchar not null,  -- the file, as loaded
+            line bigint not null,          -- its line (CSV record), the header being line 1
+            column_name varchar,           -- the column at fault, when there is one
+            value varchar,                 -- the value at fault, as delivered
+            problem varchar not null,      -- missing_value, bad_value, wrong_field_count, ...
+            reason varchar not null,       -- in words
+            raw_line varchar,              -- the line as read, when the reader refused it
+            row_values json,               -- the row's 44 values, when it was read
+            loaded_at timestamp not null
         )
-        link_of = {target: link for link, target in links.items()}
-        for header, paths in by_header.items():
-            column_types = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in header) + "}"
-            con.execute(
-                f"""
-                insert into incoming
-                select {quoted}, filename
-                from read_csv(
-                    ?, header = true, auto_detect = false, columns = {column_types},
-                    delim = ',', quote = '"', escape = '"', filename = true
-                )
-                """,
-                [[str(link_of[path]) for path in paths]],
-            )
+        """
+    )
+
+
+def schedule_relation(settings: Settings) -> str:
+    return f"{settings.raw_schema}.{SCHEDULE_TABLE}"
+
+
+def create_schedule_table(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    con.execute(f"create schema if not exists {settings.raw_schema}")
+    con.execute(
+        f"""
+        create table if not exists {schedule_relation(settings)} (
+            game_id varchar not null,
+            game_date date not null,
+            season integer not null,
+            away_team varchar,
+            home_team varchar,
+            source_file varchar not null,
+            loaded_at timestamp not null
+        )
+        """
+    )
+
+
+def _register_links(con, links: dict[Path, Path]) -> None:
+    con.execute(
+        "create or replace temp table link_targets as"
+        " select unnest(?) as link, unnest(?) as target",
+        [[str(link) for link in links.values()], [str(path) for path in links]],
+    )
+
+
+# --- play-by-play ----------------------------------------------------------------------------
 
 
 def load(settings: Settings, paths: Iterable[Path]) -> LoadSummary:
+    """Load play-by-play files and directories. Rejected files and quarantined rows are in the
+    summary (`exit_code` says which happened); only finding no files at all raises LoadError."""
     started = time.perf_counter()
-    files = discover(paths)
-    with connect(settings) as con:
-        read_into_incoming(con, files)
+    files, rejected = _discover(paths, _is_play_by_play_name)
+    sources, refused = _probe_all(files, RAW_COLUMNS, "play-by-play")
+    rejected += refused
+    notes: list[str] = []
+    if not sources:
+        return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started,
+                           rejected=tuple(rejected))  # fmt: skip
+
+    with connect(settings) as con, plainly_named(sources) as links:
+        _register_links(con, links)
+        reader = _Reader(con, "incoming", RAW_COLUMNS, links)
+        reader.read(sources)
+        for source in reader.reread_invalid_utf8(sources):
+            notes.append(f"{source.path}: not valid UTF-8, read as Latin-1")
+        notes.extend(
+            f"{s.path}: read as UTF-16" for s in sources if s.encoding == "utf-16"
+        )
+        notes.extend(
+            f"{s.path}: not valid UTF-8 in its header, read as Latin-1"
+            for s in sources
+            if s.encoding == "latin-1"
+        )
+        rejected += reader.rejected
+        failed = {r.path for r in reader.rejected}
+        read = [s for s in sources if s.path not in failed]
+        con.execute(
+            "create or replace temp table read_files as"
+            " select * from link_targets where target in (select unnest(?))",
+            [[str(s.path) for s in read]],
+        )
+        if not read:
+            return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started,
+                               rejected=tuple(rejected), notes=tuple(notes))  # fmt: skip
+
+        summary = _validate_and_write(con, settings)
+        notes.extend(summary.pop("notes"))
+        notes.extend(
+            f"{path}: header only, no rows"
+            for (path,) in con.execute(
+                """
+                select target from read_files
+                where link not in (select source_file from incoming_first_rows)
+                  and link not in (select link from read_rejects)
+                order by target
+                """
+            ).fetchall()
+        )
+    return LoadSummary(
+        files=len(read),
+        seconds=time.perf_counter() - started,
+        rejected=tuple(rejected),
+        notes=tuple(notes),
+        **summary,
+    )
+
+
+def _has_rejects(con) -> bool:
+    return bool(con.execute("select count(*) from read_rejects").fetchone()[0])
+
+
+def _validate_and_write(con, settings: Settings) -> dict:
+    numbered = _number_rows(con, "incoming")
+    _find_bad_values(con, "incoming")
+    bad_columns = [column for (column,) in con.execute(
+        "select distinct column_name from bad_values order by column_name"
+    ).fetchall()]  # fmt: skip
+    row_values = "{" + ", ".join(f"{_literal(name)}: {_q(name)}" for name in RAW_COLUMNS) + "}"
+    if bad_columns:
+        # the rows holding a bad value, each with its problems
+        holds_bad = " or ".join(
+            f"(exists (select 1 from bad_values where column_name = {_literal(column)}"
+            f" and value is not distinct from {_q(column)}))"
+            for column in bad_columns
+        )
+        values = ", ".join(f"{{'c': {_literal(c)}, 'v': {_q(c)}}}" for c in bad_columns)
         con.execute(
             f"""
-            create or replace temp table prepared as
-            with numbered as (
-                select
-                    *,
-                    rowid - min(rowid) over (partition by source_file) + 1 as source_row
-                from incoming
-            )
-            select
-                numbered.* replace (link_targets.target as source_file),
-                {GAME_DATE_SQL.format('"date"')} as game_date,
-                {CANONICAL_GAME_ID_SQL.format('game_id')} as canonical_game_id
-            from numbered
-            inner join link_targets on numbered.source_file = link_targets.link
+            create or replace temp table bad_rows as
+            select rid, target, source_row, to_json({row_values}) as row_values,
+                   unnest([{values}]) as checked
+            from {numbered}
+            where {holds_bad}
             """
         )
-        unparsed = con.execute(
-            """
-            select source_file, source_row + 1 as line, "date", game_id
-            from prepared
-            where game_date is null or length(canonical_game_id) <> 10
-            order by source_file, line
-            limit 20
-            """
-        ).fetchall()
-        if unparsed:
-            raise LoadError(
-                "rows without a valid date or game_id, nothing loaded:\n"
-                + "\n".join(
-                    f"  {file}:{line}: date={day!r} game_id={game!r}"
-                    for file, line, day, game in unparsed
-                )
-            )
+        value_problems = """
+            select bad_rows.target, bad_rows.source_row + 1, bad_values.column_name,
+                   bad_values.value, bad_values.problem, bad_values.reason, null,
+                   bad_rows.row_values
+            from bad_rows inner join bad_values
+                on bad_rows.checked.c = bad_values.column_name
+                and bad_rows.checked.v is not distinct from bad_values.value
+        """
+        good = f"{numbered} as good anti join bad_rows on good.rid = bad_rows.rid"
+    else:
+        value_problems = "select null, null, null, null, null, null, null, null where false"
+        good = f"{numbered} as good"
+    con.execute(
+        f"""
+        create or replace temp table quarantine_new as
+        {_reader_problems_sql()}
+        union all
+        {value_problems}
+        """
+    )
+    game_date = GAME_DATE_SQL.format('"date"')
+    # A game is replaced whole, so a game delivered in two files of one load (a game file and a
+    # season file) is taken from the later file alone.
+    con.execute(
+        f"""
+        create or replace temp table delivered as
+        with by_spelling as (
+            select source_file as link, game_id, "date", count(*) as rows
+            from {good}
+            group by all
+        )
+        select *, {CANONICAL_GAME_ID_SQL.format('game_id')} as canonical_game_id,
+               {game_date} as game_date,
+               max(link) over (partition by {CANONICAL_GAME_ID_SQL.format('game_id')}) as last_link
+        from by_spelling
+        """
+    )
+    superseded = con.execute(
+        """
+        select earlier.target, later.target, count(distinct canonical_game_id)
+        from delivered
+        inner join link_targets as earlier on delivered.link = earlier.link
+        inner join link_targets as later on delivered.last_link = later.link
+        where delivered.link <> delivered.last_link
+        group by all
+        order by all
+        """
+    ).fetchall()
+    if superseded:
+        good += """
+            anti join (select link, game_id from delivered where link <> last_link) as superseded
+            on good.source_file = superseded.link and good.game_id = superseded.game_id
+        """
+    con.execute(
+        """
+        create or replace temp table new_games as
+        select canonical_game_id as game_id, sum(rows) as rows,
+               min(game_date) as first_date, max(game_date) as last_date
+        from delivered
+        where link = last_link
+        group by all
+        """
+    )
 
-        create_raw_table(con, settings)
-        quoted = ", ".join(f'"{name}"' for name in RAW_COLUMNS)
-        con.execute("begin transaction")
+    create_raw_table(con, settings)
+    create_quarantine_table(con, settings)
+    quoted = ", ".join(f'good."{name}"' for name in RAW_COLUMNS)
+    con.execute("begin transaction")
+    try:
         con.execute(
             f"""
             delete from {settings.raw_relation}
-            where {CANONICAL_GAME_ID_SQL.format('game_id')} in (
-                select distinct canonical_game_id from prepared
-            )
+            where {CANONICAL_GAME_ID_SQL.format('game_id')} in (select game_id from new_games)
+               or source_file in (select target from read_files)
             """
         )
         con.execute(
             f"""
             insert into {settings.raw_relation}
-            select {quoted}, game_date, source_file, source_row, current_timestamp
-            from prepared
+            select {quoted}, {game_date}, good.target, good.source_row, current_timestamp
+            from {good}
+            """
+        )
+        con.execute(
+            f"""
+            delete from {quarantine_relation(settings)}
+            where source_file in (select target from read_files)
+            """
+        )
+        con.execute(
+            f"""
+            insert into {quarantine_relation(settings)}
+            select source_file, line, column_name, value, problem, reason, raw_line, row_values,
+                   current_timestamp
+            from quarantine_new
             """
         )
         con.execute("commit")
-        rows, games, first_date, last_date = con.execute(
-            "select count(*), count(distinct canonical_game_id), min(game_date), max(game_date)"
-            " from prepared"
-        ).fetchone()
-    return LoadSummary(
-        files=len(files),
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+    rows, games, first_date, last_date = con.execute(
+        "select coalesce(sum(rows), 0), count(*), min(first_date), max(last_date) from new_games"
+    ).fetchone()
+    by_file = con.execute(
+        "select source_file, count(distinct line) from quarantine_new"
+        " group by source_file order by source_file"
+    ).fetchall()
+    problem_count = con.execute("select count(*) from quarantine_new").fetchone()[0]
+    problems = con.execute(
+        f"""
+        select source_file, line, column_name, value, reason from quarantine_new
+        order by source_file, line, column_name
+        limit {PROBLEM_DETAIL_LIMIT}
+        """
+    ).fetchall()
+    return dict(
+        notes=tuple(
+            f"{earlier}: {games:,} game{'s' if games != 1 else ''} also in {later},"
+            " loaded from there"
+            for earlier, later, games in superseded
+        ),
         rows=rows,
         games=games,
         first_date=first_date,
         last_date=last_date,
-        seconds=time.perf_counter() - started,
+        quarantined_rows=sum(count for _, count in by_file),
+        problem_count=problem_count,
+        problems=tuple(Problem(*problem) for problem in problems),
+        quarantined_by_file=tuple((file, count) for file, count in by_file),
+    )
+
+
+# --- schedule --------------------------------------------------------------------------------
+
+
+def load_schedule(settings: Settings, paths: Iterable[Path]) -> ScheduleSummary:
+    """Load schedule CSVs (season, game_id, game_date, away_team, home_team) into
+    `<raw_schema>.schedule`, replacing earlier rows of the same games. A file with a row that does
+    not parse is rejected whole, naming its lines; the other files load. Directories are searched
+    for files named schedule.csv."""
+    started = time.perf_counter()
+    files, rejected = _discover(
+        paths, lambda p: p.name in (SCHEDULE_FILE, SCHEDULE_FILE + ".gz"), f"{SCHEDULE_FILE} files"
+    )
+    sources, refused = _probe_all(files, SCHEDULE_COLUMNS, "schedule")
+    rejected += refused
+    if not sources:
+        return ScheduleSummary(0, 0, None, None, time.perf_counter() - started, tuple(rejected))
+
+    with connect(settings) as con, plainly_named(sources) as links:
+        _register_links(con, links)
+        reader = _Reader(con, "incoming_schedule", SCHEDULE_COLUMNS, links)
+        reader.read(sources)
+        reader.reread_invalid_utf8(sources)
+        rejected += reader.rejected
+        con.execute(
+            f"""
+            create or replace temp table schedule_prepared as
+            select
+                numbered.target as source_file,
+                numbered.source_row + 1 as line,
+                nullif(trim(game_id), '') as raw_game_id,
+                nullif(trim(game_date), '') as raw_game_date,
+                nullif(trim(season), '') as raw_season,
+                {CANONICAL_GAME_ID_SQL.format('game_id')} as game_id,
+                {GAME_DATE_SQL.format('game_date')} as game_date,
+                try_cast(nullif(trim(season), '') as integer) as season,
+                nullif(trim(away_team), '') as away_team,
+                nullif(trim(home_team), '') as home_team,
+                numbered.source_file as link,
+                numbered.source_row
+            from {_number_rows(con, "incoming_schedule")} as numbered
+            """
+        )
+        bad = con.execute(
+            """
+            select source_file, line, reason from (
+                select source_file, line, concat_ws('; ',
+                    case when raw_game_id is null then 'game_id is empty'
+                         when length(regexp_replace(raw_game_id, '[^0-9]', '', 'g'))
+                              not between 1 and 10
+                         then 'game_id=''' || raw_game_id || ''' needs 1 to 10 digits' end,
+                    case when raw_game_date is null then 'game_date is empty'
+                         when game_date is null
+                         then 'game_date=''' || raw_game_date || ''' is not a date' end,
+                    case when raw_season is null then 'season is empty'
+                         when season is null
+                         then 'season=''' || raw_season || ''' is not a whole number' end
+                ) as reason
+                from schedule_prepared
+                union all
+                select link_targets.target, line, error_type || ' (' || error_message || ')'
+                from read_rejects inner join link_targets using (link)
+            )
+            where reason <> ''
+            order by source_file, line
+            """
+        ).fetchall()
+        lines_by_file: dict[str, list[str]] = defaultdict(list)
+        for file, line, reason in bad:
+            lines_by_file[file].append(f"line {line}: {reason}")
+        for file, lines in lines_by_file.items():
+            shown = "; ".join(lines[:5]) + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "")
+            rejected.append(Rejected(Path(file), f"rows that do not parse, nothing loaded: {shown}"))
+        refused_paths = {str(r.path) for r in rejected}
+        good = [str(s.path) for s in sources if str(s.path) not in refused_paths]
+        if not good:
+            return ScheduleSummary(0, 0, None, None, time.perf_counter() - started, tuple(rejected))
+        con.execute(
+            """
+            create or replace temp table schedule_new as
+            select game_id, game_date, season, away_team, home_team, source_file
+            from schedule_prepared
+            where source_file in (select unnest(?))
+            qualify row_number() over (partition by game_id order by link desc, source_row desc) = 1
+            """,
+            [good],
+        )
+        create_schedule_table(con, settings)
+        con.execute("begin transaction")
+        try:
+            con.execute(
+                f"delete from {schedule_relation(settings)}"
+                " where game_id in (select game_id from schedule_new)"
+            )
+            con.execute(
+                f"insert into {schedule_relation(settings)}"
+                " select *, current_timestamp from schedule_new"
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        games, first_date, last_date = con.execute(
+            "select count(*), min(game_date), max(game_date) from schedule_new"
+        ).fetchone()
+    return ScheduleSummary(
+        len(good), games, first_date, last_date, time.perf_counter() - started, tuple(rejected)
     )
