@@ -346,7 +346,10 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
         for command in (
             ["run", "--select", *selected],
             # a test that also reads a model outside this wave waits for that model's wave
-            ["test", "--select", *selected, "--exclude", "test_type:unit", "--indirect-selection", "cautious"],
+            [
+                "test", "--select", *selected, "source:bigdataball",
+                "--exclude", "test_type:unit", "--indirect-selection", "cautious",
+            ],  # fmt: skip
         ):
             invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], variables, quiet=True)
             results += invocation.result.results

@@ -83,3 +83,24 @@ def test_a_share_in_the_warn_band_warns_and_the_date_is_done(settings):
     assert result.success
     warnings = [e.error for e in events if e.kind == "warning"]
     assert any("shots_without_coordinates_warn" in w for w in warnings), warnings
+
+
+def test_scheduled_games_without_play_by_play_fail_their_dates(files, tmp_path):
+    """The schedule lists every game; two games of one date and all games of another never
+    arrive. Those dates fail by name, every other date completes."""
+    game_files = sorted(p for p in files.rglob("*.csv") if p.name != "schedule.csv")
+    dates = sorted({p.name[1:11] for p in game_files})
+    partly, wholly = dates[5], dates[8]
+    missing = [p for p in game_files if p.name.startswith(f"[{partly}]")][:2]
+    missing += [p for p in game_files if p.name.startswith(f"[{wholly}]")]
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    env = {"SHOTZONES_DUCKDB": str(settings.duckdb_path)}
+    runner = CliRunner()
+    assert runner.invoke(main, ["load", *map(str, (p for p in game_files if p not in missing))], env=env).exit_code == 0
+    assert runner.invoke(main, ["load-schedule", str(files / "schedule.csv")], env=env).exit_code == 0
+
+    result = runner.invoke(main, ["backfill"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "scheduled_games_with_play_by_play" in result.output
+    failed = {p.game_date.isoformat() for p in status(settings).partitions if p.state == "failed"}
+    assert failed == {partly, wholly}
