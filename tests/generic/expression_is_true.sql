@@ -1,7 +1,8 @@
-{#- Every row satisfies the expression; rows where it is false or NULL fail. -#}
-{% test expression_is_true(model, expression) %}
+{#- Every row satisfies the expression; rows where it is false or NULL fail. `columns` picks
+    what a failing row shows (default all; fewer columns spare a view the work of the others). -#}
+{% test expression_is_true(model, expression, columns=none) %}
 
-select *
+select {{ columns | join(', ') if columns else '*' }}
 from {{ model }}
 where not coalesce({{ expression }}, false)
 
