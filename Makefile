@@ -34,5 +34,10 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest
 
+# The benchmark (bench/run.py): about 10-15 minutes on 2 cores; writes BENCHMARKS.md and
+# bench/results.json. Generated data is cached in bench/cache/.
+bench: install
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf target logs warehouse data $(VENV)
