@@ -13,7 +13,6 @@ from datetime import date, datetime
 from typing import Callable
 
 from shotzones import dbt, ledger
-from shotzones.load import CANONICAL_GAME_ID_SQL
 from shotzones.planning import (
     FEATURES,
     MODELS,
@@ -27,7 +26,7 @@ from shotzones.planning import (
     waves,
 )
 from shotzones.settings import RAW_COLUMNS, Settings
-from shotzones.warehouse import connect, table_exists
+from shotzones.warehouse import EVERY_DATE, Warehouse, date_list, open_warehouse
 
 STAGING = ("stg_bigdataball__play_by_play", "stg_bigdataball__shots")
 VIEWS_ON_FEATURES = ("player_shot_zone_features_model_ready",)
@@ -94,38 +93,29 @@ class Options:
     backoff_seconds: float = 1.0
 
 
-def loaded_dates(settings: Settings) -> list[date]:
-    if not settings.duckdb_path.exists():
-        raise NothingLoaded(f"no warehouse at {settings.duckdb_path}: run `shotzones load` first")
-    with connect(settings) as con:
-        if not table_exists(con, settings.raw_schema, settings.raw_table):
-            raise NothingLoaded(f"{settings.raw_relation} does not exist: run `shotzones load` first")
-        # a scheduled date up to the last delivered one is a game day too, data or not: its
-        # partitions exist, and fail the coverage test until its play-by-play arrives
-        scheduled = (
-            f" union select game_date from {settings.raw_schema}.schedule"
-            f" where game_date <= (select max(game_date) from {settings.raw_relation})"
-            if table_exists(con, settings.raw_schema, "schedule")
-            else ""
+def loaded_dates(wh: Warehouse) -> list[date]:
+    settings = wh.settings
+    if not wh.table_exists(settings.raw_table, settings.raw_schema):
+        raise NothingLoaded(f"{settings.raw_relation} does not exist: run `shotzones load` first")
+    # a scheduled date up to the last delivered one is a game day too, data or not: its
+    # partitions exist, and fail the coverage test until its play-by-play arrives
+    raw = f"select distinct game_date from {settings.raw_relation} where {EVERY_DATE}"
+    if wh.table_exists("schedule", settings.raw_schema):
+        raw += (
+            f" union distinct select game_date from {wh.relation('schedule', settings.raw_schema)}"
+            f" where game_date <= (select max(game_date) from {settings.raw_relation} where {EVERY_DATE})"
         )
-        dates = [
-            row[0]
-            for row in con.execute(
-                f"select distinct game_date from {settings.raw_relation}{scheduled} order by 1"
-            ).fetchall()
-        ]
+    dates = sorted(row[0] for row in wh.rows(raw))
     if not dates:
         raise NothingLoaded(f"{settings.raw_relation} is empty: run `shotzones load` first")
     return dates
 
 
-def rows_present(con, models=MODELS) -> dict[tuple[str, date], int]:
+def rows_present(wh: Warehouse, models=MODELS) -> dict[tuple[str, date], int]:
     counts: dict[tuple[str, date], int] = {}
     for model in models:
-        if table_exists(con, "main", model):
-            for day, rows in con.execute(
-                f"select game_date, count(*) from {model} group by game_date"
-            ).fetchall():
+        if wh.table_exists(model):
+            for day, rows in wh.rows(f"select game_date, count(*) from {wh.relation(model)} group by game_date"):
                 counts[(model, day)] = rows
     return counts
 
@@ -138,21 +128,22 @@ FINGERPRINT_SQL = """
         game_date,
         {game_id} as game_id,
         count(*) as row_count,
-        sum(hash({columns}))::varchar as content_hash
+        cast(sum({row_hash}) as {string}) as content_hash
     from {raw}
-    {where}
-    group by all
+    where {where}
+    group by 1, 2
 """
 
 
-def source_fingerprints(con, settings: Settings, days: list[date] | None = None) -> ledger.Fingerprints:
+def source_fingerprints(wh: Warehouse, days: list[date] | None = None) -> ledger.Fingerprints:
     sql = FINGERPRINT_SQL.format(
-        game_id=CANONICAL_GAME_ID_SQL.format("game_id"),
-        columns=", ".join(f'"{name}"' for name in RAW_COLUMNS),
-        raw=settings.raw_relation,
-        where="where game_date in (select unnest(?::date[]))" if days is not None else "",
+        game_id=wh.canonical_game_id("game_id"),
+        row_hash=wh.row_hash([wh.quote(name) for name in RAW_COLUMNS]),
+        string=wh.types["string"],
+        raw=wh.settings.raw_relation,
+        where=f"game_date in {date_list(days)}" if days is not None else EVERY_DATE,
     )
-    rows = con.execute(sql, [days] if days is not None else []).fetchall()
+    rows = wh.rows(sql)
     return {(day, game): (count, digest) for day, game, count, digest in rows}
 
 
@@ -177,7 +168,9 @@ def source_changes(
 REACH_SQL = """
     with
 
-    changes (change_id, d0, game_id) as (values {changes}),
+    changes as (
+        {changes}
+    ),
 
     players as (
         {players}
@@ -192,7 +185,7 @@ REACH_SQL = """
                 order by player_games.game_date, player_games.game_id
             ) as games_after
         from players
-        inner join int_player_game_shot_zones as player_games
+        inner join {player_games} as player_games
             on player_games.player_lookup = players.player_lookup and player_games.game_date > players.d0
     )
 
@@ -201,33 +194,48 @@ REACH_SQL = """
 LONGEST_WINDOW = 20
 
 
-def window_reach(con, changes: list[UpstreamChange]) -> dict[UpstreamChange, set[date]]:
+def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamChange, set[date]]:
     """For each change, the later dates whose windows read it: the next games, up to the
     longest window, of every player of the changed games -- as the player-games hold them, as
     the last features build saw them, and as the play-by-play is delivered now."""
-    if not changes or not table_exists(con, "main", PLAYER_GAMES):
+    if not changes or not wh.table_exists(PLAYER_GAMES):
         return {change: set() for change in changes}
-    values = ", ".join(
-        f"({number}, date '{change.day}', {repr(game) if game else 'null'})"
-        for number, change in enumerate(changes)
-        for game in (sorted(change.games) if change.games else [None])
+    values = wh.rows_as_select(
+        ("change_id", "d0", "game_id"),
+        [
+            (number, change.day, game)
+            for number, change in enumerate(changes)
+            for game in (sorted(change.games) if change.games else [None])
+        ],
+        {"change_id": wh.types["int"], "d0": wh.types["date"], "game_id": wh.types["string"]},
     )
-    same_game = "t.game_date = changes.d0 and (changes.game_id is null or t.game_id = changes.game_id)"
-    sources = [f"select change_id, d0, t.player_lookup from changes inner join {PLAYER_GAMES} as t on {same_game}"]
-    if table_exists(con, "main", FEATURES):
-        sources.append(f"select change_id, d0, t.player_lookup from changes inner join {FEATURES} as t on {same_game}")
-    if table_exists(con, "main", "stg_bigdataball__play_by_play"):
-        lookups = ", ".join(
-            ["player_lookup", "assist_player_lookup", "block_player_lookup"]
-            + [f"{side}{n}_player_lookup" for side in "ah" for n in range(1, 6)]
-        )
+    # a literal filter on game_date too: BigQuery prunes partitions (and may require it) only so
+    same_game = (
+        f"t.game_date in {date_list(sorted({c.day for c in changes}))} and t.game_date = changes.d0"
+        " and (changes.game_id is null or t.game_id = changes.game_id)"
+    )
+    sources = [
+        f"select change_id, d0, t.player_lookup from changes inner join {wh.relation(model)} as t on {same_game}"
+        for model in (PLAYER_GAMES, FEATURES)
+        if wh.table_exists(model)
+    ]
+    if wh.table_exists("stg_bigdataball__play_by_play"):
+        lookups = ["player_lookup", "assist_player_lookup", "block_player_lookup"] + [
+            f"{side}{n}_player_lookup" for side in "ah" for n in range(1, 6)
+        ]
         sources.append(
-            f"select change_id, d0, unnest([{lookups}]) as player_lookup"
-            f" from changes inner join stg_bigdataball__play_by_play as t on {same_game}"
+            f"select change_id, d0, on_court_player as player_lookup from changes"
+            f" inner join {wh.relation('stg_bigdataball__play_by_play')} as t on {same_game}"
+            f" {wh.unnest_columns([f't.{c}' for c in lookups], 'on_court_player')}"
         )
-    rows = con.execute(
-        REACH_SQL.format(changes=values, players="\n        union\n        ".join(sources), window=LONGEST_WINDOW)
-    ).fetchall()
+    rows = wh.rows(
+        REACH_SQL.format(
+            changes=values,
+            players="\n        union distinct\n        ".join(sources),
+            player_games=wh.relation(PLAYER_GAMES),
+            window=LONGEST_WINDOW,
+        )
+    )
     reach: dict[UpstreamChange, set[date]] = {change: set() for change in changes}
     for number, day in rows:
         reach[changes[number]].add(day)
@@ -239,16 +247,16 @@ def current_states(
 ) -> tuple[list[date], dict[tuple[str, date], PartitionState], dict[date, set[date]]]:
     """Every partition's state, and per player-game date the later dates whose features read
     what changed there (for the planner to rebuild with it)."""
-    dates = loaded_dates(settings)
-    with connect(settings) as con:
-        entries = ledger.read_entries(con)
-        present = rows_present(con)
+    with open_warehouse(settings) as wh:
+        dates = loaded_dates(wh)
+        entries = ledger.read_entries(wh)
+        present = rows_present(wh)
         built = {day for (model, day), entry in entries.items() if model == PLAYER_GAMES and entry.state == "done"}
-        recorded = ledger.read_source_games(con)
-        changed = source_changes(recorded, source_fingerprints(con, settings), built)
+        recorded = ledger.read_source_games(wh)
+        changed = source_changes(recorded, source_fingerprints(wh), built)
         player_games = player_game_states(dates, entries, present, {d: list(g.values()) for d, g in changed.items()})
         changes = upstream_changes(entries, recorded, changed, player_games)
-        reach = window_reach(con, changes)
+        reach = window_reach(wh, changes)
     cascade: dict[date, set[date]] = {}
     for change, reached in reach.items():
         cascade.setdefault(change.day, set()).update(reached)
@@ -327,11 +335,10 @@ def failing_dates(settings: Settings, relation_name: str | None) -> list[date] |
     the failure belongs to every partition of the wave)."""
     if not relation_name:
         return None
-    with connect(settings) as con:
-        columns = [row[0] for row in con.execute(f"describe {relation_name}").fetchall()]
-        if "game_date" not in columns:
+    with open_warehouse(settings) as wh:
+        if "game_date" not in wh.columns(relation_name):
             return None
-        return [row[0] for row in con.execute(f"select distinct game_date from {relation_name}").fetchall()]
+        return [row[0] for row in wh.rows(f"select distinct game_date from {relation_name}")]
 
 
 def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome:
@@ -382,15 +389,12 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
     return outcome
 
 
-def count_rows(settings: Settings, model: str, days: list[date]) -> dict[date, int]:
-    with connect(settings) as con:
-        if not table_exists(con, "main", model):  # its first build failed
-            return {day: 0 for day in days}
-        rows = con.execute(
-            f"select game_date, count(*) from {model} where game_date in (select unnest(?::date[]))"
-            " group by game_date",
-            [days],
-        ).fetchall()
+def count_rows(wh: Warehouse, model: str, days: list[date]) -> dict[date, int]:
+    if not wh.table_exists(model):  # its first build failed
+        return {day: 0 for day in days}
+    rows = wh.rows(
+        f"select game_date, count(*) from {wh.relation(model)} where game_date in {date_list(days)} group by game_date"
+    )
     return {day: 0 for day in days} | dict(rows)
 
 
@@ -399,23 +403,26 @@ def backfill(
     options: Options = Options(),
     on_event: Callable[[Event], None] = lambda event: None,
     sleep: Callable[[float], None] = time.sleep,
+    on_plan: Callable[[list[Batch]], None] = lambda planned: None,
 ) -> BackfillResult:
+    """Plan under the lock (`on_plan` sees the plan before anything runs), then build it."""
     started = time.perf_counter()
     run_id = uuid.uuid4().hex[:12]
     now = datetime.now()
-    loaded_dates(settings)  # refuse before taking the lock when nothing is loaded
-    with connect(settings) as con:
-        recovered = ledger.acquire_lock(con, run_id, now)
-        ledger.start_run(con, run_id, now, f"backfill {options}")
+    with open_warehouse(settings) as wh:
+        loaded_dates(wh)  # refuse before taking the lock when nothing is loaded
+        recovered = ledger.acquire_lock(wh, run_id, now)
+        ledger.start_run(wh, run_id, now, f"backfill {options}")
     result = BackfillResult(run_id, [], recovered_lock=recovered)
     try:
         result.planned = plan(settings, options)
+        on_plan(result.planned)
         _run_waves(settings, options, result, on_event, sleep)
     finally:
         outcome = "success" if result.success else "failed"
-        with connect(settings) as con:
-            ledger.finish_run(con, run_id, outcome)
-            ledger.release_lock(con, run_id)
+        with open_warehouse(settings) as wh:
+            ledger.finish_run(wh, run_id, outcome, datetime.now())
+            ledger.release_lock(wh, run_id)
         result.seconds = time.perf_counter() - started
     return result
 
@@ -435,8 +442,8 @@ def _run_waves(settings, options, result, on_event, sleep) -> None:
         wave_days = [d for b in wave for d in b.dates]
         # fingerprinted before the build: a load during it can only make the build look older
         # than it is (a redo later), never newer (a change missed)
-        with connect(settings) as con:
-            fingerprints = source_fingerprints(con, settings, wave_days) if PLAYER_GAMES in wave[0].models else {}
+        with open_warehouse(settings) as wh:
+            fingerprints = source_fingerprints(wh, wave_days) if PLAYER_GAMES in wave[0].models else {}
         outcome = run_wave(settings, wave, concurrency)
         seconds = time.perf_counter() - wave_started
         failure = outcome.failure_text()
@@ -462,23 +469,23 @@ def _run_waves(settings, options, result, on_event, sleep) -> None:
         for warning in outcome.warnings:
             on_event(Event("warning", wave[0], seconds, warning))
 
-        entries = []
-        for model in wave[0].models:
-            finished_at = outcome.finished_at.get(model, datetime.now())
-            rows = count_rows(settings, model, wave_days)
-            for day in wave_days:
-                error = outcome.error_for(model, day)
-                entries.append(
-                    ledger.Entry(
-                        model, day, "failed" if error else "done", result.run_id, started_at,
-                        finished_at, None if error else rows[day], seconds, error,
-                    )
-                )  # fmt: skip
-        with connect(settings) as con:
-            ledger.record(con, entries)
+        with open_warehouse(settings) as wh:
+            entries = []
+            for model in wave[0].models:
+                finished_at = outcome.finished_at.get(model, datetime.now())
+                rows = count_rows(wh, model, wave_days)
+                for day in wave_days:
+                    error = outcome.error_for(model, day)
+                    entries.append(
+                        ledger.Entry(
+                            model, day, "failed" if error else "done", result.run_id, started_at,
+                            finished_at, None if error else rows[day], seconds, error,
+                        )
+                    )  # fmt: skip
+            ledger.record(wh, entries)
             built = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
             if built:
-                ledger.record_source_games(con, built, fingerprints, outcome.finished_at.get(PLAYER_GAMES, started_at))
+                ledger.record_source_games(wh, built, fingerprints, outcome.finished_at.get(PLAYER_GAMES, started_at))
         result.done += sum(e.state == "done" for e in entries)
         result.failed += [e for e in entries if e.state == "failed"]
         failed_dates = {e.game_date for e in entries if e.state == "failed"}

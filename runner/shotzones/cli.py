@@ -43,12 +43,7 @@ class Refused(click.ClickException):
 
 
 def _settings(target: str | None) -> Settings:
-    settings = Settings.from_env(target)
-    if settings.target != "duckdb":
-        # the models compile for BigQuery (`dbt build --target bigquery`); the loader, ledger
-        # and runner speak DuckDB only so far
-        raise Refused(f"the runner does not support the {settings.target} target yet; use duckdb")
-    return settings
+    return Settings.from_env(target)
 
 
 def _date(value: datetime | None):
@@ -183,10 +178,8 @@ def backfill_command(start, end, workers, batch_days, models, force, target, as_
     settings = _settings(target)
     options = _options(start, end, models, workers, batch_days, force)
     try:
-        planned = plan(settings, options)
-        total = sum(len(b.dates) * len(b.models) for b in planned)
-        with _progress_display(as_json, total) as on_event:
-            result = backfill(settings, options, on_event)
+        with _progress_display(as_json) as (on_plan, on_event):
+            result = backfill(settings, options, on_event, on_plan=on_plan)
     except (NothingLoaded, BackfillLocked) as error:
         raise Refused(str(error)) from error
     if result.recovered_lock is not None:
@@ -199,7 +192,7 @@ def backfill_command(start, end, workers, batch_days, models, force, target, as_
         click.echo(json.dumps({"event": "finished", "run_id": result.run_id, "done": result.done,
                                "failed": len(result.failed),
                                "seconds": round(result.seconds, 3)}))  # fmt: skip
-    elif not planned:
+    elif not result.planned:
         console.print("Nothing pending: every partition in range is done.")
     else:
         console.print(summary)
@@ -220,16 +213,22 @@ def _say(as_json: bool, message: str) -> None:
 
 
 @contextmanager
-def _progress_display(as_json: bool, total: int) -> Iterator[Callable[[Event], None]]:
-    """JSON lines with --json; a progress bar on a terminal; plain log lines otherwise."""
+def _progress_display(
+    as_json: bool,
+) -> Iterator[tuple[Callable[[list[Batch]], None], Callable[[Event], None]]]:
+    """JSON lines with --json; a progress bar on a terminal; plain log lines otherwise. Yields
+    what to call with the plan, and with each event."""
     if as_json:
-        yield lambda event: click.echo(json.dumps(event.as_dict()))
+        yield (lambda planned: None), (lambda event: click.echo(json.dumps(event.as_dict())))
     elif console.is_terminal:
         with Progress(
             "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
             "partitions", TimeElapsedColumn(), TimeRemainingColumn(), console=console,
         ) as progress:  # fmt: skip
-            task = progress.add_task("backfill", total=total)
+            task = progress.add_task("backfill", total=None)
+
+            def planned(batches: list[Batch]) -> None:
+                progress.update(task, total=sum(len(b.dates) * len(b.models) for b in batches))
 
             def advance(event: Event) -> None:
                 if event.kind in ("done", "failed"):
@@ -237,7 +236,7 @@ def _progress_display(as_json: bool, total: int) -> Iterator[Callable[[Event], N
                 if event.kind in ("failed", "retry"):
                     progress.console.print(f"{event.kind} {_describe_batch(event.batch)}: {event.error}")
 
-            yield advance
+            yield planned, advance
     else:
 
         def log(event: Event) -> None:
@@ -245,7 +244,7 @@ def _progress_display(as_json: bool, total: int) -> Iterator[Callable[[Event], N
             error = f": {event.error}" if event.error else ""
             click.echo(f"{datetime.now():%H:%M:%S} {event.kind} {_describe_batch(event.batch)}{detail}{error}")
 
-        yield log
+        yield (lambda planned: None), log
 
 
 @main.command("plan")

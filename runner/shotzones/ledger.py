@@ -3,21 +3,28 @@
 A partition is one (incremental model, game_date). The ledger is written only after dbt has
 committed a partition's data and its tests have passed, so it is never ahead of the data; and
 `rows_written` lets anyone check a `done` entry against the table itself.
+
+Every write is one MERGE (DuckDB and BigQuery alike; BigQuery has no multi-statement
+transactions outside scripting), so a crash leaves each statement wholly done or not at all.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import date, datetime
+from typing import Iterator, Sequence
 
-import duckdb
+from shotzones.warehouse import Warehouse, date_list
 
 LEDGER = "shotzones_ledger"
 RUNS = "shotzones_runs"
 LOCK = "shotzones_lock"
 SOURCE_GAMES = "shotzones_source_games"
+LOCK_NAME = "backfill"
+# rows per MERGE: BigQuery caps a statement at 1 MB of SQL
+CHUNK_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -52,86 +59,70 @@ class BackfillLocked(Exception):
         self.holder = holder
 
 
-def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        f"""
-        create table if not exists {LEDGER} (
-            model varchar not null,
-            game_date date not null,
-            state varchar not null,
-            run_id varchar not null,
-            started_at timestamp not null,
-            finished_at timestamp not null,
-            rows_written bigint,
-            duration_seconds double not null,
-            error varchar,
-            primary key (model, game_date)
-        )
-        """
-    )
-    con.execute(
-        f"""
-        create table if not exists {RUNS} (
-            run_id varchar primary key,
-            host varchar not null,
-            pid integer not null,
-            started_at timestamp not null,
-            finished_at timestamp,
-            command varchar not null,
-            outcome varchar
-        )
-        """
-    )
-    # the fingerprint of each game's play-by-play as the player-game build of its date read it
-    con.execute(
-        f"""
-        create table if not exists {SOURCE_GAMES} (
-            game_date date not null,
-            game_id varchar not null,
-            row_count bigint not null,
-            content_hash varchar not null,
-            -- when a build first read this version (a removed game stays, with 0 rows)
-            changed_at timestamp not null,
-            primary key (game_date, game_id)
-        )
-        """
-    )
-    con.execute(
-        f"""
-        create table if not exists {LOCK} (
-            lock_name varchar primary key,
-            run_id varchar not null,
-            host varchar not null,
-            pid integer not null,
-            started_at timestamp not null
-        )
-        """
+# column -> portable type (see Warehouse.types)
+TABLES = {
+    LEDGER: {
+        "model": "string", "game_date": "date", "state": "string", "run_id": "string",
+        "started_at": "timestamp", "finished_at": "timestamp", "rows_written": "int",
+        "duration_seconds": "float", "error": "string",
+    },
+    RUNS: {
+        "run_id": "string", "host": "string", "pid": "int", "started_at": "timestamp",
+        "finished_at": "timestamp", "command": "string", "outcome": "string",
+    },
+    # the fingerprint of each game's play-by-play as the player-game build of its date read
+    # it, and when a build first read this version (a removed game stays, with 0 rows)
+    SOURCE_GAMES: {
+        "game_date": "date", "game_id": "string", "row_count": "int", "content_hash": "string",
+        "changed_at": "timestamp",
+    },
+    # one seeded row; run_id is null while nobody holds it
+    LOCK: {"lock_name": "string", "run_id": "string", "host": "string", "pid": "int", "started_at": "timestamp"},
+}  # fmt: skip
+
+
+def create_tables(wh: Warehouse) -> None:
+    for table, columns in TABLES.items():
+        if not wh.table_exists(table):
+            body = ", ".join(f"{name} {wh.types[kind]}" for name, kind in columns.items())
+            wh.execute(f"create table if not exists {wh.relation(table)} ({body})")
+    # seed the lock row (a MERGE, so that racing runs seed it once)
+    wh.execute(
+        f"merge into {wh.relation(LOCK)} as t using (select {wh.literal(LOCK_NAME)} as lock_name) as s"
+        f" on t.lock_name = s.lock_name when not matched then insert (lock_name) values (s.lock_name)"
     )
 
 
-def read_entries(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], Entry]:
-    create_tables(con)
-    rows = con.execute(
-        f"select model, game_date, state, run_id, started_at, finished_at, rows_written,"
-        f" duration_seconds, error from {LEDGER}"
-    ).fetchall()
-    return {(row[0], row[1]): Entry(*row) for row in rows}
+def _types(wh: Warehouse, table: str) -> dict[str, str]:
+    return {name: wh.types[kind] for name, kind in TABLES[table].items()}
 
 
-def record(con: duckdb.DuckDBPyConnection, entries: list[Entry]) -> None:
-    """Write entries, replacing earlier ones for the same partitions, in one transaction."""
-    if not entries:
-        return
-    con.execute("begin transaction")
-    con.executemany(
-        f"insert or replace into {LEDGER} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (e.model, e.game_date, e.state, e.run_id, e.started_at, e.finished_at,
-             e.rows_written, e.duration_seconds, e.error)
-            for e in entries
-        ],
-    )  # fmt: skip
-    con.execute("commit")
+def _chunks(rows: Sequence, size: int = CHUNK_ROWS) -> Iterator[Sequence]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def read_entries(wh: Warehouse) -> dict[tuple[str, date], Entry]:
+    if not wh.table_exists(LEDGER):
+        return {}
+    names = ", ".join(field.name for field in fields(Entry))
+    return {(row[0], row[1]): Entry(*row) for row in wh.rows(f"select {names} from {wh.relation(LEDGER)}")}
+
+
+def record(wh: Warehouse, entries: list[Entry]) -> None:
+    """Write entries, replacing earlier ones for the same partitions."""
+    columns = [field.name for field in fields(Entry)]
+    updates = ", ".join(f"{c} = s.{c}" for c in columns[2:])
+    for chunk in _chunks(entries):
+        source = wh.rows_as_select(columns, [astuple(e) for e in chunk], _types(wh, LEDGER))
+        wh.execute(
+            f"""
+            merge into {wh.relation(LEDGER)} as t using ({source}) as s
+            on t.model = s.model and t.game_date = s.game_date
+            when matched then update set {updates}
+            when not matched then insert ({", ".join(columns)}) values ({", ".join("s." + c for c in columns)})
+            """
+        )
 
 
 def _process_is_alive(pid: int) -> bool:
@@ -144,60 +135,72 @@ def _process_is_alive(pid: int) -> bool:
     return True
 
 
-def acquire_lock(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime) -> Holder | None:
+def _holder(wh: Warehouse) -> Holder | None:
+    rows = wh.rows(
+        f"select run_id, host, pid, started_at from {wh.relation(LOCK)}"
+        f" where lock_name = {wh.literal(LOCK_NAME)} and run_id is not null"
+    )
+    return Holder(*rows[0]) if rows else None
+
+
+def swap_holder(wh: Warehouse, expected: Holder | None, new: Holder | None) -> bool:
+    """Compare-and-set the lock row in one statement: True when it still held `expected`."""
+    values = (new.run_id, new.host, new.pid, new.started_at) if new else (None, None, None, None)
+    columns = ("run_id", "host", "pid", "started_at")
+    types = _types(wh, LOCK)
+    assignments = ", ".join(f"{c} = cast({wh.literal(v)} as {types[c]})" for c, v in zip(columns, values))
+    return (
+        wh.execute(
+            f"merge into {wh.relation(LOCK)} as t using (select {wh.literal(LOCK_NAME)} as lock_name) as s"
+            f" on t.lock_name = s.lock_name"
+            f" when matched and t.run_id is not distinct from {wh.literal(expected.run_id if expected else None)}"
+            f" then update set {assignments}"
+        )
+        == 1
+    )
+
+
+def acquire_lock(wh: Warehouse, run_id: str, started_at: datetime) -> Holder | None:
     """Take the backfill lock. Returns the dead holder it recovered, if any; raises
     BackfillLocked naming a live holder."""
-    create_tables(con)
-    host, pid = socket.gethostname(), os.getpid()
-    con.execute("begin transaction")
-    row = con.execute(
-        f"select run_id, host, pid, started_at from {LOCK} where lock_name = 'backfill'"
-    ).fetchone()
-    recovered = None
-    if row is not None:
-        holder = Holder(*row)
-        # A holder on this host whose process is gone died without releasing it. A holder on
-        # another host cannot be checked from here and is respected.
-        if holder.host != host or _process_is_alive(holder.pid):
-            con.execute("rollback")
-            raise BackfillLocked(holder)
-        recovered = holder
-        con.execute(f"delete from {LOCK} where lock_name = 'backfill'")
-    con.execute(
-        f"insert into {LOCK} values ('backfill', ?, ?, ?, ?)", [run_id, host, pid, started_at]
-    )
-    con.execute("commit")
-    return recovered
+    create_tables(wh)
+    me = Holder(run_id, socket.gethostname(), os.getpid(), started_at)
+    holder = _holder(wh)
+    # A holder on this host whose process is gone died without releasing it. A holder on
+    # another host cannot be checked from here and is respected.
+    if holder is not None and (holder.host != me.host or _process_is_alive(holder.pid)):
+        raise BackfillLocked(holder)
+    if not swap_holder(wh, holder, me):
+        raise BackfillLocked(_holder(wh) or holder or me)  # another run took it first
+    return holder
 
 
-def release_lock(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    con.execute(f"delete from {LOCK} where lock_name = 'backfill' and run_id = ?", [run_id])
+def release_lock(wh: Warehouse, run_id: str) -> None:
+    holder = _holder(wh)
+    if holder is not None and holder.run_id == run_id:
+        swap_holder(wh, holder, None)
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime, command: str) -> None:
-    con.execute(
-        f"insert into {RUNS} values (?, ?, ?, ?, null, ?, null)",
-        [run_id, socket.gethostname(), os.getpid(), started_at, command],
+def start_run(wh: Warehouse, run_id: str, started_at: datetime, command: str) -> None:
+    columns = list(TABLES[RUNS])
+    row = (run_id, socket.gethostname(), os.getpid(), started_at, None, command, None)
+    wh.execute(f"insert into {wh.relation(RUNS)} ({', '.join(columns)}) {wh.rows_as_select(columns, [row], _types(wh, RUNS))}")
+
+
+def finish_run(wh: Warehouse, run_id: str, outcome: str, finished_at: datetime) -> None:
+    wh.execute(
+        f"merge into {wh.relation(RUNS)} as t using (select {wh.literal(run_id)} as run_id) as s"
+        f" on t.run_id = s.run_id"
+        f" when matched then update set finished_at = {wh.literal(finished_at)}, outcome = {wh.literal(outcome)}"
     )
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, outcome: str) -> None:
-    con.execute(
-        f"update {RUNS} set finished_at = current_timestamp::timestamp, outcome = ? where run_id = ?",
-        [outcome, run_id],
-    )
-
-
-def last_run(con: duckdb.DuckDBPyConnection) -> dict | None:
-    create_tables(con)
-    row = con.execute(
-        f"select run_id, host, pid, started_at, finished_at, command, outcome from {RUNS}"
-        " order by started_at desc limit 1"
-    ).fetchone()
-    if row is None:
+def last_run(wh: Warehouse) -> dict | None:
+    if not wh.table_exists(RUNS):
         return None
-    keys = ("run_id", "host", "pid", "started_at", "finished_at", "command", "outcome")
-    return dict(zip(keys, row))
+    keys = list(TABLES[RUNS])
+    rows = wh.rows(f"select {', '.join(keys)} from {wh.relation(RUNS)} order by started_at desc limit 1")
+    return dict(zip(keys, rows[0])) if rows else None
 
 
 Fingerprints = dict[tuple[date, str], tuple[int, str]]
@@ -210,30 +213,51 @@ class SourceGame:
     changed_at: datetime
 
 
-def read_source_games(con: duckdb.DuckDBPyConnection) -> dict[tuple[date, str], SourceGame]:
-    create_tables(con)
-    rows = con.execute(
-        f"select game_date, game_id, row_count, content_hash, changed_at from {SOURCE_GAMES}"
-    ).fetchall()
+def read_source_games(wh: Warehouse) -> dict[tuple[date, str], SourceGame]:
+    if not wh.table_exists(SOURCE_GAMES):
+        return {}
+    rows = wh.rows(
+        f"select game_date, game_id, row_count, content_hash, changed_at from {wh.relation(SOURCE_GAMES)}"
+    )
     return {(day, game): SourceGame(count, digest, at) for day, game, count, digest, at in rows}
 
 
-def record_source_games(
-    con: duckdb.DuckDBPyConnection, days: list[date], fingerprints: Fingerprints, at: datetime
-) -> None:
+def record_source_games(wh: Warehouse, days: list[date], fingerprints: Fingerprints, at: datetime) -> None:
     """Record the play-by-play these dates' build read. A game whose fingerprint is new or
     different is stamped `at`; a game no longer delivered stays, with 0 rows, so that the
     features that read it can still be found."""
-    recorded = read_source_games(con)
-    wanted = set(days)
-    rows = []
-    for key in sorted({k for k in recorded if k[0] in wanted} | {k for k in fingerprints if k[0] in wanted}):
+    recorded = read_source_games(wh)
+    by_day: dict[date, list[tuple]] = {day: [] for day in days}
+    for key in sorted({k for k in recorded.keys() | fingerprints.keys() if k[0] in by_day}):
         count, digest = fingerprints.get(key, (0, ""))
         before = recorded.get(key)
         same = before is not None and (before.row_count, before.content_hash) == (count, digest)
-        rows.append((*key, count, digest, before.changed_at if same else at))
-    con.execute("begin transaction")
-    con.execute(f"delete from {SOURCE_GAMES} where game_date in (select unnest(?::date[]))", [days])
-    if rows:
-        con.executemany(f"insert into {SOURCE_GAMES} values (?, ?, ?, ?, ?)", rows)
-    con.execute("commit")
+        by_day[key[0]].append((*key, count, digest, before.changed_at if same else at))
+    columns = list(TABLES[SOURCE_GAMES])
+    types = _types(wh, SOURCE_GAMES)
+    for chunk in _whole_days(by_day):
+        rows = [row for day in chunk for row in by_day[day]]
+        # a source of one NULL row when the dates no longer have any game
+        source = wh.rows_as_select(columns, rows or [(None,) * len(columns)], types)
+        wh.execute(
+            f"""
+            merge into {wh.relation(SOURCE_GAMES)} as t using ({source}) as s on false
+            when not matched by source and t.game_date in {date_list(chunk)} then delete
+            when not matched and s.game_date is not null
+                then insert ({", ".join(columns)}) values ({", ".join("s." + c for c in columns)})
+            """
+        )
+
+
+def _whole_days(by_day: dict[date, list]) -> Iterator[list[date]]:
+    """Dates in chunks of about CHUNK_ROWS rows, a date never split."""
+    chunk: list[date] = []
+    rows = 0
+    for day in sorted(by_day):
+        if chunk and rows + len(by_day[day]) > CHUNK_ROWS:
+            yield chunk
+            chunk, rows = [], 0
+        chunk.append(day)
+        rows += len(by_day[day])
+    if chunk:
+        yield chunk

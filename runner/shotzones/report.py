@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from shotzones.settings import Settings
-from shotzones.warehouse import connect
+from shotzones.warehouse import EVERY_DATE, open_warehouse
 
 FEATURES = (
     "paint_rate_last_10",
@@ -32,41 +32,39 @@ class Report:
 def build_report(settings: Settings, sample_players: int = 5) -> Report:
     relations = {
         "raw play-by-play": settings.raw_relation,
-        "shots": "stg_bigdataball__shots",
-        "player-games": "int_player_game_shot_zones",
-        "features": "player_shot_zone_features",
+        "shots": settings.models_schema + ".stg_bigdataball__shots",
+        "player-games": settings.models_schema + ".int_player_game_shot_zones",
+        "features": settings.models_schema + ".player_shot_zone_features",
     }
-    with connect(settings) as con:
+    short = [name.removesuffix("_rate_last_10") for name in FEATURES]
+    with open_warehouse(settings) as wh:
+        features, player_games = wh.relation("player_shot_zone_features"), wh.relation("int_player_game_shot_zones")
         rows = {
-            name: con.execute(f"select count(*) from {relation}").fetchone()[0]
+            name: wh.rows(f"select count(*) from {relation} where {EVERY_DATE}")[0][0]
             for name, relation in relations.items()
         }
-        first, last, partitions = con.execute(
-            "select min(game_date), max(game_date), count(distinct game_date)"
-            " from player_shot_zone_features"
-        ).fetchone()
-        null_share = ", ".join(f"avg(({name} is null)::int) as {name}" for name in FEATURES)
-        overall = con.execute(f"select {null_share} from player_shot_zone_features").fetchone()
-        full = con.execute(
-            f"select {null_share} from player_shot_zone_features where games_in_window = 10"
-        ).fetchone()
-        sample = con.execute(
+        first, last, partitions = wh.rows(
+            f"select min(game_date), max(game_date), count(distinct game_date) from {features}"
+        )[0]
+        null_share = ", ".join(f"avg(case when {name} is null then 1 else 0 end) as {name}" for name in FEATURES)
+        overall = wh.rows(f"select {null_share} from {features}")[0]
+        full = wh.rows(f"select {null_share} from {features} where games_in_window = 10")[0]
+        columns = ["player", "date", "team", "games", *short]
+        sample_rows = wh.rows(
             f"""
             with busiest as (
-                select player_lookup from int_player_game_shot_zones
+                select player_lookup from {player_games}
                 group by player_lookup order by sum(fga) desc, player_lookup limit {sample_players}
             )
             select player_lookup as player, game_date as date, team_abbr as team,
                    games_in_window as games,
-                   {", ".join(f"round({name}, 1) as {name.removesuffix('_rate_last_10')}" for name in FEATURES)}
-            from player_shot_zone_features
+                   {", ".join(f"round({name}, 1) as {alias}" for name, alias in zip(FEATURES, short))}
+            from {features}
             where player_lookup in (select player_lookup from busiest)
             qualify row_number() over (partition by player_lookup order by game_date desc) = 1
             order by player_lookup
             """
         )
-        columns = [column[0] for column in sample.description]
-        sample_rows = sample.fetchall()
     return Report(
         first_date=first,
         last_date=last,

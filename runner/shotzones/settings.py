@@ -1,4 +1,5 @@
-"""Where things are: the dbt project, the profile, the warehouse file, the raw table."""
+"""Where things are: the dbt project, the profile, the warehouse, the raw table. The dbt profile
+reads the same environment variables, so the runner and dbt always see one warehouse."""
 
 from __future__ import annotations
 
@@ -22,29 +23,64 @@ RAW_COLUMNS = (
 
 INCREMENTAL_MODELS = ("int_player_game_shot_zones", "player_shot_zone_features")
 
-
 @dataclass(frozen=True)
 class Settings:
-    """One warehouse target, as the dbt profile sees it (the profile reads the same variables)."""
+    """One warehouse target, as the dbt profile sees it."""
 
     target: str = "duckdb"
     duckdb_path: Path = Path("warehouse/shotzones.duckdb")
+    # DuckDB spills to disk past this: a ten-season build stays well inside a small machine
+    duckdb_memory_limit: str = "1GB"
     raw_schema: str = "nba_raw"
     raw_table: str = "bigdataball_play_by_play"
+    bq_project: str = ""
+    bq_dataset: str = "shotzones"
+    bq_location: str = "US"
+    bq_keyfile: str = ""
+    bq_api_endpoint: str = ""
+    bq_token: str = ""
+    # on-demand price per TiB scanned, for `plan`'s estimate
+    bq_price_per_tib: float = 6.25
 
     @classmethod
     def from_env(cls, target: str | None = None) -> Settings:
+        env = os.environ.get
         return cls(
-            target=target or os.environ.get("SHOTZONES_TARGET", "duckdb"),
-            duckdb_path=Path(
-                os.environ.get("SHOTZONES_DUCKDB", "warehouse/shotzones.duckdb")
-            ).resolve(),
+            target=target or env("SHOTZONES_TARGET", "duckdb"),
+            duckdb_path=Path(env("SHOTZONES_DUCKDB", "warehouse/shotzones.duckdb")).resolve(),
+            duckdb_memory_limit=env("SHOTZONES_DUCKDB_MEMORY_LIMIT", cls.duckdb_memory_limit),
+            bq_project=env("SHOTZONES_BQ_PROJECT", ""),
+            bq_dataset=env("SHOTZONES_BQ_DATASET", cls.bq_dataset),
+            bq_location=env("SHOTZONES_BQ_LOCATION", cls.bq_location),
+            bq_keyfile=env("SHOTZONES_BQ_KEYFILE", ""),
+            bq_api_endpoint=env("SHOTZONES_BQ_API_ENDPOINT", ""),
+            bq_token=env("SHOTZONES_BQ_TOKEN", ""),
+            bq_price_per_tib=float(env("SHOTZONES_BQ_PRICE_PER_TIB", cls.bq_price_per_tib)),
         )
+
+    @property
+    def models_schema(self) -> str:
+        """Where dbt builds the models, and the runner keeps its ledger."""
+        return self.bq_dataset if self.target == "bigquery" else "main"
 
     @property
     def raw_relation(self) -> str:
         return f"{self.raw_schema}.{self.raw_table}"
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment for dbt, so the profile opens the same file the runner does."""
-        return {"SHOTZONES_DUCKDB": str(self.duckdb_path), "SHOTZONES_TARGET": self.target}
+        """Environment for dbt, so the profile opens the same warehouse the runner does."""
+        env = {
+            "SHOTZONES_DUCKDB": str(self.duckdb_path),
+            "SHOTZONES_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "SHOTZONES_TARGET": self.target,
+        }
+        if self.target == "bigquery":
+            env |= {
+                "SHOTZONES_BQ_PROJECT": self.bq_project,
+                "SHOTZONES_BQ_DATASET": self.bq_dataset,
+                "SHOTZONES_BQ_LOCATION": self.bq_location,
+                "SHOTZONES_BQ_KEYFILE": self.bq_keyfile,
+                "SHOTZONES_BQ_API_ENDPOINT": self.bq_api_endpoint,
+                "SHOTZONES_BQ_TOKEN": self.bq_token,
+            }
+        return env

@@ -13,7 +13,7 @@ from shotzones import ledger
 from shotzones.backfill import current_states
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
-from shotzones.warehouse import connect
+from shotzones.warehouse import open_warehouse
 
 COLOURS = {"done": "#2e7d32", "pending": "#9e9e9e", "failed": "#c62828", "stale": "#f9a825"}
 
@@ -60,8 +60,8 @@ def status(settings: Settings, start: date | None = None, end: date | None = Non
          if (start is None or p.game_date >= start) and (end is None or p.game_date <= end)),
         key=lambda p: (p.game_date, MODELS.index(p.model)),
     )  # fmt: skip
-    with connect(settings) as con:
-        last = ledger.last_run(con)
+    with open_warehouse(settings) as wh:
+        last = ledger.last_run(wh)
     return Status(partitions, last)
 
 

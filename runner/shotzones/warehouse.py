@@ -1,33 +1,257 @@
-"""Connections to the warehouse outside dbt (loading, reports)."""
+"""The warehouse outside dbt: the runner's own reads and writes (ledger, planning, status,
+reports) on DuckDB or BigQuery, through one small interface.
+
+The runner's SQL is written once, in the subset both warehouses share (MERGE, `union all`,
+literal lists); the few differences (type names, row hashes, unnesting) are methods here.
+Values are inlined as literals: the BigQuery emulator has no query parameters, and every value
+the runner sends is a date, a number or a string it quotes itself.
+"""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import duckdb
 
 from shotzones.settings import Settings
 
+if TYPE_CHECKING:
+    from google.cloud import bigquery
+
+# A filter on game_date that keeps every date (the first NBA game was played on 1946-11-01):
+# BigQuery tables that require a partition filter accept a comparison, not `is not null`.
+EVERY_DATE = "game_date >= date '1946-11-01'"
+
 
 @contextmanager
 def connect(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection, closed on exit: DuckDB allows one writing process per file, and dbt
-    needs the file next. Always read-write: within one process DuckDB shares the database with
-    dbt's connection, which refuses a second one of another configuration."""
+    """A DuckDB connection to the warehouse file, closed on exit: DuckDB allows one writing
+    process per file, and dbt needs the file next. Always read-write: within one process DuckDB
+    shares the database with dbt's connection, which refuses a second one of another
+    configuration."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(settings.duckdb_path))
     con.execute("set enable_progress_bar = false")
+    con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
     try:
         yield con
     finally:
         con.close()
 
+# A game id as digits only, zero-padded to 10 (the dbt models' `canonical_game_id`).
+CANONICAL_GAME_ID_SQL = {
+    "duckdb": "lpad(regexp_replace({}, '[^0-9]', '', 'g'), 10, '0')",
+    "bigquery": "lpad(regexp_replace({}, r'[^0-9]', ''), 10, '0')",
+}
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
+
+def literal(value: Any) -> str:
+    """A SQL literal both warehouses read the same way: not strings (see Warehouse.literal)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return f"timestamp '{value.replace(tzinfo=None).isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"date '{value.isoformat()}'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    raise TypeError(f"no portable literal for {value!r}")
+
+
+def date_list(days: Sequence[date]) -> str:
+    """`(date 'a', date 'b')` for `game_date in ...`; never empty."""
+    return "(" + ", ".join(literal(day) for day in days) + ")" if days else "(null)"
+
+
+class Warehouse:
+    """One target's runner-side connection. `schema` is where dbt builds the models (and the
+    ledger lives): DuckDB's `main`, or the BigQuery dataset."""
+
+    dialect: str
+    types: dict[str, str]
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @property
+    def schema(self) -> str:
+        return self.settings.models_schema
+
+    def relation(self, name: str, schema: str | None = None) -> str:
+        return f"{schema or self.schema}.{name}"
+
+    def rows(self, sql: str) -> list[tuple]:
+        raise NotImplementedError
+
+    def literal(self, value: Any) -> str:
+        return self.string_literal(value) if isinstance(value, str) else literal(value)
+
+    def string_literal(self, text: str) -> str:
+        raise NotImplementedError
+
+    def rows_as_select(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], types: dict[str, str]) -> str:
+        """Rows as a query (`select ... union all select ...`), for a MERGE's source, each
+        column cast to its type in `types` (NULLs and numbers alone would not say it)."""
+        return "\nunion all\n".join(
+            "select " + ", ".join(f"cast({self.literal(v)} as {types[c]}) as {c}" for c, v in zip(columns, row))
+            for row in rows
+        )
+
+    def execute(self, sql: str) -> int:
+        """Run one statement; the number of rows a DML statement touched."""
+        raise NotImplementedError
+
+    def table_exists(self, name: str, schema: str | None = None) -> bool:
+        raise NotImplementedError
+
+    def columns(self, relation: str) -> list[str]:
+        raise NotImplementedError
+
+    def row_hash(self, columns: Sequence[str]) -> str:
+        """An integer hash of a row's columns, for order-independent sums."""
+        raise NotImplementedError
+
+    def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
+        """A join that turns `columns` of each row into one row per value, read as `alias`."""
+        raise NotImplementedError
+
+    def quote(self, name: str) -> str:
+        raise NotImplementedError
+
+    def canonical_game_id(self, column: str) -> str:
+        """A game id as digits only, zero-padded to 10: every format generation's rendering."""
+        raise NotImplementedError
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+    types = {"string": "varchar", "int": "bigint", "float": "double", "timestamp": "timestamp", "date": "date"}
+
+    def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection):
+        super().__init__(settings)
+        self.con = con
+
+    def rows(self, sql: str) -> list[tuple]:
+        return self.con.execute(sql).fetchall()
+
+    def string_literal(self, text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    def execute(self, sql: str) -> int:
+        result = self.con.execute(sql).fetchall()
+        return result[0][0] if result and len(result[0]) == 1 and isinstance(result[0][0], int) else 0
+
+    def table_exists(self, name: str, schema: str | None = None) -> bool:
+        return bool(
+            self.rows(
+                "select count(*) from information_schema.tables"
+                f" where table_schema = {self.literal(schema or self.schema)} and table_name = {self.literal(name)}"
+            )[0][0]
+        )
+
+    def columns(self, relation: str) -> list[str]:
+        return [row[0] for row in self.rows(f"describe {relation}")]
+
+    def row_hash(self, columns: Sequence[str]) -> str:
+        return f"hash({', '.join(columns)})"
+
+    def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
+        return f"cross join unnest([{', '.join(columns)}]) as unnested({alias})"
+
+    def quote(self, name: str) -> str:
+        return f'"{name}"'
+
+    def canonical_game_id(self, column: str) -> str:
+        return CANONICAL_GAME_ID_SQL["duckdb"].format(column)
+
+
+class BigQueryWarehouse(Warehouse):
+    dialect = "bigquery"
+    types = {"string": "string", "int": "int64", "float": "float64", "timestamp": "timestamp", "date": "date"}
+
+    def __init__(self, settings: Settings, client: bigquery.Client):
+        super().__init__(settings)
+        self.client = client
+
+    def rows(self, sql: str) -> list[tuple]:
+        return [tuple(_naive(value) for value in row.values()) for row in self.client.query(sql).result()]
+
+    def string_literal(self, text: str) -> str:
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+    def execute(self, sql: str) -> int:
+        job = self.client.query(sql)
+        job.result()
+        return job.num_dml_affected_rows or 0
+
+    def table_exists(self, name: str, schema: str | None = None) -> bool:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            self.client.get_table(self.relation(name, schema))
+        except NotFound:
+            return False
+        return True
+
+    def columns(self, relation: str) -> list[str]:
+        return [field.name for field in self.client.get_table(relation.replace("`", "")).schema]
+
+    def row_hash(self, columns: Sequence[str]) -> str:
+        # 48 bits of an MD5: sums of a game's few hundred rows stay inside INT64
+        row = f"to_json_string(struct({', '.join(columns)}))"
+        return f"cast(concat('0x', substr(to_hex(md5({row})), 1, 12)) as int64)"
+
+    def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
+        return f"cross join unnest([{', '.join(columns)}]) as {alias}"
+
+    def quote(self, name: str) -> str:
+        return f"`{name}`"
+
+    def canonical_game_id(self, column: str) -> str:
+        return CANONICAL_GAME_ID_SQL["bigquery"].format(column)
+
+
+def _naive(value: Any) -> Any:
+    """BigQuery returns TIMESTAMPs in UTC; the runner's are naive UTC-free wall times as written."""
+    return value.replace(tzinfo=None) if isinstance(value, datetime) else value
+
+
+def bigquery_client(settings: Settings) -> bigquery.Client:
+    """A client for the target the dbt profile describes: a service-account keyfile, an OAuth
+    token (any token reaches an emulator), or the application-default credentials."""
+    from google.cloud import bigquery
+
+    options = {"api_endpoint": settings.bq_api_endpoint} if settings.bq_api_endpoint else None
+    if settings.bq_keyfile:
+        from google.oauth2 import service_account
+
+        credentials = service_account.Credentials.from_service_account_file(settings.bq_keyfile)
+    elif settings.bq_token:
+        from google.oauth2.credentials import Credentials
+
+        credentials = Credentials(settings.bq_token)
+    else:
+        credentials = None  # application-default
+    return bigquery.Client(
+        project=settings.bq_project or None,
+        credentials=credentials,
+        location=settings.bq_location,
+        client_options=options,
     )
+
+
+@contextmanager
+def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
+    if settings.target == "bigquery":
+        client = bigquery_client(settings)
+        try:
+            yield BigQueryWarehouse(settings, client)
+        finally:
+            client.close()
+    else:
+        with connect(settings) as con:
+            yield DuckDBWarehouse(settings, con)

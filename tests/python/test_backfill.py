@@ -26,7 +26,7 @@ from shotzones.load import load
 from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES
 from shotzones.settings import Settings
 from shotzones.status import status
-from shotzones.warehouse import connect
+from shotzones.warehouse import connect, open_warehouse
 
 SHOTZONES = Path(sys.executable).parent / "shotzones"
 
@@ -136,13 +136,13 @@ def test_status_is_exact_after_a_partial_backfill(small_files, tmp_path):
 
 
 def test_a_second_backfill_is_refused_naming_the_holder(clean):
-    with connect(clean) as con:
-        ledger.acquire_lock(con, "othersrun001", ledger.datetime.now())  # held by this live process
+    with open_warehouse(clean) as wh:
+        ledger.acquire_lock(wh, "othersrun001", ledger.datetime.now())  # held by this live process
     try:
         result = CliRunner().invoke(main, ["backfill", "--force"], env={"SHOTZONES_DUCKDB": str(clean.duckdb_path)})
     finally:
-        with connect(clean) as con:
-            ledger.release_lock(con, "othersrun001")
+        with open_warehouse(clean) as wh:
+            ledger.release_lock(wh, "othersrun001")
     assert result.exit_code == 2
     assert f"pid {os.getpid()}" in result.output and "othersrun001" in result.output
 
@@ -150,12 +150,10 @@ def test_a_second_backfill_is_refused_naming_the_holder(clean):
 def test_a_lock_left_by_a_dead_process_is_recovered(small_files, tmp_path):
     settings = loaded(tmp_path, small_files)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    with connect(settings) as con:
-        ledger.create_tables(con)
-        con.execute(
-            f"insert into {ledger.LOCK} values ('backfill', 'deadrun00001', ?, ?, now()::timestamp)",
-            [os.uname().nodename, int(dead.stdout)],
-        )
+    with open_warehouse(settings) as wh:
+        ledger.create_tables(wh)
+        dead_holder = ledger.Holder("deadrun00001", os.uname().nodename, int(dead.stdout), ledger.datetime.now())
+        assert ledger.swap_holder(wh, None, dead_holder)
     result = backfill(settings)
     assert result.success and result.recovered_lock.run_id == "deadrun00001"
 
