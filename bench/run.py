@@ -410,7 +410,7 @@ class Bench:
         measure("compile the models (old approach setup)",
                 [DBT, "compile", "--profiles-dir", "profiles", "--quiet",
                  "--select", "int_player_game_shot_zones", "player_shot_zone_features",
-                 "--vars", json.dumps({"batches": [["1901-01-01", "2999-12-31"]]})],
+                 "--vars", json.dumps({"start_date": "1901-01-01", "end_date": "2999-12-31"})],
                 self.backfilled)  # fmt: skip
         int_sql = CACHE / "old-int_player_game_shot_zones.sql"
         features_sql = CACHE / "old-player_shot_zone_features.sql"

@@ -135,13 +135,13 @@ FINGERPRINT_SQL = """
 """
 
 
-def source_fingerprints(wh: Warehouse, days: list[date] | None = None) -> ledger.Fingerprints:
+def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
     sql = FINGERPRINT_SQL.format(
         game_id=wh.canonical_game_id("game_id"),
         row_hash=wh.row_hash([wh.quote(name) for name in RAW_COLUMNS]),
         string=wh.types["string"],
         raw=wh.settings.raw_relation,
-        where=f"game_date in {date_list(days)}" if days is not None else EVERY_DATE,
+        where=EVERY_DATE,
     )
     rows = wh.rows(sql)
     return {(day, game): (count, digest) for day, game, count, digest in rows}
@@ -242,18 +242,27 @@ def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamC
     return reach
 
 
-def current_states(
-    settings: Settings,
-) -> tuple[list[date], dict[tuple[str, date], PartitionState], dict[date, set[date]]]:
-    """Every partition's state, and per player-game date the later dates whose features read
-    what changed there (for the planner to rebuild with it)."""
+@dataclass(frozen=True)
+class Survey:
+    """What the warehouse holds now: every partition's state, per player-game date the later
+    dates whose features read what changed there (for the planner to rebuild with it), and the
+    fingerprint of every game's play-by-play."""
+
+    dates: list[date]
+    states: dict[tuple[str, date], PartitionState]
+    cascade: dict[date, set[date]]
+    fingerprints: ledger.Fingerprints
+
+
+def current_states(settings: Settings) -> Survey:
     with open_warehouse(settings) as wh:
         dates = loaded_dates(wh)
         entries = ledger.read_entries(wh)
         present = rows_present(wh)
         built = {day for (model, day), entry in entries.items() if model == PLAYER_GAMES and entry.state == "done"}
         recorded = ledger.read_source_games(wh)
-        changed = source_changes(recorded, source_fingerprints(wh), built)
+        fingerprints = source_fingerprints(wh)
+        changed = source_changes(recorded, fingerprints, built)
         player_games = player_game_states(dates, entries, present, {d: list(g.values()) for d, g in changed.items()})
         changes = upstream_changes(entries, recorded, changed, player_games)
         reach = window_reach(wh, changes)
@@ -261,7 +270,7 @@ def current_states(
     for change, reached in reach.items():
         cascade.setdefault(change.day, set()).update(reached)
     states = partition_states(dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, reach)
-    return dates, states, cascade
+    return Survey(dates, states, cascade, fingerprints)
 
 
 def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamChange]:
@@ -292,10 +301,14 @@ def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamC
 
 
 def plan(settings: Settings, options: Options) -> list[Batch]:
-    dates, states, reach = current_states(settings)
+    return plan_survey(current_states(settings), options)
+
+
+def plan_survey(survey: Survey, options: Options) -> list[Batch]:
     return plan_batches(
-        dates, states, options.start, options.end, options.models, options.batch_days, options.force, reach
-    )
+        survey.dates, survey.states, options.start, options.end, options.models, options.batch_days,
+        options.force, survey.cascade,
+    )  # fmt: skip
 
 
 def is_transient(message: str) -> bool:
@@ -347,7 +360,6 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
     the test names have failed."""
     models = wave[0].models
     selected = [*STAGING, *models, *(VIEWS_ON_FEATURES if FEATURES in models else ())]
-    variables = {"batches": [[b.start.isoformat(), b.end.isoformat()] for b in wave]}
     results = []
     try:
         for command in (
@@ -358,7 +370,7 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
                 "--exclude", "test_type:unit", "--indirect-selection", "cautious",
             ],  # fmt: skip
         ):
-            invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], variables, quiet=True)
+            invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], [(b.start, b.end) for b in wave], quiet=True)
             results += invocation.result.results
             if command[0] == "run" and not invocation.success:
                 break  # a model failed to build: there is nothing to test
@@ -415,9 +427,10 @@ def backfill(
         ledger.start_run(wh, run_id, now, f"backfill {options}")
     result = BackfillResult(run_id, [], recovered_lock=recovered)
     try:
-        result.planned = plan(settings, options)
+        survey = current_states(settings)
+        result.planned = plan_survey(survey, options)
         on_plan(result.planned)
-        _run_waves(settings, options, result, on_event, sleep)
+        _run_waves(settings, options, result, survey.fingerprints, on_event, sleep)
     finally:
         outcome = "success" if result.success else "failed"
         with open_warehouse(settings) as wh:
@@ -427,7 +440,10 @@ def backfill(
     return result
 
 
-def _run_waves(settings, options, result, on_event, sleep) -> None:
+def _run_waves(settings, options, result, fingerprints, on_event, sleep) -> None:
+    """Build the plan wave by wave. `fingerprints` were taken before the plan: a load during
+    the run can only make a build look older than it is (a redo later), never newer (a change
+    missed)."""
     queue = deque(waves(result.planned, options.workers))
     concurrency = options.workers
     attempts: dict[int, int] = {}
@@ -440,10 +456,6 @@ def _run_waves(settings, options, result, on_event, sleep) -> None:
             on_event(Event("started", batch))
         wave_started, started_at = time.perf_counter(), datetime.now()
         wave_days = [d for b in wave for d in b.dates]
-        # fingerprinted before the build: a load during it can only make the build look older
-        # than it is (a redo later), never newer (a change missed)
-        with open_warehouse(settings) as wh:
-            fingerprints = source_fingerprints(wh, wave_days) if PLAYER_GAMES in wave[0].models else {}
         outcome = run_wave(settings, wave, concurrency)
         seconds = time.perf_counter() - wave_started
         failure = outcome.failure_text()

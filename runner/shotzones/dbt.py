@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from datetime import date
+from typing import TYPE_CHECKING, Iterator
 
 from shotzones.settings import PROFILES_DIR, PROJECT_DIR, Settings
 
@@ -34,24 +35,24 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 def invoke(
     settings: Settings,
     command: list[str],
-    variables: dict[str, Any] | None = None,
+    batches: list[tuple[date, date]] | None = None,
     quiet: bool = False,
 ) -> "dbtRunnerResult":
-    """Run one dbt command (`["build", "--select", ...]`) on the settings' target."""
+    """Run one dbt command (`["build", "--select", ...]`) on the settings' target, for the
+    game-date ranges `batches` (macros/batches.sql) or, without them, every loaded date."""
     args = [
         *command,
         "--project-dir", str(PROJECT_DIR),
         "--profiles-dir", str(PROFILES_DIR),
         "--target", settings.target,
     ]  # fmt: skip
-    if variables:
-        args += ["--vars", json.dumps(variables)]
     if quiet:
         args.insert(0, "--quiet")
     # imported here: dbt takes over a second to import, and a run with nothing to do needs none
     from dbt.cli.main import dbtRunner
 
-    with _environment(settings.dbt_env()):
+    ranges = json.dumps([[first.isoformat(), last.isoformat()] for first, last in batches or []])
+    with _environment(settings.dbt_env() | {"SHOTZONES_BATCHES": ranges if batches else ""}):
         result = dbtRunner().invoke(args)
     if result.exception is not None:
         raise DbtError(f"dbt {command[0]} failed: {result.exception}") from result.exception

@@ -54,7 +54,7 @@ class Status:
 
 
 def status(settings: Settings, start: date | None = None, end: date | None = None) -> Status:
-    _, states, _ = current_states(settings)
+    states = current_states(settings).states
     partitions = sorted(
         (p for p in states.values()
          if (start is None or p.game_date >= start) and (end is None or p.game_date <= end)),

@@ -94,37 +94,11 @@ class Warehouse:
         raise NotImplementedError
 
     def rows_as_select(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], types: dict[str, str]) -> str:
-        """Rows as a query (`select ... union all select ...`), for a MERGE's source, each
-        column cast to its type in `types` (NULLs and numbers alone would not say it)."""
-        return "\nunion all\n".join(
-            "select " + ", ".join(f"cast({self.literal(v)} as {types[c]}) as {c}" for c, v in zip(columns, row))
-            for row in rows
-        )
-
-    def execute(self, sql: str) -> int:
-        """Run one statement; the number of rows a DML statement touched."""
+        """Rows as a query, for a MERGE's source, each column of its type in `types`."""
         raise NotImplementedError
 
-    def table_exists(self, name: str, schema: str | None = None) -> bool:
-        raise NotImplementedError
-
-    def columns(self, relation: str) -> list[str]:
-        raise NotImplementedError
-
-    def row_hash(self, columns: Sequence[str]) -> str:
-        """An integer hash of a row's columns, for order-independent sums."""
-        raise NotImplementedError
-
-    def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
-        """A join that turns `columns` of each row into one row per value, read as `alias`."""
-        raise NotImplementedError
-
-    def quote(self, name: str) -> str:
-        raise NotImplementedError
-
-    def canonical_game_id(self, column: str) -> str:
-        """A game id as digits only, zero-padded to 10: every format generation's rendering."""
-        raise NotImplementedError
+    def _tuples(self, rows: Sequence[Sequence[Any]]) -> str:
+        return ", ".join("(" + ", ".join(self.literal(value) for value in row) + ")" for row in rows)
 
 
 class DuckDBWarehouse(Warehouse):
@@ -140,6 +114,11 @@ class DuckDBWarehouse(Warehouse):
 
     def string_literal(self, text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
+
+    def rows_as_select(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], types: dict[str, str]) -> str:
+        # VALUES parses about four times faster than as many `select ... union all`
+        casts = ", ".join(f"cast({c} as {types[c]}) as {c}" for c in columns)
+        return f"select {casts} from (values {self._tuples(rows)}) as v({', '.join(columns)})"
 
     def execute(self, sql: str) -> int:
         result = self.con.execute(sql).fetchall()
@@ -182,6 +161,10 @@ class BigQueryWarehouse(Warehouse):
 
     def string_literal(self, text: str) -> str:
         return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+    def rows_as_select(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], types: dict[str, str]) -> str:
+        fields = ", ".join(f"{c} {types[c]}" for c in columns)
+        return f"select * from unnest(array<struct<{fields}>>[{self._tuples(rows)}])"
 
     def execute(self, sql: str) -> int:
         job = self.client.query(sql)

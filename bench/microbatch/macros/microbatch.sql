@@ -14,20 +14,20 @@
 
 
 {#-
-    The models take their batch from var `batches` (macros/batches.sql: in_batch,
-    up_to_batch_end). In a microbatch run, `batches` is the day dbt is building, so each batch
-    runs exactly the SQL the shotzones runner runs for a one-day batch. Everything else goes to
-    dbt's own var().
+    The models take their batches from SHOTZONES_BATCHES (macros/batches.sql: in_batch,
+    up_to_batch_end). In a microbatch run it is the day dbt is building, so each batch runs
+    exactly the SQL the shotzones runner runs for a one-day batch. Every other variable goes to
+    dbt's own env_var().
 -#}
-{% macro var() -%}
+{% macro env_var() -%}
     {%- set batch = model.get('batch') if model is mapping else none -%}
-    {%- if varargs and varargs[0] == 'batches' and batch and batch.get('event_time_start') -%}
+    {%- if varargs and varargs[0] == 'SHOTZONES_BATCHES' and batch and batch.get('event_time_start') -%}
         {%- set first = modules.datetime.date.fromisoformat((batch.get('event_time_start') | string)[:10]) -%}
         {%- set last = modules.datetime.date.fromisoformat((batch.get('event_time_end') | string)[:10])
             - modules.datetime.timedelta(days=1) -%}
-        {{ return([[first.isoformat(), last.isoformat()]]) }}
+        {{ return(tojson([[first.isoformat(), last.isoformat()]])) }}
     {%- endif -%}
-    {{ return(builtins.var(*varargs, **kwargs)) }}
+    {{ return(builtins.env_var(*varargs, **kwargs)) }}
 {%- endmacro %}
 
 
