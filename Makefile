@@ -6,8 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := data/demo
 DEMO_DB := warehouse/demo.duckdb
+# The BigQuery emulator the BigQuery-path tests start: its own venv, as it pins duckdb 1.5.6
+EMULATOR_VENV := .venv-emulator
+EMULATOR_REQUIREMENTS := tests/python/bigquery_emulator/requirements.txt
 
-.PHONY: install demo test lint unit bench clean
+.PHONY: install emulator demo test lint unit bench clean
 
 install: $(VENV)/.installed
 
@@ -15,6 +18,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+emulator: $(EMULATOR_VENV)/.installed
+
+$(EMULATOR_VENV)/.installed: $(EMULATOR_REQUIREMENTS)
+	rm -rf $(EMULATOR_VENV)
+	$(PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EMULATOR_VENV)/bin/python -m pip install --quiet -r $(EMULATOR_REQUIREMENTS)
 	touch $@
 
 demo: install
@@ -31,7 +43,7 @@ lint: install
 	@mkdir -p warehouse  # the dbt templater opens the default DuckDB file
 	$(BIN)/sqlfluff lint models
 
-test: install lint
+test: install emulator lint
 	$(BIN)/python -m pytest
 
 # The benchmark (bench/run.py): about 10-15 minutes on 2 cores; writes BENCHMARKS.md and
@@ -40,4 +52,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf target logs warehouse data $(VENV)
+	rm -rf target logs warehouse data $(VENV) $(EMULATOR_VENV)

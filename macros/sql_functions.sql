@@ -56,8 +56,11 @@
     try_cast(nullif(trim({{ expression }}), '') as integer)
 {%- endmacro %}
 
+{#- BigQuery's string-to-INT64 cast refuses `3.0`, which DuckDB's reads as 3: through NUMERIC,
+    whose cast to INT64 rounds half away from zero as DuckDB's string cast does (`3.5` is 4,
+    `-2.5` is -3); blank, empty and `abc` are NULL on both. -#}
 {% macro bigquery__try_to_integer(expression) -%}
-    safe_cast(nullif(trim({{ expression }}), '') as int64)
+    safe_cast(safe_cast(nullif(trim({{ expression }}), '') as numeric) as int64)
 {%- endmacro %}
 
 
@@ -81,7 +84,8 @@
 {%- endmacro %}
 
 
-{#- `h:mm:ss` clock strings to whole seconds. -#}
+{#- `h:mm:ss` clock strings, with or without fractional seconds (`0:11:45.6`), to whole seconds
+    (rounded half to even, as DuckDB casts its interval's epoch). -#}
 {% macro clock_to_seconds(expression) %}
     {{ return(adapter.dispatch('clock_to_seconds', 'shotzones')(expression)) }}
 {% endmacro %}
@@ -90,8 +94,23 @@
     cast(extract(epoch from try_cast(trim({{ expression }}) as interval)) as integer)
 {%- endmacro %}
 
+{#- Every clock the loader accepts (`[0-9]+:[0-5][0-9]:[0-5][0-9](\.[0-9]+)?`), as DuckDB reads it:
+    hours past 23 (PARSE_TIME refuses them), fractions cut to microseconds, then rounded half to
+    even; anything else NULL. -#}
 {% macro bigquery__clock_to_seconds(expression) -%}
-    time_diff(safe.parse_time('%H:%M:%S', trim({{ expression }})), time '00:00:00', second)
+    if(
+        regexp_contains(trim({{ expression }}), r'^[0-9]+:[0-5][0-9]:[0-5][0-9](\.[0-9]*)?$'),
+        safe_cast(round(
+            safe_cast(split(trim({{ expression }}), ':')[safe_offset(0)] as numeric) * 3600
+            + safe_cast(split(trim({{ expression }}), ':')[safe_offset(1)] as numeric) * 60
+            + safe_cast(
+                regexp_extract(trim({{ expression }}), r':([0-9]{2}(?:\.[0-9]{1,6})?)\.?[0-9]*$')
+                as numeric
+            ),
+            0, 'ROUND_HALF_EVEN'
+        ) as int64),
+        null
+    )
 {%- endmacro %}
 
 

@@ -36,6 +36,7 @@ TRANSIENT_ERRORS = (
     "could not set lock", "conflicting lock", "could not serialize", "transaction conflict",
     "conflict on tuple", "write-write conflict",
     "quota exceeded", "rate limit", "ratelimitexceeded", "too many requests", "503",
+    "too many dml statements outstanding",
     "connection reset", "connection aborted", "connection refused", "timed out", "deadline exceeded",
 )  # fmt: skip
 
@@ -354,22 +355,28 @@ def failing_dates(settings: Settings, relation_name: str | None) -> list[date] |
         return [row[0] for row in wh.rows(f"select distinct game_date from {relation_name}")]
 
 
+def wave_commands(models: tuple[str, ...]) -> list[list[str]]:
+    """The dbt commands of a wave: build the models (and the views over them), then test them
+    and their sources."""
+    selected = [*STAGING, *models, *(VIEWS_ON_FEATURES if FEATURES in models else ())]
+    return [
+        ["run", "--select", *selected],
+        # a test that also reads a model outside this wave waits for that model's wave
+        [
+            "test", "--select", *selected, "source:bigdataball",
+            "--exclude", "test_type:unit", "--indirect-selection", "cautious",
+        ],
+    ]  # fmt: skip
+
+
 def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome:
     """Build the wave's batches, then test them: two dbt invocations, because in one `dbt build`
     a failing test skips everything downstream for every date of the wave, where only the dates
     the test names have failed."""
     models = wave[0].models
-    selected = [*STAGING, *models, *(VIEWS_ON_FEATURES if FEATURES in models else ())]
     results = []
     try:
-        for command in (
-            ["run", "--select", *selected],
-            # a test that also reads a model outside this wave waits for that model's wave
-            [
-                "test", "--select", *selected, "source:bigdataball",
-                "--exclude", "test_type:unit", "--indirect-selection", "cautious",
-            ],  # fmt: skip
-        ):
+        for command in wave_commands(models):
             invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], [(b.start, b.end) for b in wave], quiet=True)
             results += invocation.result.results
             if command[0] == "run" and not invocation.success:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import click
+from rich import filesize
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -24,6 +25,7 @@ from rich.table import Table
 
 from shotzones import params
 from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan
+from shotzones.cost import TIB, estimate
 from shotzones.generate import generate
 from shotzones.ledger import BackfillLocked
 from shotzones.load import LoadError, load, load_schedule, quarantine_relation, schedule_relation
@@ -256,21 +258,35 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
         planned = plan(settings, _options(start, end, models, workers, batch_days, force))
     except NothingLoaded as error:
         raise Refused(str(error)) from error
+    planned_waves = waves(planned, workers)
+    # on BigQuery, what each wave would scan and cost, from dry runs of its compiled statements
+    costs = estimate(settings, planned_waves) if settings.target == "bigquery" else None
+    price = settings.bq_price_per_tib
     if as_json:
         click.echo(json.dumps([
-            {"models": list(b.models), "start": b.start.isoformat(), "end": b.end.isoformat(),
+            {"wave": number, "models": list(b.models), "start": b.start.isoformat(), "end": b.end.isoformat(),
              "dates": len(b.dates), "reasons": sorted(b.reasons)}
-            for b in planned
+            | ({"wave_bytes": costs[number - 1].bytes, "wave_dollars": costs[number - 1].dollars(price)} if costs else {})
+            for number, wave in enumerate(planned_waves, start=1)
+            for b in wave
         ]))  # fmt: skip
         return
     if not planned:
         console.print("Nothing pending: every partition in range is done.")
         return
-    table = Table("wave", "batch", "why", title="Backfill plan")
-    for number, wave in enumerate(waves(planned, workers), start=1):
-        for batch in wave:
-            table.add_row(str(number), _describe_batch(batch), "; ".join(sorted(batch.reasons)))
+    table = Table("wave", "batch", "why", *(("scans", "cost") if costs else ()), title="Backfill plan")
+    for number, wave in enumerate(planned_waves, start=1):
+        for index, batch in enumerate(wave):
+            cost = [filesize.decimal(costs[number - 1].bytes), f"${costs[number - 1].dollars(price):.4f}"] if costs else []
+            table.add_row(str(number), _describe_batch(batch), "; ".join(sorted(batch.reasons)),
+                          *(cost if index == 0 else ["", ""][: len(cost)]))  # fmt: skip
     console.print(table)
+    if costs:
+        total = sum(cost.bytes for cost in costs)
+        console.print(
+            f"Estimated from dry runs: {filesize.decimal(total)} scanned, ${total / TIB * price:.4f}"
+            f" at ${price:g} per TiB (SHOTZONES_BQ_PRICE_PER_TIB). A wave's batches run as one statement per model."
+        )
 
 
 @main.command("status")

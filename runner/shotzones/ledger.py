@@ -82,6 +82,7 @@ TABLES = {
 
 
 def create_tables(wh: Warehouse) -> None:
+    wh.execute(f"create schema if not exists {wh.schema}")  # before dbt's first run created it
     for table, columns in TABLES.items():
         if not wh.table_exists(table):
             body = ", ".join(f"{name} {wh.types[kind]}" for name, kind in columns.items())

@@ -39,18 +39,23 @@ import itertools
 import re
 import tempfile
 import time
+import uuid
 import zlib
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import duckdb
 
 from shotzones.settings import RAW_COLUMNS, Settings
-from shotzones.warehouse import connect
+from shotzones.warehouse import CANONICAL_GAME_ID_SQL as DIALECT_CANONICAL_GAME_ID_SQL
+from shotzones.warehouse import EVERY_DATE, connect, date_list, open_warehouse
+
+if TYPE_CHECKING:
+    from shotzones.warehouse import BigQueryWarehouse
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 # The generator writes its schedule beside the games; a directory load passes over it, and
@@ -65,7 +70,7 @@ PROBLEM_DETAIL_LIMIT = 1000
 
 # Canonical game id (SPEC 3) and game date (both delivered formats) in DuckDB SQL. The dbt
 # staging model re-parses `date` with its own macro and a test proves the two agree.
-CANONICAL_GAME_ID_SQL = "lpad(regexp_replace({}, '[^0-9]', '', 'g'), 10, '0')"
+CANONICAL_GAME_ID_SQL = DIALECT_CANONICAL_GAME_ID_SQL["duckdb"]
 GAME_DATE_SQL = (
     "coalesce(try_strptime(trim({0}), '%m/%d/%Y'), try_strptime(trim({0}), '%Y-%m-%d'))::date"
 )
@@ -636,7 +641,20 @@ def _register_links(con, links: dict[Path, Path]) -> None:
 
 def load(settings: Settings, paths: Iterable[Path]) -> LoadSummary:
     """Load play-by-play files and directories. Rejected files and quarantined rows are in the
-    summary (`exit_code` says which happened); only finding no files at all raises LoadError."""
+    summary (`exit_code` says which happened); only finding no files at all raises LoadError.
+    On BigQuery the files are validated the same way in a local DuckDB file first, then shipped
+    (see `_ship_play_by_play`)."""
+    if settings.target == "bigquery":
+        with _local_validation(settings) as (local, directory):
+            return _load(local, paths, lambda con: _ship_play_by_play(con, settings, directory))
+    return _load(settings, paths)
+
+
+def _load(
+    settings: Settings,
+    paths: Iterable[Path],
+    ship: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> LoadSummary:
     started = time.perf_counter()
     files, rejected = _discover(paths, _is_play_by_play_name)
     sources, refused = _probe_all(files, RAW_COLUMNS, "play-by-play")
@@ -673,6 +691,8 @@ def load(settings: Settings, paths: Iterable[Path]) -> LoadSummary:
                                rejected=tuple(rejected), notes=tuple(notes))  # fmt: skip
 
         summary = _validate_and_write(con, settings)
+        if ship is not None:
+            ship(con)
         notes.extend(summary.pop("notes"))
         notes.extend(
             f"{path}: header only, no rows"
@@ -863,7 +883,20 @@ def load_schedule(settings: Settings, paths: Iterable[Path]) -> ScheduleSummary:
     """Load schedule CSVs (season, game_id, game_date, away_team, home_team) into
     `<raw_schema>.schedule`, replacing earlier rows of the same games. A file with a row that does
     not parse is rejected whole, naming its lines; the other files load. Directories are searched
-    for files named schedule.csv."""
+    for files named schedule.csv. On BigQuery, validated locally as on DuckDB, then shipped."""
+    if settings.target == "bigquery":
+        with _local_validation(settings) as (local, directory):
+            return _load_schedule(
+                local, paths, lambda con: _ship_schedule(con, settings, directory)
+            )
+    return _load_schedule(settings, paths)
+
+
+def _load_schedule(
+    settings: Settings,
+    paths: Iterable[Path],
+    ship: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> ScheduleSummary:
     started = time.perf_counter()
     files, rejected = _discover(
         paths, lambda p: p.name in (SCHEDULE_FILE, SCHEDULE_FILE + ".gz"), f"{SCHEDULE_FILE} files"
@@ -957,9 +990,395 @@ def load_schedule(settings: Settings, paths: Iterable[Path]) -> ScheduleSummary:
         except BaseException:
             con.execute("rollback")
             raise
+        if ship is not None:
+            ship(con)
         games, first_date, last_date = con.execute(
             "select count(*), min(game_date), max(game_date) from schedule_new"
         ).fetchone()
     return ScheduleSummary(
         len(good), games, first_date, last_date, time.perf_counter() - started, tuple(rejected)
     )
+
+
+# --- BigQuery --------------------------------------------------------------------------------
+#
+# A load on BigQuery is validated exactly as on DuckDB, by the code above, in a temporary local
+# DuckDB file: what it writes there (the good rows, the quarantined problems, the schedule) is
+# then shipped. Per table: one CSV load job into an expiring staging table, one MERGE
+# (`on false`: delete what the load replaces, insert the new rows), and the staging table is
+# dropped. No scripting, no INFORMATION_SCHEMA, no query parameters: values are literals.
+#
+# The raw table is partitioned by game_date and may require a partition filter, so a MERGE can
+# only delete on the dates it names. A re-delivered game may have moved (a postponed game keeps
+# its id), and a reloaded file may have held games it no longer holds: their old rows can be on
+# dates the new files do not hold. A small unpartitioned index, `<raw_table>_games`, holds one
+# row per (canonical game, file, date) of the raw table and names those dates, so no load scans
+# the raw table. It gains the new entries before the raw MERGE and loses the replaced ones after
+# it: whichever statement fails, it holds at least every (game, file, date) of the raw table,
+# and the next load still finds every old row. Only the loader writes the raw table; an index
+# lost is rebuilt from the raw table once (the one full scan).
+
+GAMES_INDEX_SUFFIX = "_games"
+# BigQuery refuses a query text over 1 MB: a load whose files and games would make longer lists
+# is shipped in groups of files, one after the other. The result is the same (each game is in
+# one file only, once the validation took it from the latest); only atomicity is per group.
+LITERAL_BUDGET = 300_000
+STAGING_EXPIRY_HOURS = 24
+
+_RAW_STAGE_COLUMNS = (
+    *((name, "STRING") for name in RAW_COLUMNS),
+    ("game_date", "DATE"), ("source_file", "STRING"), ("source_row", "INT64"),
+)  # fmt: skip
+_QUARANTINE_STAGE_COLUMNS = (
+    ("source_file", "STRING"), ("line", "INT64"), ("column_name", "STRING"), ("value", "STRING"),
+    ("problem", "STRING"), ("reason", "STRING"), ("raw_line", "STRING"),
+    ("row_values", "STRING"),  # JSON text; a CSV load job fills no JSON column
+)  # fmt: skip
+_INDEX_COLUMNS = (
+    ("game_id", "STRING"), ("game_date", "DATE"), ("source_file", "STRING"), ("row_count", "INT64"),
+)  # fmt: skip
+_SCHEDULE_STAGE_COLUMNS = (
+    ("game_id", "STRING"), ("game_date", "DATE"), ("season", "INT64"),
+    ("away_team", "STRING"), ("home_team", "STRING"), ("source_file", "STRING"),
+)  # fmt: skip
+
+
+def games_index_relation(settings: Settings) -> str:
+    return f"{settings.raw_relation}{GAMES_INDEX_SUFFIX}"
+
+
+def bigquery_table_ddl(settings: Settings) -> dict[str, str]:
+    """`create table if not exists` for the loader's BigQuery tables, by relation: the same
+    columns as on DuckDB, partitioned and clustered for the reads they serve."""
+    raw_columns = ",\n".join(f"`{name}` string" for name in RAW_COLUMNS)
+    return {
+        settings.raw_relation: f"""
+            create table if not exists {settings.raw_relation} (
+                {raw_columns},
+                game_date date not null,
+                source_file string not null,
+                source_row int64 not null,
+                loaded_at timestamp not null
+            )
+            partition by game_date
+            cluster by game_id
+            options (require_partition_filter = true)
+        """,
+        games_index_relation(settings): f"""
+            create table if not exists {games_index_relation(settings)} (
+                game_id string not null,      -- canonical, 10 digits
+                game_date date not null,
+                source_file string not null,
+                row_count int64 not null,
+                loaded_at timestamp not null
+            )
+            cluster by game_id
+        """,
+        quarantine_relation(settings): f"""
+            create table if not exists {quarantine_relation(settings)} (
+                source_file string not null,
+                line int64 not null,
+                column_name string,
+                value string,
+                problem string not null,
+                reason string not null,
+                raw_line string,
+                row_values json,
+                loaded_at timestamp not null
+            )
+            cluster by source_file
+        """,
+        schedule_relation(settings): f"""
+            create table if not exists {schedule_relation(settings)} (
+                game_id string not null,
+                game_date date not null,
+                season int64 not null,
+                away_team string,
+                home_team string,
+                source_file string not null,
+                loaded_at timestamp not null
+            )
+            cluster by game_id
+        """,
+    }
+
+
+@contextmanager
+def _local_validation(settings: Settings) -> Iterator[tuple[Settings, Path]]:
+    """DuckDB settings for a temporary warehouse file the validation writes into, and a directory
+    for the files shipped from it."""
+    with tempfile.TemporaryDirectory(prefix="shotzones-validate-") as directory:
+        local = replace(settings, target="duckdb", duckdb_path=Path(directory) / "validate.duckdb")
+        yield local, Path(directory)
+
+
+def _ensure_bigquery_tables(
+    warehouse: BigQueryWarehouse, settings: Settings, relations: Iterable[str]
+) -> None:
+    """The raw dataset (in the configured location) and the tables named, created when missing:
+    asked of the tables API first, cheaper than a DDL job each load."""
+    from google.cloud import bigquery
+
+    dataset = bigquery.Dataset(f"{warehouse.client.project}.{settings.raw_schema}")
+    dataset.location = settings.bq_location
+    warehouse.client.create_dataset(dataset, exists_ok=True)
+    ddl = bigquery_table_ddl(settings)
+    relations = list(relations)
+    index = games_index_relation(settings)
+    raw_existed = index in relations and warehouse.table_exists(
+        settings.raw_table, settings.raw_schema
+    )
+    for relation in relations:
+        schema, name = relation.split(".")
+        if warehouse.table_exists(name, schema):
+            continue
+        if relation == index and raw_existed:
+            # the index was lost (or the raw table predates it): rebuilt from the raw table
+            warehouse.execute(
+                f"""
+                create table if not exists {relation}
+                cluster by game_id
+                as
+                select {warehouse.canonical_game_id('game_id')} as game_id, game_date,
+                       source_file, count(*) as row_count, current_timestamp() as loaded_at
+                from {settings.raw_relation}
+                where {EVERY_DATE}
+                group by 1, 2, 3
+                """
+            )
+        else:
+            warehouse.execute(ddl[relation])
+
+
+def _in_list(warehouse: BigQueryWarehouse, values: Iterable[str]) -> str:
+    items = [warehouse.literal(value) for value in values]
+    return "(" + ", ".join(items) + ")" if items else "(null)"
+
+
+class _Staging:
+    """Expiring staging tables in the raw dataset, filled by CSV load jobs from local DuckDB
+    queries, dropped on exit."""
+
+    def __init__(self, con, warehouse: BigQueryWarehouse, settings: Settings, directory: Path):
+        self.con, self.warehouse, self.settings, self.directory = con, warehouse, settings, directory
+        self.tables: list[str] = []
+
+    def __enter__(self) -> _Staging:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        for table in self.tables:
+            try:
+                self.warehouse.execute(f"drop table if exists {table}")
+            except Exception:
+                if error is None:
+                    raise
+                # the load's own error is the one to report; the table expires on its own
+
+    def load(self, what: str, columns: tuple[tuple[str, str], ...], select: str) -> str:
+        """A staging table holding the rows of the local `select` (its columns in order)."""
+        from google.cloud import bigquery
+
+        name = f"_load_{what}_{uuid.uuid4().hex[:16]}"
+        table = f"{self.settings.raw_schema}.{name}"
+        path = self.directory / f"{name}.csv"
+        self.con.execute(f"copy ({select}) to {_literal(str(path))} (format csv, header true)")
+        definitions = ", ".join(f"{self.warehouse.quote(c)} {kind}" for c, kind in columns)
+        self.warehouse.execute(
+            f"create table {table} ({definitions}) options (expiration_timestamp ="
+            f" timestamp_add(current_timestamp(), interval {STAGING_EXPIRY_HOURS} hour))"
+        )
+        self.tables.append(table)
+        config = bigquery.LoadJobConfig(
+            schema=[bigquery.SchemaField(c, kind) for c, kind in columns],
+            source_format="CSV",
+            skip_leading_rows=1,
+            write_disposition="WRITE_APPEND",
+            allow_quoted_newlines=True,  # a value may hold a line break
+            preserve_ascii_control_characters=True,  # kept as delivered, as on DuckDB
+        )
+        try:
+            with path.open("rb") as handle:
+                self.warehouse.client.load_table_from_file(handle, table, job_config=config).result()
+        finally:
+            path.unlink(missing_ok=True)
+        return table
+
+
+def _ship_play_by_play(con, settings: Settings, directory: Path) -> None:
+    """Replace, on BigQuery, the delivered games and the loaded files' earlier rows with the rows
+    the local validation wrote, and the files' quarantined rows likewise."""
+    canonical = CANONICAL_GAME_ID_SQL.format("game_id")
+    files = [
+        file for (file,) in con.execute("select target from read_files order by target").fetchall()
+    ]
+    games_by_file = {
+        file: sorted(games)
+        for file, games in con.execute(
+            f"select source_file, list(distinct {canonical}) from {settings.raw_relation} group by all"
+        ).fetchall()
+    }
+    groups: list[list[str]] = [[]]
+    size = 0
+    for file in files:
+        cost = len(file) + 4 + sum(len(game) + 4 for game in games_by_file.get(file, ()))
+        if groups[-1] and size + cost > LITERAL_BUDGET:
+            groups.append([])
+            size = 0
+        groups[-1].append(file)
+        size += cost
+    with open_warehouse(settings) as warehouse:
+        _ensure_bigquery_tables(
+            warehouse,
+            settings,
+            (settings.raw_relation, games_index_relation(settings), quarantine_relation(settings)),
+        )
+        for group in groups:
+            games = sorted({game for file in group for game in games_by_file.get(file, ())})
+            _ship_group(con, warehouse, settings, directory, group, games)
+
+
+def _ship_group(
+    con, warehouse: BigQueryWarehouse, settings: Settings, directory: Path,
+    files: list[str], games: list[str],
+) -> None:  # fmt: skip
+    raw, index = settings.raw_relation, games_index_relation(settings)
+    con.execute(
+        "create or replace temp table ship_files as select unnest(?::varchar[]) as target", [files]
+    )
+    shipped = "source_file in (select target from ship_files)"
+    new_rows, new_dates = con.execute(
+        f"select count(*), list(distinct game_date order by game_date) from {raw} where {shipped}"
+    ).fetchone()
+    new_dates = new_dates or []
+    quarantined = con.execute(f"select count(*) from quarantine_new where {shipped}").fetchone()[0]
+    file_list, game_list = _in_list(warehouse, files), _in_list(warehouse, games)
+    replaced = (
+        f"({warehouse.canonical_game_id('dest.game_id')} in {game_list}"
+        f" or dest.source_file in {file_list})"
+    )
+    columns = [name for name, _ in _RAW_STAGE_COLUMNS]
+    quoted = ", ".join(warehouse.quote(name) for name in columns)
+    from_stage = ", ".join(f"src.{warehouse.quote(name)}" for name in columns)
+    q_columns = [name for name, _ in _QUARANTINE_STAGE_COLUMNS]
+
+    with _Staging(con, warehouse, settings, directory) as staging:
+        stage = None
+        if new_rows:
+            stage = staging.load(
+                settings.raw_table,
+                _RAW_STAGE_COLUMNS,
+                f"select {', '.join(_q(c) for c in columns)} from {raw} where {shipped}"
+                " order by source_file, source_row",
+            )
+        quarantine_source = (
+            staging.load(
+                QUARANTINE_TABLE,
+                _QUARANTINE_STAGE_COLUMNS,
+                f"select {', '.join(q_columns)} from quarantine_new where {shipped}"
+                " order by source_file, line",
+            )
+            if quarantined
+            else _empty_select(warehouse, _QUARANTINE_STAGE_COLUMNS)
+        )
+        # The dates the replaced games and files have rows on, from the index: never the raw
+        # table, which only the MERGE below reads, on the dates it names.
+        old_dates = [
+            day
+            for (day,) in warehouse.rows(
+                f"select distinct game_date from {index}"
+                f" where game_id in {game_list} or source_file in {file_list}"
+            )
+        ]
+        if stage:
+            index_entries = f"""(
+                select {warehouse.canonical_game_id('game_id')} as game_id, game_date, source_file,
+                       count(*) as row_count
+                from {stage}
+                group by 1, 2, 3
+            )"""
+            warehouse.execute(
+                f"""
+                insert into {index} (game_id, game_date, source_file, row_count, loaded_at)
+                select game_id, game_date, source_file, row_count, current_timestamp()
+                from {index_entries}
+                """
+            )
+        else:
+            index_entries = _empty_select(warehouse, _INDEX_COLUMNS)
+        if stage or old_dates:
+            warehouse.execute(
+                f"""
+                merge {raw} as dest
+                using {stage or _empty_select(warehouse, _RAW_STAGE_COLUMNS)} as src
+                on false
+                when not matched by source
+                    and dest.game_date in {date_list(sorted(set(old_dates) | set(new_dates)))}
+                    and {replaced}
+                    then delete
+                when not matched then
+                    insert ({quoted}, loaded_at) values ({from_stage}, current_timestamp())
+                """
+            )
+            warehouse.execute(
+                f"""
+                merge {index} as dest
+                using {index_entries} as src
+                on false
+                when not matched by source
+                    and (dest.game_id in {game_list} or dest.source_file in {file_list})
+                    then delete
+                when not matched then
+                    insert (game_id, game_date, source_file, row_count, loaded_at)
+                    values (src.game_id, src.game_date, src.source_file, src.row_count,
+                            current_timestamp())
+                """
+            )
+        q_values = ", ".join(
+            "parse_json(src.row_values)" if name == "row_values" else f"src.{warehouse.quote(name)}"
+            for name in q_columns
+        )
+        warehouse.execute(
+            f"""
+            merge {quarantine_relation(settings)} as dest
+            using {quarantine_source} as src
+            on false
+            when not matched by source and dest.source_file in {file_list} then delete
+            when not matched then
+                insert ({', '.join(warehouse.quote(c) for c in q_columns)}, loaded_at)
+                values ({q_values}, current_timestamp())
+            """
+        )
+
+
+def _empty_select(warehouse: BigQueryWarehouse, columns: tuple[tuple[str, str], ...]) -> str:
+    """A MERGE source with the columns and no rows."""
+    typed = ", ".join(f"cast(null as {kind}) as {warehouse.quote(name)}" for name, kind in columns)
+    return f"(select {typed} from (select 1) where false)"
+
+
+def _ship_schedule(con, settings: Settings, directory: Path) -> None:
+    """Replace, on BigQuery, the schedule rows of the games loaded with the local result."""
+    games = [game for (game,) in con.execute("select game_id from schedule_new order by 1").fetchall()]
+    columns = [name for name, _ in _SCHEDULE_STAGE_COLUMNS]
+    with open_warehouse(settings) as warehouse:
+        _ensure_bigquery_tables(warehouse, settings, (schedule_relation(settings),))
+        with _Staging(con, warehouse, settings, directory) as staging:
+            stage = staging.load(
+                SCHEDULE_TABLE, _SCHEDULE_STAGE_COLUMNS,
+                f"select {', '.join(columns)} from schedule_new order by game_id",
+            )  # fmt: skip
+            quoted = ", ".join(warehouse.quote(name) for name in columns)
+            warehouse.execute(
+                f"""
+                merge {schedule_relation(settings)} as dest
+                using {stage} as src
+                on false
+                when not matched by source and dest.game_id in {_in_list(warehouse, games)}
+                    then delete
+                when not matched then
+                    insert ({quoted}, loaded_at)
+                    values ({', '.join(f'src.{warehouse.quote(c)}' for c in columns)},
+                            current_timestamp())
+                """
+            )

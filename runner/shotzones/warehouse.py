@@ -164,12 +164,19 @@ class BigQueryWarehouse(Warehouse):
 
     def rows_as_select(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], types: dict[str, str]) -> str:
         fields = ", ".join(f"{c} {types[c]}" for c in columns)
-        return f"select * from unnest(array<struct<{fields}>>[{self._tuples(rows)}])"
+        return f"select {', '.join(columns)} from unnest(array<struct<{fields}>>[{self._tuples(rows)}])"
 
     def execute(self, sql: str) -> int:
         job = self.client.query(sql)
         job.result()
         return job.num_dml_affected_rows or 0
+
+    def dry_run(self, sql: str) -> int:
+        """The bytes a query would process, from BigQuery's plan: nothing runs or is billed."""
+        from google.cloud import bigquery
+
+        config = bigquery.QueryJobConfig(dry_run=True, use_query_cache=False)
+        return self.client.query(sql, job_config=config).total_bytes_processed or 0
 
     def table_exists(self, name: str, schema: str | None = None) -> bool:
         from google.api_core.exceptions import NotFound

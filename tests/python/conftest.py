@@ -3,8 +3,14 @@ loader and the real dbt models."""
 
 from __future__ import annotations
 
+import json
+import selectors
 import shutil
-from dataclasses import replace
+import subprocess
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +18,7 @@ import pytest
 from shotzones.backfill import backfill
 from shotzones.generate import generate
 from shotzones.load import load
-from shotzones.settings import Settings
+from shotzones.settings import PROJECT_DIR, Settings
 from shotzones.warehouse import connect
 
 # Two short seasons across the 2017-era -> 2021-era format change, so windows cross seasons
@@ -54,3 +60,96 @@ def warehouse(generated, tmp_path_factory) -> Settings:
 def generated_copy(generated, tmp_path) -> Path:
     """A copy of the generated files a test may change."""
     return Path(shutil.copytree(generated, tmp_path / "files"))
+
+
+# --- BigQuery: a local emulator ----------------------------------------------------------------
+
+EMULATOR_PYTHON = PROJECT_DIR / ".venv-emulator" / "bin" / "python"
+EMULATOR_LAUNCHER = Path(__file__).parent / "bigquery_emulator" / "launch.py"
+EMULATOR_START_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class BigQueryEmulator:
+    """A running emulator (crucible-emulator, with the shims of bigquery_emulator/launch.py)."""
+
+    endpoint: str
+
+    def settings(self, duckdb_path: Path) -> Settings:
+        """A BigQuery target of its own: each project id is a separate catalog on the emulator,
+        so datasets and tables of one test are invisible to every other."""
+        return Settings(
+            target="bigquery",
+            bq_project=f"test-{uuid.uuid4().hex[:12]}",
+            bq_api_endpoint=self.endpoint,
+            bq_token="emulator",
+            duckdb_path=duckdb_path,
+        )
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(tmp_path_factory) -> BigQueryEmulator:
+    """The BigQuery emulator on a free loopback port, for the whole session. Not installed is a
+    failure, not a skip: `make test` installs it (`make emulator`)."""
+    if not EMULATOR_PYTHON.exists():
+        pytest.fail(
+            f"the BigQuery emulator is not installed ({EMULATOR_PYTHON} is missing):"
+            " run `make emulator`",
+            pytrace=False,
+        )
+    log_path = tmp_path_factory.mktemp("bigquery-emulator") / "emulator.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(EMULATOR_PYTHON), str(EMULATOR_LAUNCHER), "--port", "0"],
+            stdout=subprocess.PIPE, stderr=log, text=True, cwd=PROJECT_DIR,
+        )  # fmt: skip
+    try:
+        endpoint = _wait_for_emulator(process, log_path)
+        yield BigQueryEmulator(endpoint)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
+def _wait_for_emulator(process: subprocess.Popen, log_path: Path) -> str:
+    """The endpoint, once the launcher said its port and the health check answers."""
+    deadline = time.monotonic() + EMULATOR_START_SECONDS
+
+    def failed(why: str) -> None:
+        pytest.fail(f"the BigQuery emulator {why}; its log:\n{log_path.read_text()}", pytrace=False)
+
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    line = ""
+    while not line.startswith("port "):
+        if process.poll() is not None:
+            failed(f"exited with {process.returncode} before listening")
+        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            failed(f"did not say its port within {EMULATOR_START_SECONDS} s")
+        line = process.stdout.readline()
+    selector.close()
+    endpoint = f"http://127.0.0.1:{int(line.split()[1])}"
+    while True:
+        try:
+            with urllib.request.urlopen(f"{endpoint}/_crucible/health", timeout=2) as response:
+                if json.load(response).get("status") == "ok":
+                    return endpoint
+        except OSError:
+            pass
+        if process.poll() is not None:
+            failed(f"exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            failed(f"did not answer {endpoint}/_crucible/health within {EMULATOR_START_SECONDS} s")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def bigquery_settings(bigquery_emulator, tmp_path) -> Settings:
+    """A fresh, isolated BigQuery target on the emulator (its own project), and a DuckDB file of
+    the test's own for anything local."""
+    return bigquery_emulator.settings(tmp_path / "warehouse.duckdb")
