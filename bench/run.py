@@ -777,8 +777,8 @@ class Bench:
             "Notes: each backfill and build starts from a byte copy of the loaded warehouse. `warm-up: dbt parse` only"
             " warms the page cache and dbt's imports; after each copy an untimed `dbt parse` with its path leaves"
             " dbt's saved parse as a user's previous command would (dbt re-parses in full when the warehouse path,"
-            " part of the profile, changes). The runner passes its batches as `--vars`, which makes dbt re-parse the"
-            " project in full on every wave whatever came before; that is part of its figures."
+            " part of the profile, changes). The runner passes its batches in the environment variable"
+            " SHOTZONES_BATCHES, so each wave re-parses only the files that read it; that is part of its figures."
             " CPU seconds are user + system time of the process: the machine's load inflates wall-clock, much less CPU."
             + (f" The main comparison ran {self.args.rounds} rounds; the best of each is reported." if self.args.rounds > 1 else ""),
             "",

@@ -341,7 +341,9 @@ def report_command(target: str | None) -> None:
     console.print(counts)
     nulls = Table("feature", "NULL, all rows", "NULL, full 10-game window", title="NULL rates")
     for name, share in report.null_rates.items():
-        nulls.add_row(name, f"{share:.2%}", f"{report.null_rates_full_window[name]:.2%}")
+        full = report.null_rates_full_window[name]
+        # no player has a full window in the first weeks of the data
+        nulls.add_row(name, f"{share:.2%}", "no full window yet" if full is None else f"{full:.2%}")
     console.print(nulls)
     sample = Table(*report.sample_columns, title="Latest features of the busiest shooters")
     for row in report.sample:

@@ -94,6 +94,8 @@ def test_the_same_commands_on_bigquery_give_the_duckdb_features(bigquery_setting
 
     again = cli(bigquery, "backfill")
     assert again.exit_code == 0 and "Nothing pending" in again.output
+    report = cli(bigquery, "report")
+    assert report.exit_code == 0 and "12 game-date partitions" in report.output, report.output
 
 
 def test_a_redelivered_game_rebuilds_exactly_its_partitions_on_bigquery(bigquery_settings, month, tmp_path):
