@@ -6,11 +6,14 @@
     a batch can be rebuilt any number of times and never duplicates a row.
 
     An environment variable, not a var: dbt re-parses the whole project whenever vars change,
-    but only the files that read a changed environment variable (about 1 s a wave on DuckDB).
+    but only the files that read a changed environment variable. SQL needs the batches only
+    when it runs (`execute`), so nothing reads it while dbt parses and a new wave re-parses
+    nothing; BigQuery's static `partitions` config alone needs them at parse time
+    (`for_config`), which re-parses the two incremental models.
 -#}
 
-{% macro batch_ranges() -%}
-    {%- set from_env = env_var('SHOTZONES_BATCHES', '') -%}
+{% macro batch_ranges(for_config=false) -%}
+    {%- set from_env = env_var('SHOTZONES_BATCHES', '') if execute or for_config else '' -%}
     {%- set ranges = fromjson(from_env) if from_env else none -%}
     {%- if ranges is none and (var('start_date') is not none or var('end_date') is not none) -%}
         {%- set ranges = [[var('start_date'), var('end_date')]] -%}
@@ -92,9 +95,10 @@
 
 {% macro bigquery__game_date_partitioned() %}
     {%- set partitions = none -%}
-    {%- if batch_ranges() is not none -%}
+    {%- set ranges = batch_ranges(for_config=true) -%}
+    {%- if ranges is not none -%}
         {%- set partitions = [] -%}
-        {%- for first, last in batch_ranges() -%}
+        {%- for first, last in ranges -%}
             {%- set day = modules.datetime.date.fromisoformat(first) -%}
             {%- for offset in range((modules.datetime.date.fromisoformat(last) - day).days + 1) -%}
                 {%- do partitions.append("date '" ~ (day + modules.datetime.timedelta(days=offset)).isoformat() ~ "'") -%}

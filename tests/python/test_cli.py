@@ -22,6 +22,11 @@ def test_generate_load_backfill_report(tmp_path, monkeypatch):
     assert loaded.exit_code == 0, loaded.output
     assert "1,230 games" in loaded.output
 
+    planned = runner.invoke(main, ["plan", "--start", "2023-10-24", "--end", "2023-11-30", "--batch-days", "20"])
+    assert planned.exit_code == 0, planned.output
+    assert "2023-10-24..2023-11-" in planned.output and "never built" in planned.output
+    assert "scans" not in planned.output  # a cost estimate is BigQuery's
+
     built = runner.invoke(main, ["backfill", "--start", "2023-10-24", "--end", "2023-11-30"])
     assert built.exit_code == 0, built.output
     assert "partitions built, 0 failed" in built.output
