@@ -24,11 +24,41 @@ batch_players as (
 -- it here, not through a filter on the batch, is what keeps a window whole in any batch.
 player_histories as (
 
-    select player_games.*
+    select
+        player_games.*,
+        {{ in_batch('player_games.game_date') }} as is_in_batch,
+        row_number() over (
+            partition by player_games.player_lookup
+            order by player_games.game_date, player_games.game_id
+        ) as game_number
     from player_games
     inner join batch_players
         on player_games.player_lookup = batch_players.player_lookup
     where {{ up_to_batch_end('player_games.game_date') }}
+
+),
+
+-- each batch player's first game in the batches
+first_batch_games as (
+
+    select
+        player_lookup,
+        min(game_number) as first_batch_game_number
+    from player_histories
+    where is_in_batch
+    group by player_lookup
+
+),
+
+-- of that history, what the longest window (20 games) reaches back from a player's first game
+-- in the batches, onwards: the windows then run over a few dozen games a player, not careers
+lookbacks as (
+
+    select player_histories.*
+    from player_histories
+    inner join first_batch_games
+        on player_histories.player_lookup = first_batch_games.player_lookup
+    where player_histories.game_number >= first_batch_games.first_batch_game_number - 20
 
 ),
 
@@ -73,7 +103,7 @@ windowed as (
                 then {{ window_rate('assisted_fgm', 'fgm', 'last_20') }}
         end as assisted_rate_last_20
 
-    from player_histories
+    from lookbacks
     window
         last_10 as (
             partition by {{ window_partition() }}

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import reference
 from conftest import SEED, build_warehouse, query
-from shotzones.backfill import backfill
+from shotzones.backfill import Options, backfill
 from shotzones.generate import generate
 from shotzones.load import load
+from shotzones.settings import Settings
 
 FEATURE_COLUMNS = [
     "games_in_window", "fga_in_window",
@@ -73,6 +75,18 @@ def test_features_equal_the_reference(warehouse, reference_player_games):
     # the comparison means something only if the windows filled up and crossed the season
     assert sum(row["games_in_window"] == 10 for row in actual.values()) > 1000
     assert sum(row["paint_rate_last_20"] is not None for row in actual.values()) > 100
+
+
+def test_features_built_in_small_batches_equal_the_reference(generated, tmp_path, reference_player_games):
+    """Batches of five dates start up to 35 games into players' histories: the lookback the
+    features model keeps (the longest window, 20 games) must still give every window whole."""
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    load(settings, [generated])
+    result = backfill(settings, Options(batch_days=5, workers=4))
+    assert result.success and len(result.planned) == 8
+    actual = keyed(query(settings, "select * from player_shot_zone_features"))
+    assert differences(actual, reference.features(reference_player_games), FEATURE_COLUMNS) == []
+    assert max(row["games_in_window_20"] for row in actual.values()) == 20
 
 
 def test_blockers_without_shots_keep_their_blocks(warehouse):
