@@ -447,6 +447,12 @@ def backfill(
     return result
 
 
+def unlock(settings: Settings, run_id: str) -> ledger.Holder:
+    """Release the lock of a run the user says is dead; LookupError when it does not hold it."""
+    with open_warehouse(settings) as wh:
+        return ledger.break_lock(wh, run_id, datetime.now())
+
+
 def _run_waves(settings, options, result, fingerprints, on_event, sleep) -> None:
     """Build the plan wave by wave. `fingerprints` were taken before the plan: a load during
     the run can only make a build look older than it is (a redo later), never newer (a change

@@ -24,7 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from shotzones import params
-from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan
+from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan, unlock
 from shotzones.cost import TIB, estimate
 from shotzones.generate import generate
 from shotzones.ledger import BackfillLocked
@@ -325,6 +325,20 @@ def status_command(start, end, target, as_json, png) -> None:
             console.print(f"  {calendar.month_abbr[month]} {year}  {row}")
     if png:
         console.print(f"Calendar written to {png}")
+
+
+@main.command("unlock")
+@click.argument("run_id")
+@params.target
+def unlock_command(run_id: str, target: str | None) -> None:
+    """Release the backfill lock of RUN_ID, a run you know is dead (one on another host is never
+    taken over automatically). Its unrecorded partitions are simply pending: the next backfill
+    redoes them."""
+    try:
+        holder = unlock(_settings(target), run_id)
+    except LookupError as error:
+        raise Refused(str(error)) from error
+    click.echo(f"released the lock of {holder.describe()}; the run is recorded as abandoned")
 
 
 @main.command("report")

@@ -55,7 +55,11 @@ class BackfillLocked(Exception):
     """Another backfill holds the warehouse."""
 
     def __init__(self, holder: Holder):
-        super().__init__(f"another backfill holds this warehouse: {holder.describe()}")
+        super().__init__(
+            f"another backfill holds this warehouse: {holder.describe()}."
+            f" If that run is dead (another host cannot be checked from here):"
+            f" shotzones unlock {holder.run_id}"
+        )
         self.holder = holder
 
 
@@ -180,6 +184,19 @@ def release_lock(wh: Warehouse, run_id: str) -> None:
     holder = _holder(wh)
     if holder is not None and holder.run_id == run_id:
         swap_holder(wh, holder, None)
+
+
+def break_lock(wh: Warehouse, run_id: str, at: datetime) -> Holder:
+    """Take the lock away from a run a user says is dead, and record that run as abandoned.
+    Raises LookupError naming the actual holder when `run_id` does not hold it."""
+    holder = _holder(wh) if wh.table_exists(LOCK) else None
+    if holder is None or holder.run_id != run_id:
+        now = f"run {holder.run_id} holds it" if holder else "nobody holds it"
+        raise LookupError(f"run {run_id} does not hold the backfill lock: {now}")
+    if not swap_holder(wh, holder, None):
+        raise LookupError(f"the lock of run {run_id} changed hands while it was being released")
+    finish_run(wh, run_id, "abandoned", at)
+    return holder
 
 
 def start_run(wh: Warehouse, run_id: str, started_at: datetime, command: str) -> None:

@@ -158,6 +158,31 @@ def test_a_lock_left_by_a_dead_process_is_recovered(small_files, tmp_path):
     assert result.success and result.recovered_lock.run_id == "deadrun00001"
 
 
+def test_a_lock_held_from_another_host_is_released_by_unlock(small_files, tmp_path):
+    """Another host's holder cannot be checked from here: refused, until the user says it is
+    dead with `shotzones unlock`, which records that run as abandoned."""
+    settings = loaded(tmp_path, small_files)
+    env = {"SHOTZONES_DUCKDB": str(settings.duckdb_path)}
+    with open_warehouse(settings) as wh:
+        ledger.create_tables(wh)
+        ledger.start_run(wh, "otherhost001", ledger.datetime.now(), "backfill")
+        assert ledger.swap_holder(wh, None, ledger.Holder("otherhost001", "elsewhere", 1, ledger.datetime.now()))
+
+    refused = CliRunner().invoke(main, ["backfill"], env=env)
+    assert refused.exit_code == 2
+    assert "elsewhere" in refused.output and "shotzones unlock otherhost001" in refused.output
+
+    wrong = CliRunner().invoke(main, ["unlock", "notthisrun00"], env=env)
+    assert wrong.exit_code == 2 and "run otherhost001 holds it" in wrong.output
+
+    released = CliRunner().invoke(main, ["unlock", "otherhost001"], env=env)
+    assert released.exit_code == 0, released.output
+    assert "released the lock of run otherhost001 on elsewhere" in released.output
+    with open_warehouse(settings) as wh:
+        assert wh.rows(f"select outcome from {ledger.RUNS} where run_id = 'otherhost001'") == [("abandoned",)]
+    assert backfill(settings).success
+
+
 def test_a_transient_error_is_retried_to_success(clean):
     """A competing transaction holds the rows the batch replaces: DuckDB reports a write
     conflict, the runner backs off, drops its concurrency and tries again."""
