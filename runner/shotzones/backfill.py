@@ -94,6 +94,12 @@ class Options:
     backoff_seconds: float = 1.0
 
 
+def require_warehouse(settings: Settings) -> None:
+    """Refuse to plan on a DuckDB file that does not exist, rather than create an empty one."""
+    if settings.target == "duckdb" and not settings.duckdb_path.exists():
+        raise NothingLoaded(f"no warehouse at {settings.duckdb_path}: run `shotzones load` first")
+
+
 def loaded_dates(wh: Warehouse) -> list[date]:
     settings = wh.settings
     if not wh.table_exists(settings.raw_table, settings.raw_schema):
@@ -131,7 +137,7 @@ FINGERPRINT_SQL = """
         count(*) as row_count,
         cast(sum({row_hash}) as {string}) as content_hash
     from {raw}
-    where {where}
+    where {every_date}
     group by 1, 2
 """
 
@@ -142,7 +148,7 @@ def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
         row_hash=wh.row_hash([wh.quote(name) for name in RAW_COLUMNS]),
         string=wh.types["string"],
         raw=wh.settings.raw_relation,
-        where=EVERY_DATE,
+        every_date=EVERY_DATE,
     )
     rows = wh.rows(sql)
     return {(day, game): (count, digest) for day, game, count, digest in rows}
@@ -256,6 +262,7 @@ class Survey:
 
 
 def current_states(settings: Settings) -> Survey:
+    require_warehouse(settings)
     with open_warehouse(settings) as wh:
         dates = loaded_dates(wh)
         entries = ledger.read_entries(wh)
@@ -377,7 +384,8 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
     results = []
     try:
         for command in wave_commands(models):
-            invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], [(b.start, b.end) for b in wave], quiet=True)
+            batches = [(b.start, b.end) for b in wave]
+            invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], batches, quiet=True)
             results += invocation.result.results
             if command[0] == "run" and not invocation.success:
                 break  # a model failed to build: there is nothing to test
@@ -428,6 +436,7 @@ def backfill(
     started = time.perf_counter()
     run_id = uuid.uuid4().hex[:12]
     now = datetime.now()
+    require_warehouse(settings)
     with open_warehouse(settings) as wh:
         loaded_dates(wh)  # refuse before taking the lock when nothing is loaded
         recovered = ledger.acquire_lock(wh, run_id, now)

@@ -51,8 +51,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 import duckdb
 
 from shotzones.settings import RAW_COLUMNS, Settings
-from shotzones.warehouse import CANONICAL_GAME_ID_SQL as DIALECT_CANONICAL_GAME_ID_SQL
-from shotzones.warehouse import EVERY_DATE, connect, date_list, open_warehouse
+from shotzones.warehouse import EVERY_DATE, DuckDBWarehouse, connect, date_list, open_warehouse
 
 if TYPE_CHECKING:
     from shotzones.warehouse import BigQueryWarehouse
@@ -70,7 +69,7 @@ PROBLEM_DETAIL_LIMIT = 1000
 
 # Canonical game id (SPEC 3) and game date (both delivered formats) in DuckDB SQL. The dbt
 # staging model re-parses `date` with its own macro and a test proves the two agree.
-CANONICAL_GAME_ID_SQL = DIALECT_CANONICAL_GAME_ID_SQL["duckdb"]
+CANONICAL_GAME_ID_SQL = DuckDBWarehouse.canonical_game_id_sql
 GAME_DATE_SQL = (
     "coalesce(try_strptime(trim({0}), '%m/%d/%Y'), try_strptime(trim({0}), '%Y-%m-%d'))::date"
 )

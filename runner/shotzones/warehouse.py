@@ -40,12 +40,6 @@ def connect(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     finally:
         con.close()
 
-# A game id as digits only, zero-padded to 10 (the dbt models' `canonical_game_id`).
-CANONICAL_GAME_ID_SQL = {
-    "duckdb": "lpad(regexp_replace({}, '[^0-9]', '', 'g'), 10, '0')",
-    "bigquery": "lpad(regexp_replace({}, r'[^0-9]', ''), 10, '0')",
-}
-
 
 def literal(value: Any) -> str:
     """A SQL literal both warehouses read the same way: not strings (see Warehouse.literal)."""
@@ -69,10 +63,13 @@ def date_list(days: Sequence[date]) -> str:
 
 class Warehouse:
     """One target's runner-side connection. `schema` is where dbt builds the models (and the
-    ledger lives): DuckDB's `main`, or the BigQuery dataset."""
+    ledger lives): DuckDB's `main`, or the BigQuery dataset. Subclasses give the dialect: type
+    names, identifier quoting, the canonical game id, and the methods below that raise."""
 
-    dialect: str
-    types: dict[str, str]
+    types: dict[str, str]  # portable type name -> the warehouse's
+    quote_mark: str
+    # a game id as digits only, zero-padded to 10 (the dbt models' `canonical_game_id`)
+    canonical_game_id_sql: str
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -84,11 +81,30 @@ class Warehouse:
     def relation(self, name: str, schema: str | None = None) -> str:
         return f"{schema or self.schema}.{name}"
 
-    def rows(self, sql: str) -> list[tuple]:
-        raise NotImplementedError
+    def quote(self, name: str) -> str:
+        return f"{self.quote_mark}{name}{self.quote_mark}"
+
+    def canonical_game_id(self, column: str) -> str:
+        return self.canonical_game_id_sql.format(column)
 
     def literal(self, value: Any) -> str:
         return self.string_literal(value) if isinstance(value, str) else literal(value)
+
+    def _tuples(self, rows: Sequence[Sequence[Any]]) -> str:
+        return ", ".join("(" + ", ".join(self.literal(value) for value in row) + ")" for row in rows)
+
+    def rows(self, sql: str) -> list[tuple]:
+        raise NotImplementedError
+
+    def execute(self, sql: str) -> int:
+        """Run one statement; the number of rows a DML statement touched."""
+        raise NotImplementedError
+
+    def table_exists(self, name: str, schema: str | None = None) -> bool:
+        raise NotImplementedError
+
+    def columns(self, relation: str) -> list[str]:
+        raise NotImplementedError
 
     def string_literal(self, text: str) -> str:
         raise NotImplementedError
@@ -97,13 +113,19 @@ class Warehouse:
         """Rows as a query, for a MERGE's source, each column of its type in `types`."""
         raise NotImplementedError
 
-    def _tuples(self, rows: Sequence[Sequence[Any]]) -> str:
-        return ", ".join("(" + ", ".join(self.literal(value) for value in row) + ")" for row in rows)
+    def row_hash(self, columns: Sequence[str]) -> str:
+        """An integer hash of a row's columns, for order-independent sums."""
+        raise NotImplementedError
+
+    def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
+        """A join that turns `columns` of each row into one row per value, read as `alias`."""
+        raise NotImplementedError
 
 
 class DuckDBWarehouse(Warehouse):
-    dialect = "duckdb"
     types = {"string": "varchar", "int": "bigint", "float": "double", "timestamp": "timestamp", "date": "date"}
+    quote_mark = '"'
+    canonical_game_id_sql = "lpad(regexp_replace({}, '[^0-9]', '', 'g'), 10, '0')"
 
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection):
         super().__init__(settings)
@@ -141,16 +163,11 @@ class DuckDBWarehouse(Warehouse):
     def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
         return f"cross join unnest([{', '.join(columns)}]) as unnested({alias})"
 
-    def quote(self, name: str) -> str:
-        return f'"{name}"'
-
-    def canonical_game_id(self, column: str) -> str:
-        return CANONICAL_GAME_ID_SQL["duckdb"].format(column)
-
 
 class BigQueryWarehouse(Warehouse):
-    dialect = "bigquery"
     types = {"string": "string", "int": "int64", "float": "float64", "timestamp": "timestamp", "date": "date"}
+    quote_mark = "`"
+    canonical_game_id_sql = "lpad(regexp_replace({}, r'[^0-9]', ''), 10, '0')"
 
     def __init__(self, settings: Settings, client: bigquery.Client):
         super().__init__(settings)
@@ -198,15 +215,9 @@ class BigQueryWarehouse(Warehouse):
     def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
         return f"cross join unnest([{', '.join(columns)}]) as {alias}"
 
-    def quote(self, name: str) -> str:
-        return f"`{name}`"
-
-    def canonical_game_id(self, column: str) -> str:
-        return CANONICAL_GAME_ID_SQL["bigquery"].format(column)
-
 
 def _naive(value: Any) -> Any:
-    """BigQuery returns TIMESTAMPs in UTC; the runner's are naive UTC-free wall times as written."""
+    """BigQuery returns TIMESTAMPs as UTC; the runner writes and compares naive times."""
     return value.replace(tzinfo=None) if isinstance(value, datetime) else value
 
 

@@ -6,7 +6,6 @@ macros read values as the DuckDB ones do."""
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ import jinja2
 import pytest
 
 from conftest import SEED
+from test_bigquery import TABLES, assert_same_rows, table_rows
 from test_load import read_rows, write_rows
 from shotzones import dbt
 from shotzones import load as loader
@@ -28,7 +28,6 @@ from shotzones.warehouse import EVERY_DATE, connect, open_warehouse
 
 RAW_VALUES = (*RAW_COLUMNS, "game_date", "source_file", "source_row")
 QUARANTINE_VALUES = ("source_file", "line", "column_name", "value", "problem", "reason", "raw_line")
-TABLES = ("int_player_game_shot_zones", "player_shot_zone_features")
 
 
 # --- data and warehouses -----------------------------------------------------------------------
@@ -292,23 +291,6 @@ def test_the_bigquery_macros_read_values_as_duckdb_does(bigquery_settings):
         assert dict(zip(values, on_bigquery)) == dict(zip(values, on_duckdb)), name
 
 
-def by_key(rows: list[tuple], columns: list[str]) -> list[tuple]:
-    """Rows in the order of the features' unique key."""
-    key = [columns.index("game_id"), columns.index("player_lookup")]
-    return sorted(rows, key=lambda row: [row[number] for number in key])
-
-
-def same_values(left: list[tuple], right: list[tuple]) -> bool:
-    def close(a, b) -> bool:
-        if isinstance(a, float) or isinstance(b, float):
-            return None not in (a, b) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-        return a == b
-
-    return len(left) == len(right) and all(
-        len(x) == len(y) and all(close(a, b) for a, b in zip(x, y)) for x, y in zip(left, right)
-    )
-
-
 def test_dbt_build_on_bigquery_gives_the_features_duckdb_gives(on_bigquery, on_duckdb):
     (bigquery, _), (duckdb_settings, _) = on_bigquery, on_duckdb
     days = [day for (day,) in duckdb_rows(
@@ -329,17 +311,6 @@ def test_dbt_build_on_bigquery_gives_the_features_duckdb_gives(on_bigquery, on_d
         assert result.success and failed == [], (settings.target, failed)
 
     for table in TABLES:
-        with connect(duckdb_settings) as con:
-            cursor = con.execute(f"select * from main.{table}")
-            columns = [column[0] for column in cursor.description]
-            expected = by_key(cursor.fetchall(), columns)
-        selected = ", ".join(f"`{name}`" for name in columns)
-        actual = by_key(
-            bigquery_rows(
-                bigquery,
-                f"select {selected} from {bigquery.bq_dataset}.{table} where {EVERY_DATE}",
-            ),
-            columns,
-        )
+        expected = table_rows(duckdb_settings, table)
         assert len(expected) > 500, table
-        assert same_values(actual, expected), table
+        assert_same_rows(table_rows(bigquery, table), expected)

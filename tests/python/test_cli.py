@@ -51,3 +51,4 @@ def test_backfill_before_any_load_says_what_to_do(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["backfill"])
     assert result.exit_code == 2
     assert "shotzones load" in result.output
+    assert not (tmp_path / "warehouse.duckdb").exists()  # nothing created by asking
