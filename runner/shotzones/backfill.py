@@ -4,6 +4,7 @@ tests have passed. Killed at any moment, the next run redoes exactly what was no
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -12,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable
 
-from shotzones import dbt, ledger
+from shotzones import code, dbt, ledger
 from shotzones.planning import (
+    CODE_CHANGED,
     FEATURES,
     MODELS,
     PLAYER_GAMES,
     Batch,
+    Code,
     PartitionState,
     partition_states,
     plan_batches,
@@ -259,26 +262,98 @@ class Survey:
     states: dict[tuple[str, date], PartitionState]
     cascade: dict[date, set[date]]
     fingerprints: ledger.Fingerprints
+    code: Code
 
 
 def current_states(settings: Settings) -> Survey:
     require_warehouse(settings)
+    versions = code.current_versions(settings)  # before opening the warehouse: dbt opens it too
     with open_warehouse(settings) as wh:
         dates = loaded_dates(wh)
+        reconcile_direct_builds(wh, dates, versions)
         entries = ledger.read_entries(wh)
+        known = {fingerprint: components for fingerprint, (_, components) in ledger.read_code_versions(wh).items()}
+        code_now = Code(versions, known)
         present = rows_present(wh)
         built = {day for (model, day), entry in entries.items() if model == PLAYER_GAMES and entry.state == "done"}
         recorded = ledger.read_source_games(wh)
         fingerprints = source_fingerprints(wh)
         changed = source_changes(recorded, fingerprints, built)
-        player_games = player_game_states(dates, entries, present, {d: list(g.values()) for d, g in changed.items()})
+        player_games = player_game_states(
+            dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, code_now
+        )
         changes = upstream_changes(entries, recorded, changed, player_games)
         reach = window_reach(wh, changes)
     cascade: dict[date, set[date]] = {}
     for change, reached in reach.items():
         cascade.setdefault(change.day, set()).update(reached)
-    states = partition_states(dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, reach)
-    return Survey(dates, states, cascade, fingerprints)
+    states = partition_states(
+        dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, reach, code_now
+    )
+    return Survey(dates, states, cascade, fingerprints, code_now)
+
+
+def _components(versions: dict[str, code.CodeVersion]) -> dict[str, tuple[str, dict]]:
+    return {version.fingerprint: (model, version.components) for model, version in versions.items()}
+
+
+def reconcile_direct_builds(wh: Warehouse, dates: list[date], versions: dict[str, code.CodeVersion]) -> None:
+    """Turn what direct dbt runs recorded (macros/direct_builds.sql) into ledger entries. Each
+    incremental model such a run built is done on every loaded date, failed where a failing
+    test names the date (every date when it names none), with the current code fingerprint
+    when the run compiled the SQL the project compiles to now (else unknown, so stale). Its
+    player-game dates record the play-by-play loaded before the run: a game loaded since stays
+    unrecorded, so it reads as changed."""
+    if not wh.table_exists(ledger.DIRECT_BUILDS):
+        return
+    builds = wh.rows(
+        f"select invocation_id, finished_at, payload from {wh.relation(ledger.DIRECT_BUILDS)} order by finished_at"
+    )
+    if not builds:
+        return
+    ledger.create_tables(wh)
+    present = rows_present(wh)
+    fingerprints = source_fingerprints(wh)
+    loaded_at = {
+        (day, game): at
+        for day, game, at in wh.rows(
+            f"select game_date, {wh.canonical_game_id('game_id')}, max(loaded_at) from {wh.settings.raw_relation}"
+            f" where {EVERY_DATE} group by 1, 2"
+        )
+    }
+    for invocation_id, finished_at, payload in builds:
+        payload = json.loads(payload)
+        problems: dict[str, dict[date | None, list[str]]] = {model: {} for model in MODELS}
+        for test in payload["failed_tests"]:
+            owners = [m for m in MODELS if any(d.endswith("." + m) for d in test["depends_on"])] or list(MODELS)
+            days = [date.fromisoformat(d) for d in test["game_dates"] or []] or [None]
+            for owner in owners:
+                for day in days:
+                    problems[owner].setdefault(day, []).append(f"{test['name']}: {test['message'] or 'failed'}")
+        entries = []
+        for model in MODELS:
+            built = payload["models"].get(model, {})
+            if built.get("status") != "success":
+                continue
+            same_code = built["compiled_md5"] == versions[model].compiled_md5
+            for day in dates:
+                error = "; ".join(problems[model].get(None, []) + problems[model].get(day, [])) or None
+                entries.append(
+                    ledger.Entry(
+                        model, day, "failed" if error else "done", f"dbt-{invocation_id[:8]}", finished_at,
+                        finished_at, None if error else present.get((model, day), 0), 0.0, error,
+                        versions[model].fingerprint if same_code else None,
+                    )
+                )  # fmt: skip
+        ledger.record_code_versions(wh, _components(versions), finished_at)
+        ledger.record(wh, entries)
+        built_days = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
+        if built_days:
+            before = {key: value for key, value in fingerprints.items() if loaded_at[key] <= finished_at}
+            ledger.record_source_games(wh, built_days, before, finished_at)
+        wh.execute(
+            f"delete from {wh.relation(ledger.DIRECT_BUILDS)} where invocation_id = {wh.literal(invocation_id)}"
+        )
 
 
 def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamChange]:
@@ -296,7 +371,8 @@ def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamC
     for day, games in sorted(changed.items()):
         changes.append(UpstreamChange(day, frozenset(games), None, "; ".join(games.values())))
     for day, state in sorted(player_games.items()):
-        if state.state != "done" and day not in changed:
+        # new player-game code changes every features fingerprint (they chain): stale already
+        if state.state != "done" and day not in changed and not state.reason.startswith(CODE_CHANGED):
             changes.append(UpstreamChange(day, None, None, f"its player-games are {state.state}: {state.reason}"))
     rebuilt: dict[tuple[date, datetime], set[str]] = {}
     for (day, game), source in recorded.items():
@@ -446,7 +522,7 @@ def backfill(
         survey = current_states(settings)
         result.planned = plan_survey(survey, options)
         on_plan(result.planned)
-        _run_waves(settings, options, result, survey.fingerprints, on_event, sleep)
+        _run_waves(settings, options, result, survey.fingerprints, on_event, sleep, survey.code.current)
     finally:
         outcome = "success" if result.success else "failed"
         with open_warehouse(settings) as wh:
@@ -462,7 +538,7 @@ def unlock(settings: Settings, run_id: str) -> ledger.Holder:
         return ledger.break_lock(wh, run_id, datetime.now())
 
 
-def _run_waves(settings, options, result, fingerprints, on_event, sleep) -> None:
+def _run_waves(settings, options, result, fingerprints, on_event, sleep, versions) -> None:
     """Build the plan wave by wave. `fingerprints` were taken before the plan: a load during
     the run can only make a build look older than it is (a redo later), never newer (a change
     missed)."""
@@ -514,8 +590,10 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep) -> None
                         ledger.Entry(
                             model, day, "failed" if error else "done", result.run_id, started_at,
                             finished_at, None if error else rows[day], seconds, error,
+                            versions[model].fingerprint,
                         )
                     )  # fmt: skip
+            ledger.record_code_versions(wh, _components(versions), datetime.now())
             ledger.record(wh, entries)
             built = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
             if built:

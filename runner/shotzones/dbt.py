@@ -46,6 +46,8 @@ def invoke(
         "--profiles-dir", str(PROFILES_DIR),
         "--target", settings.target,
     ]  # fmt: skip
+    if settings.dbt_vars:
+        args += ["--vars", settings.dbt_vars]
     if quiet:
         args.insert(0, "--quiet")
     # imported here: dbt takes over a second to import, and a run with nothing to do needs none

@@ -10,6 +10,7 @@ transactions outside scripting), so a crash leaves each statement wholly done or
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from dataclasses import astuple, dataclass, fields
@@ -22,6 +23,9 @@ LEDGER = "shotzones_ledger"
 RUNS = "shotzones_runs"
 LOCK = "shotzones_lock"
 SOURCE_GAMES = "shotzones_source_games"
+CODE_VERSIONS = "shotzones_code_versions"
+# written by the project's on-run-end hook (macros/direct_builds.sql) after a direct dbt run
+DIRECT_BUILDS = "shotzones_direct_builds"
 LOCK_NAME = "backfill"
 # rows per MERGE: BigQuery caps a statement at 1 MB of SQL
 CHUNK_ROWS = 1000
@@ -38,6 +42,8 @@ class Entry:
     rows_written: int | None
     duration_seconds: float
     error: str | None
+    # the code that built it (code.CodeVersion); None: unknown, built before fingerprints
+    code_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,10 @@ TABLES = {
     LEDGER: {
         "model": "string", "game_date": "date", "state": "string", "run_id": "string",
         "started_at": "timestamp", "finished_at": "timestamp", "rows_written": "int",
-        "duration_seconds": "float", "error": "string",
+        "duration_seconds": "float", "error": "string", "code_fingerprint": "string",
     },
+    # what went into each code fingerprint a ledger entry names, to say what changed
+    CODE_VERSIONS: {"fingerprint": "string", "model": "string", "components": "string", "recorded_at": "timestamp"},
     RUNS: {
         "run_id": "string", "host": "string", "pid": "int", "started_at": "timestamp",
         "finished_at": "timestamp", "command": "string", "outcome": "string",
@@ -91,6 +99,9 @@ def create_tables(wh: Warehouse) -> None:
         if not wh.table_exists(table):
             body = ", ".join(f"{name} {wh.types[kind]}" for name, kind in columns.items())
             wh.execute(f"create table if not exists {wh.relation(table)} ({body})")
+    # a ledger from before code fingerprints: its entries' code is unknown (NULL), so stale
+    if "code_fingerprint" not in wh.columns(wh.relation(LEDGER)):
+        wh.execute(f"alter table {wh.relation(LEDGER)} add column code_fingerprint {wh.types['string']}")
     # seed the lock row (a MERGE, so that racing runs seed it once)
     wh.execute(
         f"merge into {wh.relation(LOCK)} as t using (select {wh.literal(LOCK_NAME)} as lock_name) as s"
@@ -110,7 +121,10 @@ def _chunks(rows: Sequence, size: int = CHUNK_ROWS) -> Iterator[Sequence]:
 def read_entries(wh: Warehouse) -> dict[tuple[str, date], Entry]:
     if not wh.table_exists(LEDGER):
         return {}
-    names = ", ".join(field.name for field in fields(Entry))
+    names = [field.name for field in fields(Entry)]
+    if "code_fingerprint" not in wh.columns(wh.relation(LEDGER)):
+        names[-1] = "null"
+    names = ", ".join(names)
     return {(row[0], row[1]): Entry(*row) for row in wh.rows(f"select {names} from {wh.relation(LEDGER)}")}
 
 
@@ -128,6 +142,25 @@ def record(wh: Warehouse, entries: list[Entry]) -> None:
             when not matched then insert ({", ".join(columns)}) values ({", ".join("s." + c for c in columns)})
             """
         )
+
+
+def read_code_versions(wh: Warehouse) -> dict[str, tuple[str, dict]]:
+    """fingerprint -> (model, components) of every code version the ledger has named."""
+    if not wh.table_exists(CODE_VERSIONS):
+        return {}
+    rows = wh.rows(f"select fingerprint, model, components from {wh.relation(CODE_VERSIONS)}")
+    return {fingerprint: (model, json.loads(components)) for fingerprint, model, components in rows}
+
+
+def record_code_versions(wh: Warehouse, versions: dict[str, tuple[str, dict]], at: datetime) -> None:
+    """Remember the components of fingerprints not seen before."""
+    known = read_code_versions(wh)
+    rows = [(f, model, json.dumps(components, sort_keys=True, default=str), at)
+            for f, (model, components) in versions.items() if f not in known]  # fmt: skip
+    if rows:
+        columns = list(TABLES[CODE_VERSIONS])
+        source = wh.rows_as_select(columns, rows, _types(wh, CODE_VERSIONS))
+        wh.execute(f"insert into {wh.relation(CODE_VERSIONS)} ({', '.join(columns)}) {source}")
 
 
 def _process_is_alive(pid: int) -> bool:

@@ -6,12 +6,38 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from shotzones.code import CodeVersion
 from shotzones.ledger import Entry
 
 PLAYER_GAMES = "int_player_game_shot_zones"
 FEATURES = "player_shot_zone_features"
 MODELS = (PLAYER_GAMES, FEATURES)  # in dependency order
 STATES = ("done", "pending", "failed", "stale")
+CODE_CHANGED = "code changed"
+# What a wave costs whatever it builds (two dbt invocations: start-up, tests, ledger), and what
+# each partition adds, in seconds: measured by `make bench` (bench/run.py, "selective
+# rebuild") on the 2-core machine. The planner rebuilds done partitions between stale ones
+# when that is cheaper than another batch.
+WAVE_SECONDS = 2.0
+PARTITION_SECONDS = 0.01
+
+
+@dataclass(frozen=True)
+class Code:
+    """The code fingerprints the project compiles to now, and the components of every earlier
+    fingerprint the ledger names (to say what changed)."""
+
+    current: dict[str, CodeVersion]
+    known: dict[str, dict]
+
+    def change(self, model: str, fingerprint: str | None) -> str | None:
+        """Why a partition built by `fingerprint` is outdated, or None when it is not."""
+        now = self.current.get(model)
+        if now is None or fingerprint == now.fingerprint:
+            return None
+        components = self.known.get(fingerprint) if fingerprint else None
+        before = CodeVersion(fingerprint, "", components) if components is not None else None
+        return f"{CODE_CHANGED}: {model} ({now.changes_since(before)})"
 
 
 @dataclass(frozen=True)
@@ -47,12 +73,13 @@ def player_game_states(
     entries: dict[tuple[str, date], Entry],
     rows_present: dict[tuple[str, date], int],
     source_changes: dict[date, list[str]],
+    code: Code | None = None,
 ) -> dict[date, PartitionState]:
     """Player-game partitions: done only if the ledger says so, the table holds the rows it
     recorded, and the play-by-play of the date is still what the build read."""
     states = {}
     for day in dates:
-        state = _ledger_state(PLAYER_GAMES, day, entries, rows_present)
+        state = _ledger_state(PLAYER_GAMES, day, entries, rows_present, code)
         if state.state == "done" and day in source_changes:
             state = PartitionState(PLAYER_GAMES, day, "stale", "; ".join(source_changes[day]))
         states[day] = state
@@ -76,6 +103,7 @@ def partition_states(
     rows_present: dict[tuple[str, date], int],
     source_changes: dict[date, list[str]] | None = None,
     reach: dict[UpstreamChange, set[date]] | None = None,
+    code: Code | None = None,
 ) -> dict[tuple[str, date], PartitionState]:
     """The state of every partition of every loaded date, proven against the warehouse.
 
@@ -85,14 +113,14 @@ def partition_states(
     the longest window).
     """
     dates = sorted(dates)
-    player_games = player_game_states(dates, entries, rows_present, source_changes or {})
+    player_games = player_game_states(dates, entries, rows_present, source_changes or {}, code)
     states = {(PLAYER_GAMES, day): state for day, state in player_games.items()}
     readers: dict[date, list[UpstreamChange]] = {}
     for change, reached in (reach or {}).items():
         for day in reached | {change.day}:
             readers.setdefault(day, []).append(change)
     for day in dates:
-        state = _ledger_state(FEATURES, day, entries, rows_present)
+        state = _ledger_state(FEATURES, day, entries, rows_present, code)
         if state.state == "done":
             built = entries[(FEATURES, day)].finished_at
             for change in sorted(readers.get(day, []), key=lambda c: c.day):
@@ -104,7 +132,11 @@ def partition_states(
 
 
 def _ledger_state(
-    model: str, day: date, entries: dict[tuple[str, date], Entry], rows_present: dict[tuple[str, date], int]
+    model: str,
+    day: date,
+    entries: dict[tuple[str, date], Entry],
+    rows_present: dict[tuple[str, date], int],
+    code: Code | None = None,
 ) -> PartitionState:
     entry = entries.get((model, day))
     present = rows_present.get((model, day), 0)
@@ -116,6 +148,9 @@ def _ledger_state(
         return PartitionState(
             model, day, "pending", f"ledger says done with {entry.rows_written} rows, the table holds {present}"
         )
+    changed = code.change(model, entry.code_fingerprint) if code else None
+    if changed:
+        return PartitionState(model, day, "stale", changed)
     return PartitionState(model, day, "done", f"run {entry.run_id}")
 
 
@@ -173,8 +208,31 @@ def plan_batches(
         current.dates.append(day)
         current.reasons.update(needed[day].values())
         previous_index = index
+    batches = _merge_across_gaps(batches, dates, batch_days)
     # player-game-only batches have no dependencies; run them before anything that reads them
     return sorted(batches, key=lambda b: (b.models != (PLAYER_GAMES,), b.start))
+
+
+def _merge_across_gaps(batches: list[Batch], dates: list[date], batch_days: int | None) -> list[Batch]:
+    """Join neighbouring batches (in date order) when rebuilding what lies between them, done
+    or not in the batch's models, costs less than another batch's wave. Rebuilding a done
+    partition is harmless (the same data gives the same rows), so k batches remain only when
+    every gap between them costs more than a wave, and a selective rebuild never takes longer
+    than --force over its range."""
+    position = {day: index for index, day in enumerate(dates)}
+    merged: list[Batch] = []
+    for batch in batches:
+        previous = merged[-1] if merged else None
+        if previous is not None:
+            models = tuple(m for m in MODELS if m in previous.models or m in batch.models)
+            span = dates[position[previous.start] : position[batch.end] + 1]
+            extra = len(span) * len(models) - sum(len(b.dates) * len(b.models) for b in (previous, batch))
+            if extra * PARTITION_SECONDS < WAVE_SECONDS and (batch_days is None or len(span) <= batch_days):
+                why = {"rebuilt between stale partitions: cheaper than another wave"} if extra else set()
+                merged[-1] = Batch(models, span, previous.reasons | batch.reasons | why)
+                continue
+        merged.append(batch)
+    return merged
 
 
 def waves(batches: list[Batch], workers: int) -> list[list[Batch]]:

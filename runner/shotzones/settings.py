@@ -41,6 +41,8 @@ class Settings:
     bq_token: str = ""
     # on-demand price per TiB scanned, for `plan`'s estimate
     bq_price_per_tib: float = 6.25
+    # dbt vars for every dbt invocation (`--vars`, as dbt takes it: a YAML mapping)
+    dbt_vars: str = ""
 
     @classmethod
     def from_env(cls, target: str | None = None) -> Settings:

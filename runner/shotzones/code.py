@@ -1,0 +1,158 @@
+"""Code fingerprints: what built a partition, as dbt compiles it.
+
+A model's fingerprint hashes its compiled SQL for the full range (no batch: the form a plain
+`dbt build` compiles, so batch bounds never enter it), which covers its own SQL, the macros it
+calls and the vars it reads, and chains the fingerprints of every model upstream of it. A var
+that changes nothing in the compiled SQL (a test threshold) changes no fingerprint.
+
+Compiling costs a dbt invocation (seconds), so fingerprints are cached in dbt's target/ under a
+key of everything that can change the compiled SQL: the project's model and macro files,
+dbt_project.yml, the profile, the vars, the target and the warehouse it names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from shotzones import dbt
+from shotzones.settings import INCREMENTAL_MODELS, PROFILES_DIR, PROJECT_DIR, Settings
+
+CACHE = PROJECT_DIR / "target" / "shotzones_code_fingerprints.json"
+SOURCE_FILES = ("models", "macros", "dbt_project.yml")
+CACHE_ENTRIES = 16
+
+
+@dataclass(frozen=True)
+class CodeVersion:
+    """One model's fingerprint, and what went into it (to say what changed)."""
+
+    fingerprint: str
+    # the compiled SQL as it stands (warehouse name included), which a direct dbt run's
+    # on-run-end hook records: the same hash means that run built this version
+    compiled_md5: str
+    # "sql": hash of the model's own SQL file; "macros": {name: hash} of every macro it and its
+    # upstream models call; "upstream": {model: fingerprint}; "vars": every var's value
+    components: dict
+
+    def changes_since(self, before: CodeVersion | None) -> str:
+        """What differs from an earlier version, as well as can be told."""
+        if before is None:
+            return "built before code fingerprints were recorded"
+        now, then = self.components, before.components
+        parts = []
+        if now.get("sql") != then.get("sql"):
+            parts.append("its SQL")
+        for kind in ("upstream", "macros"):
+            changed = sorted(k for k in now.get(kind, {}).keys() | then.get(kind, {}).keys()
+                             if now.get(kind, {}).get(k) != then.get(kind, {}).get(k))  # fmt: skip
+            parts += [f"{kind[:-1] if kind == 'macros' else 'upstream model'} {name}" for name in changed]
+        now_vars, then_vars = now.get("vars", {}), then.get("vars", {})
+        for name in sorted(now_vars.keys() | then_vars.keys()):
+            if now_vars.get(name) != then_vars.get(name):
+                parts.append(f"var {name} {then_vars.get(name)!r} -> {now_vars.get(name)!r}")
+        return ", ".join(parts) or "its compiled SQL"
+
+
+def _md5(text: str) -> str:
+    # md5, as dbt's `local_md5`, so the on-run-end hook can hash compiled SQL the same way
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def parse_vars(text: str | None) -> dict:
+    """`--vars` as dbt takes it: a YAML (or JSON) mapping. ValueError when it is not one."""
+    if not text:
+        return {}
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(f"not YAML: {error}") from error
+    if not isinstance(value, dict):
+        raise ValueError(f"a mapping like '{{zone_scheme: legacy_distance}}', got {text!r}")
+    return value
+
+
+def effective_vars(settings: Settings) -> dict:
+    """Every var as dbt will see it: dbt_project.yml's, overridden by the settings' --vars."""
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    return {**(project.get("vars") or {}), **parse_vars(settings.dbt_vars)}
+
+
+def _cache_key(settings: Settings) -> str:
+    digest = hashlib.sha256()
+    paths = [PROFILES_DIR / "profiles.yml"]
+    for name in SOURCE_FILES:
+        root = PROJECT_DIR / name
+        paths += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    for path in paths:
+        digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    warehouse = (settings.bq_project, settings.bq_dataset) if settings.target == "bigquery" else settings.duckdb_path.stem
+    digest.update(json.dumps([settings.target, warehouse, settings.dbt_vars], default=str).encode())
+    return digest.hexdigest()
+
+
+def current_versions(settings: Settings) -> dict[str, CodeVersion]:
+    """The fingerprint of each incremental model as the project compiles now (cached)."""
+    key = _cache_key(settings)
+    cached = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    if key not in cached:
+        # the newest few (warehouses, vars) stay: the file stays small
+        cached = dict(list(cached.items())[-(CACHE_ENTRIES - 1) :]) | {key: compile_versions(settings)}
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        CACHE.write_text(json.dumps(cached))
+    return {model: CodeVersion(**version) for model, version in cached[key].items()}
+
+
+def compile_versions(settings: Settings) -> dict[str, dict]:
+    """One `dbt compile` of the incremental models and everything upstream, for every date."""
+    selection = [f"+{model}" for model in INCREMENTAL_MODELS]
+    invocation = dbt.invoke(settings, ["compile", "--select", *selection, "--exclude", "resource_type:test",
+                                       "--log-level", "none"])  # fmt: skip
+    nodes = {result.node.unique_id: result.node for result in invocation.result.results}
+    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    macros = manifest["macros"]
+
+    def macro_closure(names: list[str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in macros:
+                continue
+            seen[name] = _md5(macros[name]["macro_sql"])
+            todo += macros[name]["depends_on"]["macros"]
+        return seen
+
+    project_vars = effective_vars(settings)
+    versions: dict[str, dict] = {}
+
+    def version(unique_id: str) -> dict:
+        if unique_id not in versions:
+            node = nodes[unique_id]
+            # the warehouse's name (a DuckDB file's stem, a GCP project) is not code
+            code = node.compiled_code.replace(f'"{node.database}".', "").replace(f"`{node.database}`.", "")
+            upstream = {nodes[d].name: version(d)["fingerprint"] for d in node.depends_on.nodes if d in nodes}
+            own_macros = macro_closure(list(node.depends_on.macros))
+            all_macros = {}
+            for d in node.depends_on.nodes:
+                if d in nodes:
+                    all_macros |= version(d)["components"]["macros"]
+            all_macros |= own_macros
+            versions[unique_id] = {
+                "fingerprint": _md5(code + json.dumps(upstream, sort_keys=True)),
+                "compiled_md5": _md5(node.compiled_code),
+                "components": {
+                    "sql": _md5(node.raw_code),
+                    "upstream": upstream,
+                    "macros": {name.removeprefix("macro."): digest for name, digest in sorted(all_macros.items())},
+                    "vars": project_vars,
+                },
+            }
+        return versions[unique_id]
+
+    by_name = {node.name: unique_id for unique_id, node in nodes.items()}
+    return {model: version(by_name[model]) for model in INCREMENTAL_MODELS}
