@@ -7,6 +7,7 @@ import itertools
 import json
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -44,8 +45,8 @@ class Refused(click.ClickException):
     exit_code = 2
 
 
-def _settings(target: str | None) -> Settings:
-    return Settings.from_env(target)
+def _settings(target: str | None, dbt_vars: str = "") -> Settings:
+    return replace(Settings.from_env(target), dbt_vars=dbt_vars)
 
 
 def _date(value: datetime | None):
@@ -174,10 +175,10 @@ def _describe_batch(batch: Batch) -> str:
 
 @main.command("backfill")
 @params.backfill_options
-def backfill_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
+def backfill_command(start, end, workers, batch_days, models, force, target, as_json, dbt_vars) -> None:
     """Build every pending partition in the range (default: all loaded dates), in parallel
     batches, recording each finished partition in the ledger."""
-    settings = _settings(target)
+    settings = _settings(target, dbt_vars)
     options = _options(start, end, models, workers, batch_days, force)
     try:
         with _progress_display(as_json) as (on_plan, on_event):
@@ -251,9 +252,9 @@ def _progress_display(
 
 @main.command("plan")
 @params.backfill_options
-def plan_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
+def plan_command(start, end, workers, batch_days, models, force, target, as_json, dbt_vars) -> None:
     """Show the batches a backfill would run, and why, without running anything."""
-    settings = _settings(target)
+    settings = _settings(target, dbt_vars)
     try:
         planned = plan(settings, _options(start, end, models, workers, batch_days, force))
     except NothingLoaded as error:
@@ -294,10 +295,11 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
 @params.end
 @params.target
 @params.as_json
+@params.dbt_vars
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the calendar to this PNG file.")
-def status_command(start, end, target, as_json, png) -> None:
+def status_command(start, end, target, as_json, dbt_vars, png) -> None:
     """Partitions by state per model, the last run, and a calendar per season."""
-    settings = _settings(target)
+    settings = _settings(target, dbt_vars)
     try:
         report = status(settings, _date(start), _date(end))
     except NothingLoaded as error:

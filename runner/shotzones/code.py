@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from shotzones import dbt
-from shotzones.settings import INCREMENTAL_MODELS, PROFILES_DIR, PROJECT_DIR, Settings
+from shotzones.settings import INCREMENTAL_MODELS, Settings
 
-CACHE = PROJECT_DIR / "target" / "shotzones_code_fingerprints.json"
+CACHE = Path("target") / "shotzones_code_fingerprints.json"  # in the project
 SOURCE_FILES = ("models", "macros", "dbt_project.yml")
 CACHE_ENTRIES = 16
 
@@ -78,18 +79,18 @@ def parse_vars(text: str | None) -> dict:
 
 def effective_vars(settings: Settings) -> dict:
     """Every var as dbt will see it: dbt_project.yml's, overridden by the settings' --vars."""
-    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    project = yaml.safe_load((settings.project_dir / "dbt_project.yml").read_text())
     return {**(project.get("vars") or {}), **parse_vars(settings.dbt_vars)}
 
 
 def _cache_key(settings: Settings) -> str:
     digest = hashlib.sha256()
-    paths = [PROFILES_DIR / "profiles.yml"]
+    paths = [settings.project_dir / "profiles" / "profiles.yml"]
     for name in SOURCE_FILES:
-        root = PROJECT_DIR / name
+        root = settings.project_dir / name
         paths += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
     for path in paths:
-        digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(path.relative_to(settings.project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
     warehouse = (settings.bq_project, settings.bq_dataset) if settings.target == "bigquery" else settings.duckdb_path.stem
     digest.update(json.dumps([settings.target, warehouse, settings.dbt_vars], default=str).encode())
     return digest.hexdigest()
@@ -98,12 +99,15 @@ def _cache_key(settings: Settings) -> str:
 def current_versions(settings: Settings) -> dict[str, CodeVersion]:
     """The fingerprint of each incremental model as the project compiles now (cached)."""
     key = _cache_key(settings)
-    cached = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    path = settings.project_dir / CACHE
+    cached = json.loads(path.read_text()) if path.exists() else {}
     if key not in cached:
         # the newest few (warehouses, vars) stay: the file stays small
         cached = dict(list(cached.items())[-(CACHE_ENTRIES - 1) :]) | {key: compile_versions(settings)}
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        CACHE.write_text(json.dumps(cached))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(cached))
+        partial.replace(path)  # atomic: a concurrent reader sees the old file or the new
     return {model: CodeVersion(**version) for model, version in cached[key].items()}
 
 
@@ -113,7 +117,7 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
     invocation = dbt.invoke(settings, ["compile", "--select", *selection, "--exclude", "resource_type:test",
                                        "--log-level", "none"])  # fmt: skip
     nodes = {result.node.unique_id: result.node for result in invocation.result.results}
-    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    manifest = json.loads((settings.project_dir / "target" / "manifest.json").read_text())
     macros = manifest["macros"]
 
     def macro_closure(names: list[str]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Iterator
 
-from shotzones.settings import PROFILES_DIR, PROJECT_DIR, Settings
+from shotzones.settings import Settings
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
@@ -42,8 +42,8 @@ def invoke(
     game-date ranges `batches` (macros/batches.sql) or, without them, every loaded date."""
     args = [
         *command,
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROFILES_DIR),
+        "--project-dir", str(settings.project_dir),
+        "--profiles-dir", str(settings.project_dir / "profiles"),
         "--target", settings.target,
     ]  # fmt: skip
     if settings.dbt_vars:

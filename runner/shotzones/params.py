@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from shotzones.code import parse_vars
 from shotzones.planning import MODELS
 from shotzones.settings import TARGETS
 
@@ -67,8 +68,26 @@ force = click.option("--force", is_flag=True, help="Rebuild partitions that are 
 as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
+def _vars(ctx, param, value: str | None) -> str:
+    try:
+        parse_vars(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+    return value or ""
+
+
+dbt_vars = click.option(
+    "--vars",
+    "dbt_vars",
+    default=None,
+    callback=_vars,
+    help="dbt vars as dbt takes them, a YAML mapping ('{zone_scheme: legacy_distance}'): passed to"
+    " every dbt invocation, and part of the code fingerprints.",
+)
+
+
 def backfill_options(command):
     """The options `backfill` and `plan` share: what to build, and how."""
-    for option in reversed((start, end, workers, batch_days, select, force, target, as_json)):
+    for option in reversed((start, end, workers, batch_days, select, force, target, as_json, dbt_vars)):
         command = option(command)
     return command

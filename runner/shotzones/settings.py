@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PROFILES_DIR = PROJECT_DIR / "profiles"
 TARGETS = ("duckdb", "bigquery")
 
 # The 44 columns of a BigDataBall play-by-play file, in delivered order (SPEC section 2).
@@ -41,6 +40,8 @@ class Settings:
     bq_token: str = ""
     # on-demand price per TiB scanned, for `plan`'s estimate
     bq_price_per_tib: float = 6.25
+    # the dbt project (a copy elsewhere runs other code on the same warehouse)
+    project_dir: Path = PROJECT_DIR
     # dbt vars for every dbt invocation (`--vars`, as dbt takes it: a YAML mapping)
     dbt_vars: str = ""
 

@@ -1,0 +1,210 @@
+"""Code-aware staleness: a change to the models, their macros or their vars makes stale exactly
+the partitions it changes, a rebuild equals a clean build under the new code, and a direct
+`dbt build` keeps the ledger true."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import query
+from shotzones.backfill import Options, backfill, plan
+from shotzones.load import load
+from shotzones.planning import (
+    FEATURES,
+    MODELS,
+    PARTITION_SECONDS,
+    PLAYER_GAMES,
+    WAVE_SECONDS,
+    PartitionState,
+    plan_batches,
+)
+from shotzones.settings import PROJECT_DIR, Settings
+from shotzones.status import status
+
+PROJECT_FILES = ("models", "macros", "tests", "profiles", "dbt_project.yml")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the dbt project a test may edit."""
+    copy = tmp_path / "project"
+    for name in PROJECT_FILES:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            copy.mkdir(exist_ok=True)
+            shutil.copy(source, copy / name)
+    return copy
+
+
+@pytest.fixture
+def built(warehouse, tmp_path) -> Settings:
+    """A copy of the session's fully built warehouse."""
+    (tmp_path / "built").mkdir()
+    return replace(warehouse, duckdb_path=Path(shutil.copy(warehouse.duckdb_path, tmp_path / "built" / "warehouse.duckdb")))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def states(settings: Settings) -> dict[tuple[str, date], PartitionState]:
+    return {(p.model, p.game_date): p for p in status(settings).partitions}
+
+
+def stale(settings: Settings) -> set[tuple[str, date]]:
+    return {key for key, p in states(settings).items() if p.state == "stale"}
+
+
+def every(settings: Settings, *models: str) -> set[tuple[str, date]]:
+    return {key for key, p in states(settings).items() if p.model in models}
+
+
+def table_rows(settings: Settings, table: str) -> list[tuple]:
+    return [tuple(row.values()) for row in query(settings, f"select * from {table} order by all")]
+
+
+def rebuilds_like_a_clean_build(settings: Settings, generated: Path, tmp_path: Path) -> None:
+    result = backfill(settings)
+    assert result.success
+    assert stale(settings) == set()
+    clean = replace(settings, duckdb_path=tmp_path / "clean" / "warehouse.duckdb")
+    load(clean, [generated])
+    assert backfill(clean).success
+    for table in MODELS:
+        assert table_rows(settings, table) == table_rows(clean, table), table
+
+
+def test_a_copy_of_the_project_changes_nothing(built, project):
+    assert stale(replace(built, project_dir=project)) == set()
+
+
+def test_a_zone_scheme_var_makes_both_models_stale_and_rebuilds_like_a_clean_build(built, generated, tmp_path):
+    settings = replace(built, dbt_vars="{zone_scheme: legacy_distance}")
+    now = states(settings)
+    assert {key for key, p in now.items() if p.state == "stale"} == every(settings, *MODELS)
+    reason = now[(PLAYER_GAMES, min(d for _, d in now))].reason
+    assert reason.startswith("code changed: int_player_game_shot_zones") and "var zone_scheme" in reason, reason
+    assert "upstream model stg_bigdataball__shots" in reason, reason
+    rebuilds_like_a_clean_build(settings, generated, tmp_path)
+    assert stale(replace(settings, dbt_vars="")) == every(settings, *MODELS), "back to official: stale again"
+
+
+def test_a_threshold_var_makes_nothing_stale(built):
+    settings = replace(built, dbt_vars="{feature_null_rate_warn: 0.5, shots_without_coordinates_error: 0.3}")
+    assert stale(settings) == set()
+    assert plan(settings, Options()) == []
+
+
+def test_a_macro_change_makes_both_models_stale_and_rebuilds_like_a_clean_build(built, project, generated, tmp_path):
+    edit(project / "macros" / "shot_zones.sql", "<= 40 then 'Restricted Area'", "<= 60 then 'Restricted Area'")
+    settings = replace(built, project_dir=project)
+    now = states(settings)
+    assert {key for key, p in now.items() if p.state == "stale"} == every(settings, *MODELS)
+    assert "macro shotzones.shot_zone" in now[(FEATURES, max(d for _, d in now))].reason
+    rebuilds_like_a_clean_build(settings, generated, tmp_path)
+
+
+def test_a_features_model_change_makes_only_features_stale_and_rebuilds_like_a_clean_build(
+    built, project, generated, tmp_path
+):
+    model = project / "models" / "marts" / "player_shot_zone_features.sql"
+    text = model.read_text()
+    assert text.count("count(*) over last_20 >= 15") == 4
+    model.write_text(text.replace("count(*) over last_20 >= 15", "count(*) over last_20 >= 12"))
+    settings = replace(built, project_dir=project)
+    now = states(settings)
+    assert {key for key, p in now.items() if p.state == "stale"} == every(settings, FEATURES)
+    assert now[(FEATURES, max(d for _, d in now))].reason == "code changed: player_shot_zone_features (its SQL)"
+    result = backfill(settings)
+    assert {b.models for b in result.planned} == {(FEATURES,)}
+    assert stale(settings) == set()
+    clean = replace(settings, duckdb_path=tmp_path / "clean" / "warehouse.duckdb")
+    load(clean, [generated])
+    assert backfill(clean).success
+    for table in MODELS:
+        assert table_rows(settings, table) == table_rows(clean, table), table
+
+
+def test_a_direct_dbt_build_leaves_nothing_pending(generated, tmp_path):
+    """No runner in the loop: `dbt build` from the project directory, as the README says."""
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    load(settings, [generated])
+    assert {p.state for p in status(settings).partitions} == {"pending"}
+    dbt = Path(sys.executable).parent / "dbt"
+    env = os.environ | settings.dbt_env()
+    subprocess.run([str(dbt), "build", "--profiles-dir", "profiles"], cwd=PROJECT_DIR, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    now = status(settings).partitions
+    assert {p.state for p in now} == {"done"}, {p.reason for p in now if p.state != "done"}
+    assert all(p.reason.startswith("run dbt-") for p in now)
+    assert plan(settings, Options()) == []
+    # the ledger holds what the tables hold, with the fingerprint of the code that built them
+    ledger = query(settings, "select model, game_date, rows_written, code_fingerprint from shotzones_ledger")
+    counts = {(r["model"], r["game_date"]): r["rows_written"] for r in ledger}
+    for model in MODELS:
+        for row in query(settings, f"select game_date, count(*) as n from {model} group by game_date"):
+            assert counts[(model, row["game_date"])] == row["n"]
+    assert all(r["code_fingerprint"] for r in ledger)
+
+
+def test_a_direct_dbt_build_under_other_vars_is_stale_under_these(generated, tmp_path):
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    load(settings, [generated])
+    dbt = Path(sys.executable).parent / "dbt"
+    vars_ = "{window_scope: season}"
+    subprocess.run([str(dbt), "build", "--profiles-dir", "profiles", "--vars", vars_], cwd=PROJECT_DIR,
+                   env=os.environ | settings.dbt_env(), check=True, capture_output=True)  # fmt: skip
+    assert stale(replace(settings, dbt_vars=vars_)) == set()
+    assert stale(settings) == every(settings, FEATURES)
+
+
+# --- the planner: a wave's fixed cost against rebuilding done partitions -----------------------
+
+
+def _done(dates: list[date]) -> dict[tuple[str, date], PartitionState]:
+    return {(m, d): PartitionState(m, d, "done", "") for m in MODELS for d in dates}
+
+
+def test_stale_partitions_a_cheap_gap_apart_are_one_batch():
+    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(160)]
+    states = _done(dates)
+    gap = int(WAVE_SECONDS / PARTITION_SECONDS / len(MODELS)) - 1  # cheaper than a wave
+    stale_days = dates[10 : 10 + 5 * gap : gap]
+    for day in stale_days:
+        states[(FEATURES, day)] = PartitionState(FEATURES, day, "stale", "code changed")
+    batches = plan_batches(dates, states, None, None)
+    assert len(batches) == 1
+    assert batches[0].start == stale_days[0] and batches[0].end == stale_days[-1]
+    assert batches[0].models == (FEATURES,)
+
+
+def test_stale_partitions_a_costly_gap_apart_stay_apart():
+    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(600)]
+    states = _done(dates)
+    gap = int(WAVE_SECONDS / PARTITION_SECONDS) + 2  # one model: more than a wave to rebuild
+    stale_days = [dates[5], dates[5 + gap]]
+    for day in stale_days:
+        states[(FEATURES, day)] = PartitionState(FEATURES, day, "stale", "code changed")
+    batches = plan_batches(dates, states, None, None)
+    assert [(b.start, b.end) for b in batches] == [(d, d) for d in stale_days]
+
+
+def test_a_player_game_and_later_features_merge_into_one_batch():
+    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(60)]
+    states = _done(dates)
+    states[(PLAYER_GAMES, dates[3])] = PartitionState(PLAYER_GAMES, dates[3], "stale", "game changed")
+    reach = {dates[3]: {dates[5], dates[9], dates[20]}}
+    batches = plan_batches(dates, states, None, None, reach=reach)
+    assert [(b.models, b.start, b.end) for b in batches] == [(MODELS, dates[3], dates[20])]
