@@ -1,7 +1,7 @@
 {#-
     on-run-end: after a direct `dbt build` or `dbt run` (no runner in the loop), record what it
     built in shotzones_direct_builds, one row per invocation: every model's status and the md5
-    of the SQL it compiled, and each failing test with the game_dates its stored failures name.
+    of the SQL it compiled (without the warehouse's name, as runner/shotzones/code.py), and each failing test with the game_dates its stored failures name.
     The runner turns that row into ledger entries the next time it looks (`shotzones status`,
     `plan`, `backfill`), so the ledger stays true whoever builds. The runner's own waves pass
     their batches and record their partitions themselves: nothing is written for them, nor
@@ -18,7 +18,7 @@
         {%- if node.resource_type == 'model' -%}
             {%- do models.update({node.name: {
                 'status': result.status | string,
-                'compiled_md5': local_md5(node.compiled_code or ''),
+                'compiled_md5': local_md5((node.compiled_code or '') | replace(adapter.quote(node.database) ~ '.', '')),
             }}) -%}
         {%- elif node.resource_type == 'test' and (result.status | string) in ('fail', 'error') -%}
             {%- do failed_tests.append({

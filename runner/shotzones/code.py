@@ -7,7 +7,7 @@ that changes nothing in the compiled SQL (a test threshold) changes no fingerpri
 
 Compiling costs a dbt invocation (seconds), so fingerprints are cached in dbt's target/ under a
 key of everything that can change the compiled SQL: the project's model and macro files,
-dbt_project.yml, the profile, the vars, the target and the warehouse it names.
+dbt_project.yml, the profile, the vars and the target.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import yaml
 from shotzones import dbt
 from shotzones.settings import INCREMENTAL_MODELS, Settings
 
-CACHE = Path("target") / "shotzones_code_fingerprints.json"  # in the project
+CACHE = "shotzones_code_fingerprints.json"  # in dbt's target directory
 SOURCE_FILES = ("models", "macros", "dbt_project.yml")
 CACHE_ENTRIES = 16
 
@@ -33,8 +33,8 @@ class CodeVersion:
     """One model's fingerprint, and what went into it (to say what changed)."""
 
     fingerprint: str
-    # the compiled SQL as it stands (warehouse name included), which a direct dbt run's
-    # on-run-end hook records: the same hash means that run built this version
+    # the compiled SQL without the warehouse's name, which a direct dbt run's on-run-end hook
+    # records too: the same hash means that run built this version
     compiled_md5: str
     # "sql": hash of the model's own SQL file; "macros": {name: hash} of every macro it and its
     # upstream models call; "upstream": {model: fingerprint}; "vars": every var's value
@@ -64,6 +64,12 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
+def without_warehouse_name(compiled: str, database: str) -> str:
+    """Compiled SQL without the warehouse's name (a DuckDB file's stem, a GCP project): a copy
+    of the warehouse runs the same code. The on-run-end hook strips it the same way."""
+    return compiled.replace(f'"{database}".', "").replace(f"`{database}`.", "")
+
+
 def parse_vars(text: str | None) -> dict:
     """`--vars` as dbt takes it: a YAML (or JSON) mapping. ValueError when it is not one."""
     if not text:
@@ -83,6 +89,11 @@ def effective_vars(settings: Settings) -> dict:
     return {**(project.get("vars") or {}), **parse_vars(settings.dbt_vars)}
 
 
+def target_dir(settings: Settings) -> Path:
+    """dbt's target directory: target/ in the project, unless DBT_TARGET_PATH says otherwise."""
+    return settings.project_dir / os.environ.get("DBT_TARGET_PATH", "target")
+
+
 def _cache_key(settings: Settings) -> str:
     digest = hashlib.sha256()
     paths = [settings.project_dir / "profiles" / "profiles.yml"]
@@ -91,15 +102,14 @@ def _cache_key(settings: Settings) -> str:
         paths += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
     for path in paths:
         digest.update(str(path.relative_to(settings.project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    warehouse = (settings.bq_project, settings.bq_dataset) if settings.target == "bigquery" else settings.duckdb_path.stem
-    digest.update(json.dumps([settings.target, warehouse, settings.dbt_vars], default=str).encode())
+    digest.update(json.dumps([settings.target, settings.dbt_vars]).encode())
     return digest.hexdigest()
 
 
 def current_versions(settings: Settings) -> dict[str, CodeVersion]:
     """The fingerprint of each incremental model as the project compiles now (cached)."""
     key = _cache_key(settings)
-    path = settings.project_dir / CACHE
+    path = target_dir(settings) / CACHE
     cached = json.loads(path.read_text()) if path.exists() else {}
     if key not in cached:
         # the newest few (warehouses, vars) stay: the file stays small
@@ -117,7 +127,7 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
     invocation = dbt.invoke(settings, ["compile", "--select", *selection, "--exclude", "resource_type:test",
                                        "--log-level", "none"])  # fmt: skip
     nodes = {result.node.unique_id: result.node for result in invocation.result.results}
-    manifest = json.loads((settings.project_dir / "target" / "manifest.json").read_text())
+    manifest = json.loads((target_dir(settings) / "manifest.json").read_text())
     macros = manifest["macros"]
 
     def macro_closure(names: list[str]) -> dict[str, str]:
@@ -137,8 +147,7 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
     def version(unique_id: str) -> dict:
         if unique_id not in versions:
             node = nodes[unique_id]
-            # the warehouse's name (a DuckDB file's stem, a GCP project) is not code
-            code = node.compiled_code.replace(f'"{node.database}".', "").replace(f"`{node.database}`.", "")
+            code = without_warehouse_name(node.compiled_code, node.database)
             upstream = {nodes[d].name: version(d)["fingerprint"] for d in node.depends_on.nodes if d in nodes}
             own_macros = macro_closure(list(node.depends_on.macros))
             all_macros = {}
@@ -148,7 +157,7 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
             all_macros |= own_macros
             versions[unique_id] = {
                 "fingerprint": _md5(code + json.dumps(upstream, sort_keys=True)),
-                "compiled_md5": _md5(node.compiled_code),
+                "compiled_md5": _md5(code),
                 "components": {
                     "sql": _md5(node.raw_code),
                     "upstream": upstream,
