@@ -43,7 +43,7 @@ class CodeVersion:
     def changes_since(self, before: CodeVersion | None) -> str:
         """What differs from an earlier version, as well as can be told."""
         if before is None:
-            return "built before code fingerprints were recorded"
+            return "code unknown: built before code fingerprints, or by a direct dbt run of other code"
         now, then = self.components, before.components
         parts = []
         if now.get("sql") != then.get("sql"):
