@@ -14,12 +14,13 @@ FEATURES = "player_shot_zone_features"
 MODELS = (PLAYER_GAMES, FEATURES)  # in dependency order
 STATES = ("done", "pending", "failed", "stale")
 CODE_CHANGED = "code changed"
-# What a wave costs whatever it builds (two dbt invocations: start-up, tests, ledger), and what
-# each partition adds, in seconds: measured by `make bench` (bench/run.py, "selective
-# rebuild") on the 2-core machine. The planner rebuilds done partitions between stale ones
-# when that is cheaper than another batch.
-WAVE_SECONDS = 2.0
-PARTITION_SECONDS = 0.01
+# What a wave costs whatever it builds (dbt start-up, two invocations, 55 tests, the ledger) and
+# what each partition adds, in seconds. `make bench` measures both ("selective rebuild": --force
+# over one date and over a range): on the 2-core machine about 6 s and 2.5 ms when idle, 100 s
+# and 110 ms when busy; a wave is worth 950-2,400 partitions either way. The planner rebuilds
+# done partitions between stale ones when that is cheaper than another wave.
+WAVE_SECONDS = 4.0
+PARTITION_SECONDS = 0.004
 
 
 @dataclass(frozen=True)

@@ -181,10 +181,11 @@ def _done(dates: list[date]) -> dict[tuple[str, date], PartitionState]:
 
 
 def test_stale_partitions_a_cheap_gap_apart_are_one_batch():
-    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(160)]
-    states = _done(dates)
     gap = int(WAVE_SECONDS / PARTITION_SECONDS / len(MODELS)) - 1  # cheaper than a wave
+    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(20 + 5 * gap)]
+    states = _done(dates)
     stale_days = dates[10 : 10 + 5 * gap : gap]
+    assert len(stale_days) == 5
     for day in stale_days:
         states[(FEATURES, day)] = PartitionState(FEATURES, day, "stale", "code changed")
     batches = plan_batches(dates, states, None, None)
@@ -194,9 +195,9 @@ def test_stale_partitions_a_cheap_gap_apart_are_one_batch():
 
 
 def test_stale_partitions_a_costly_gap_apart_stay_apart():
-    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(600)]
-    states = _done(dates)
     gap = int(WAVE_SECONDS / PARTITION_SECONDS) + 2  # one model: more than a wave to rebuild
+    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(gap + 10)]
+    states = _done(dates)
     stale_days = [dates[5], dates[5 + gap]]
     for day in stale_days:
         states[(FEATURES, day)] = PartitionState(FEATURES, day, "stale", "code changed")
