@@ -140,15 +140,20 @@ def test_a_features_model_change_makes_only_features_stale_and_rebuilds_like_a_c
         assert table_rows(settings, table) == table_rows(clean, table), table
 
 
+def dbt_build(settings: Settings, *args: str) -> None:
+    """`dbt build` from the project directory, as the README says, on the settings' warehouse."""
+    dbt = Path(sys.executable).parent / "dbt"
+    done = subprocess.run([str(dbt), "build", "--profiles-dir", "profiles", *args], cwd=PROJECT_DIR,
+                          env=os.environ | settings.dbt_env(), capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
 def test_a_direct_dbt_build_leaves_nothing_pending(generated, tmp_path):
-    """No runner in the loop: `dbt build` from the project directory, as the README says."""
+    """No runner in the loop."""
     settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
     load(settings, [generated])
     assert {p.state for p in status(settings).partitions} == {"pending"}
-    dbt = Path(sys.executable).parent / "dbt"
-    env = os.environ | settings.dbt_env()
-    subprocess.run([str(dbt), "build", "--profiles-dir", "profiles"], cwd=PROJECT_DIR, env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    dbt_build(settings)
     now = status(settings).partitions
     assert {p.state for p in now} == {"done"}, {p.reason for p in now if p.state != "done"}
     assert all(p.reason.startswith("run dbt-") for p in now)
@@ -165,10 +170,9 @@ def test_a_direct_dbt_build_leaves_nothing_pending(generated, tmp_path):
 def test_a_direct_dbt_build_under_other_vars_is_stale_under_these(generated, tmp_path):
     settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
     load(settings, [generated])
-    dbt = Path(sys.executable).parent / "dbt"
     vars_ = "{window_scope: season}"
-    subprocess.run([str(dbt), "build", "--profiles-dir", "profiles", "--vars", vars_], cwd=PROJECT_DIR,
-                   env=os.environ | settings.dbt_env(), check=True, capture_output=True)  # fmt: skip
+    # the unit tests pin the default vars
+    dbt_build(settings, "--vars", vars_, "--exclude", "test_type:unit")
     assert stale(replace(settings, dbt_vars=vars_)) == set()
     assert stale(settings) == every(settings, FEATURES)
 
