@@ -299,8 +299,8 @@ def _components(versions: dict[str, code.CodeVersion]) -> dict[str, tuple[str, d
 
 def reconcile_direct_builds(wh: Warehouse, dates: list[date], versions: dict[str, code.CodeVersion]) -> None:
     """Turn what direct dbt runs recorded (macros/direct_builds.sql) into ledger entries. Each
-    incremental model such a run built is done on every loaded date, failed where a failing
-    test names the date (every date when it names none), with the current code fingerprint
+    incremental model such a run built is done on every loaded date, and failed where a failing
+    test names the date (every date when it names none) whether it was built or skipped, with the current code fingerprint
     when the run compiled the SQL the project compiles to now (else unknown, so stale). Its
     player-game dates record the play-by-play loaded before the run: a game loaded since stays
     unrecorded, so it reads as changed."""
@@ -333,11 +333,12 @@ def reconcile_direct_builds(wh: Warehouse, dates: list[date], versions: dict[str
         entries = []
         for model in MODELS:
             built = payload["models"].get(model, {})
-            if built.get("status") != "success":
-                continue
-            same_code = built["compiled_md5"] == versions[model].compiled_md5
+            success = built.get("status") == "success"
+            same_code = success and built["compiled_md5"] == versions[model].compiled_md5
             for day in dates:
                 error = "; ".join(problems[model].get(None, []) + problems[model].get(day, [])) or None
+                if not success and error is None:
+                    continue  # skipped or failed to build: the table is as it was
                 entries.append(
                     ledger.Entry(
                         model, day, "failed" if error else "done", f"dbt-{invocation_id[:8]}", finished_at,

@@ -167,6 +167,21 @@ def test_a_direct_dbt_build_leaves_nothing_pending(generated, tmp_path):
     assert all(r["code_fingerprint"] for r in ledger)
 
 
+def test_a_direct_dbt_build_with_a_failing_test_fails_the_dates_it_names(generated, tmp_path):
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    load(settings, [generated])
+    broken = query(settings, "select distinct game_date from nba_raw.bigdataball_play_by_play order by 1")[7]["game_date"]
+    with connect(settings) as con:  # the delivered date now disagrees with the game's date
+        con.execute("update nba_raw.bigdataball_play_by_play set date = '1/1/1999' where game_date = ?", [broken])
+    dbt = Path(sys.executable).parent / "dbt"
+    failed = subprocess.run([str(dbt), "build", "--profiles-dir", "profiles"], cwd=PROJECT_DIR,
+                            env=os.environ | settings.dbt_env(), capture_output=True, text=True)  # fmt: skip
+    assert failed.returncode == 1, failed.stdout[-3000:]
+    now = states(settings)
+    assert {key for key, p in now.items() if p.state == "failed"} == {(m, broken) for m in MODELS}
+    assert "expression_is_true_stg_bigdataball__play_by_play" in now[(PLAYER_GAMES, broken)].reason
+
+
 def test_a_direct_dbt_build_under_other_vars_is_stale_under_these(generated, tmp_path):
     settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
     load(settings, [generated])
