@@ -124,6 +124,8 @@ def test_a_historical_read_equals_the_features_of_the_games_played(replay):
 def served(replay, tmp_path, monkeypatch) -> Settings:
     """A copy of the replayed warehouse, named by SHOTZONES_DUCKDB for the CLI."""
     path = tmp_path / "served.duckdb"
+    with duckdb.connect(str(replay.settings.duckdb_path)) as con:
+        con.execute("checkpoint")  # everything in the file itself, none of it in the WAL
     shutil.copy(replay.settings.duckdb_path, path)
     monkeypatch.setenv("SHOTZONES_DUCKDB", str(path))
     monkeypatch.delenv("SHOTZONES_TARGET", raising=False)
