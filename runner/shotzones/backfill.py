@@ -442,7 +442,9 @@ def wave_commands(models: tuple[str, ...]) -> list[list[str]]:
     (not those over a model this wave leaves alone: it may not exist yet), then test them and
     their sources."""
     select = ["--select", "path:models/staging", *(f"{model}+" for model in models)]
-    exclude = ["--exclude", *(f"{model}+" for model in MODELS if model not in models)]
+    # a model upstream of the wave's is left alone itself; one downstream with its views
+    exclude = ["--exclude", *(f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m
+                              for m in MODELS if m not in models)]  # fmt: skip
     exclude = exclude if len(exclude) > 1 else []
     return [
         ["run", *select, *exclude],
@@ -470,6 +472,10 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
     except dbt.DbtError as error:
         return WaveOutcome({}, {}, error=str(error))
     outcome = WaveOutcome({model: {} for model in models}, {})
+    ran = {r.node.name for r in results if r.node.resource_type == "model"}
+    for model in models:
+        if model not in ran:  # never record done what dbt did not build
+            outcome.problems[model][None] = [f"dbt did not run {model}"]
     for node_result in results:
         node, status = node_result.node, str(node_result.status)
         depends_on = set(getattr(node.depends_on, "nodes", []) or [])
