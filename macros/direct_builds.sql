@@ -43,6 +43,8 @@
         ~ quoted_string(invocation_id) ~ ', cast(' ~ dbt.current_timestamp() ~ ' as ' ~ dbt.type_timestamp() ~ '), '
         ~ quoted_string(payload)
     ) -%}
+    {#- dbt rolls the hook's connection back after a failure: commit what it recorded -#}
+    {%- do adapter.commit() -%}
     {{ return('') }}
 {% endmacro %}
 
