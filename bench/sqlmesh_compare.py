@@ -63,6 +63,7 @@ def plan(execution_time: date, logs: Path, *extra: str) -> list[str]:
 
 def downgrade(source: Path, target: Path) -> None:
     """A copy of a warehouse in a storage version duckdb 1.x opens."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     for stale in (target, target.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
     con = duckdb.connect()
