@@ -272,14 +272,15 @@ def markdown(details: dict) -> list[str]:
         f" it runs on duckdb {s['versions']['duckdb']}, the runner on the project's duckdb. Differing rows: rows"
         " in one tool's table and not the other's, both ways, after the scenario.",
         "",
-        "| scenario | ours (s) | SQLMesh (s) | SQLMesh / ours | differing rows | note |",
-        "|---|---|---|---|---|---|",
+        "| scenario | ours (s) | SQLMesh (s) | SQLMesh / ours | CPU s, ours / SQLMesh | differing rows | note |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in s["scenarios"]:
         differing = ", ".join(str(v) for v in row["differing_rows"].values()) if row["differing_rows"] else ""
         ours = f"{row['ours_s']:.2f}" if row["ours_s"] is not None else ""
         ratio = row["ratio"] if row["ratio"] is not None else ""
-        out.append(f"| {row['scenario']} | {ours} | {row['sqlmesh_s']:.2f} | {ratio} | {differing} | {row['note']} |")
+        cpu = " / ".join(f"{v:.1f}" if v is not None else "-" for v in (row["ours_cpu_s"], row["sqlmesh_cpu_s"]))
+        out.append(f"| {row['scenario']} | {ours} | {row['sqlmesh_s']:.2f} | {ratio} | {cpu} | {differing} | {row['note']} |")
     out += [
         "",
         "Commands: ours `shotzones backfill` (it finds what is pending or changed); SQLMesh `sqlmesh plan --auto-apply"
