@@ -66,8 +66,9 @@ def downgrade(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in (target, target.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
     try:
+        con.execute("set enable_progress_bar = false")
         con.execute(f"attach '{source}' as source (read_only)")
         con.execute(f"attach '{target}' as target (storage_version '{STORAGE_VERSION}')")
         con.execute("copy from database source to target")
