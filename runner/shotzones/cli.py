@@ -108,7 +108,7 @@ def load_command(paths: tuple[Path, ...], target: str | None) -> None:
         click.echo(f"note: {note}")
     for rejected in summary.rejected:
         click.echo(f"rejected {rejected.describe()}", err=True)
-    if summary.quarantined_rows:
+    if summary.problem_count:
         _echo_quarantine(summary, quarantine_relation(settings))
     if summary.exit_code:
         raise SystemExit(summary.exit_code)
@@ -120,8 +120,9 @@ _BAD_ROWS_SHOWN = 30
 
 def _echo_quarantine(summary, relation: str) -> None:
     click.echo(
-        f"quarantined {summary.quarantined_rows:,} rows ({summary.problem_count:,} problems)"
-        f" in {len(summary.quarantined_by_file):,} files into {relation}:",
+        f"quarantined {summary.quarantined_rows:,} rows and set aside {summary.set_aside_values:,}"
+        f" value{'' if summary.set_aside_values == 1 else 's'} (rows loaded, values missing)"
+        f" ({summary.problem_count:,} problems) in {len(summary.quarantined_by_file):,} files into {relation}:",
         err=True,
     )
     rows = itertools.groupby(summary.problems, key=lambda p: (p.source_file, p.line))
