@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from shotzones import params
+from shotzones import busy, params
 from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan, unlock
 from shotzones.cost import TIB, estimate
 from shotzones.generate import generate
@@ -44,15 +44,26 @@ class Refused(click.ClickException):
     exit_code = 2
 
 
-def _settings(target: str | None) -> Settings:
-    return Settings.from_env(target)
+def _settings(target: str | None, wait_seconds: float | None = None) -> Settings:
+    return busy.with_wait(Settings.from_env(target), wait_seconds)
 
 
 def _date(value: datetime | None):
     return value.date() if value else None
 
 
-@click.group()
+class _Group(click.Group):
+    """Any command refuses with exit 2, naming the holder, when another process holds the
+    warehouse past --wait: never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (busy.WarehouseBusy, BackfillLocked) as error:
+            raise Refused(str(error)) from error
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="shotzones")
 def main() -> None:
     """NBA shot-zone rolling features from BigDataBall play-by-play."""
@@ -90,11 +101,13 @@ def generate_command(first_season: int, seasons: int, seed: int, out_dir: Path, 
 @main.command("load")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @params.target
-def load_command(paths: tuple[Path, ...], target: str | None) -> None:
+@params.wait
+def load_command(paths: tuple[Path, ...], target: str | None, wait_seconds: float | None) -> None:
     """Load play-by-play files and directories (.csv, .csv.gz) into the raw table.
 
-    Exit codes: 0 all loaded, 1 some rows quarantined, 2 a file rejected."""
-    settings = _settings(target)
+    Exit codes: 0 all loaded, 1 rows quarantined or values set aside, 2 a file rejected or the
+    warehouse busy."""
+    settings = _settings(target, wait_seconds)
     try:
         summary = load(settings, paths)
     except LoadError as error:
@@ -175,10 +188,10 @@ def _describe_batch(batch: Batch) -> str:
 
 @main.command("backfill")
 @params.backfill_options
-def backfill_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
+def backfill_command(start, end, workers, batch_days, models, force, target, as_json, wait_seconds) -> None:
     """Build every pending partition in the range (default: all loaded dates), in parallel
     batches, recording each finished partition in the ledger."""
-    settings = _settings(target)
+    settings = _settings(target, wait_seconds)
     options = _options(start, end, models, workers, batch_days, force)
     try:
         with _progress_display(as_json) as (on_plan, on_event):
@@ -252,9 +265,9 @@ def _progress_display(
 
 @main.command("plan")
 @params.backfill_options
-def plan_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
+def plan_command(start, end, workers, batch_days, models, force, target, as_json, wait_seconds) -> None:
     """Show the batches a backfill would run, and why, without running anything."""
-    settings = _settings(target)
+    settings = _settings(target, wait_seconds)
     try:
         planned = plan(settings, _options(start, end, models, workers, batch_days, force))
     except NothingLoaded as error:
@@ -297,12 +310,16 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
 @params.as_json
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the calendar to this PNG file.")
 def status_command(start, end, target, as_json, png) -> None:
-    """Partitions by state per model, the last run, and a calendar per season."""
+    """Partitions by state per model, the last run, and a calendar per season; while another
+    command holds the warehouse, who holds it and how far it is."""
     settings = _settings(target)
     try:
         report = status(settings, _date(start), _date(end))
     except NothingLoaded as error:
         raise Refused(str(error)) from error
+    except busy.WarehouseBusy as running:
+        _echo_running(running, as_json)
+        return
     if png:
         write_png(report.date_states(), png)
     if as_json:
@@ -328,6 +345,29 @@ def status_command(start, end, target, as_json, png) -> None:
         console.print(f"Calendar written to {png}")
 
 
+def _echo_running(running: busy.WarehouseBusy, as_json: bool) -> None:
+    """What `status` can say while another command holds the warehouse: its holder, and a
+    backfill's live progress."""
+    activity = running.activity
+    if as_json:
+        click.echo(json.dumps({"busy": True, "holder": activity.as_json() if activity else None,
+                               "message": str(running)}))  # fmt: skip
+        return
+    if activity is None:
+        console.print(str(running))
+        return
+    console.print(f"Busy: {activity.describe()}")
+    progress = activity.progress
+    if "partitions_total" in progress:
+        console.print(
+            f"backfill {progress['backfill_run_id']}: {progress['partitions_done']:,} of"
+            f" {progress['partitions_total']:,} partitions done, {progress['partitions_left']:,} left,"
+            f" {progress['partitions_failed']:,} failed; wave {progress['wave']}"
+            + (f" building {', '.join(progress['current_batches'])}" if progress["current_batches"] else "")
+            + f" (as of {activity.updated_at[11:19]} UTC)"
+        )
+
+
 @main.command("unlock")
 @click.argument("run_id")
 @params.target
@@ -344,9 +384,10 @@ def unlock_command(run_id: str, target: str | None) -> None:
 
 @main.command("report")
 @params.target
-def report_command(target: str | None) -> None:
+@params.wait
+def report_command(target: str | None, wait_seconds: float | None) -> None:
     """Summarise what the warehouse holds: partitions, rows, NULL rates, a few players."""
-    report = build_report(_settings(target))
+    report = build_report(_settings(target, wait_seconds))
     console.print(
         f"[bold]{report.partitions}[/] game-date partitions, {report.first_date} to {report.last_date}"
     )

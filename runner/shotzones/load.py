@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import duckdb
 
+from shotzones import busy
 from shotzones.settings import RAW_COLUMNS, Settings
 from shotzones.warehouse import EVERY_DATE, DuckDBWarehouse, connect, date_list, open_warehouse
 
@@ -669,10 +670,11 @@ def load(settings: Settings, paths: Iterable[Path]) -> LoadSummary:
     summary (`exit_code` says which happened); only finding no files at all raises LoadError.
     On BigQuery the files are validated the same way in a local DuckDB file first, then shipped
     (see `_ship_play_by_play`)."""
-    if settings.target == "bigquery":
-        with _local_validation(settings) as (local, directory):
-            return _load(local, paths, lambda con: _ship_play_by_play(con, settings, directory))
-    return _load(settings, paths)
+    with busy.hold(settings, busy.command_line("load")):
+        if settings.target == "bigquery":
+            with _local_validation(settings) as (local, directory):
+                return _load(local, paths, lambda con: _ship_play_by_play(con, settings, directory))
+        return _load(settings, paths)
 
 
 def _load(
@@ -931,12 +933,13 @@ def load_schedule(settings: Settings, paths: Iterable[Path]) -> ScheduleSummary:
     `<raw_schema>.schedule`, replacing earlier rows of the same games. A file with a row that does
     not parse is rejected whole, naming its lines; the other files load. Directories are searched
     for files named schedule.csv. On BigQuery, validated locally as on DuckDB, then shipped."""
-    if settings.target == "bigquery":
-        with _local_validation(settings) as (local, directory):
-            return _load_schedule(
-                local, paths, lambda con: _ship_schedule(con, settings, directory)
-            )
-    return _load_schedule(settings, paths)
+    with busy.hold(settings, busy.command_line("load-schedule")):
+        if settings.target == "bigquery":
+            with _local_validation(settings) as (local, directory):
+                return _load_schedule(
+                    local, paths, lambda con: _ship_schedule(con, settings, directory)
+                )
+        return _load_schedule(settings, paths)
 
 
 def _load_schedule(
