@@ -102,20 +102,29 @@ def generate_command(first_season: int, seasons: int, seed: int, out_dir: Path, 
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @params.target
 @params.wait
-def load_command(paths: tuple[Path, ...], target: str | None, wait_seconds: float | None) -> None:
-    """Load play-by-play files and directories (.csv, .csv.gz) into the raw table.
+@click.option("--all", "reread", is_flag=True, help="Read every file, also those unchanged since they were loaded.")
+def load_command(paths: tuple[Path, ...], target: str | None, wait_seconds: float | None, reread: bool) -> None:
+    """Load play-by-play files and directories (.csv, .csv.gz) into the raw table: the files
+    new or changed since they were last loaded (--all: every file).
 
     Exit codes: 0 all loaded, 1 rows quarantined or values set aside, 2 a file rejected or the
     warehouse busy."""
     settings = _settings(target, wait_seconds)
     try:
-        summary = load(settings, paths)
+        summary = load(settings, paths, reread)
     except LoadError as error:
         raise Refused(str(error)) from error
+    _echo_load(summary, settings)
+    if summary.exit_code:
+        raise SystemExit(summary.exit_code)
+
+
+def _echo_load(summary, settings: Settings) -> None:
     dates = f" ({summary.first_date} to {summary.last_date})" if summary.rows else ""
+    unchanged = f"; {summary.unchanged:,} files unchanged since loaded, skipped" if summary.unchanged else ""
     click.echo(
         f"Loaded {summary.rows:,} rows of {summary.games:,} games{dates} from {summary.files:,}"
-        f" files into {settings.raw_relation} in {summary.seconds:.1f} s"
+        f" files into {settings.raw_relation} in {summary.seconds:.1f} s{unchanged}"
     )
     for note in summary.notes:
         click.echo(f"note: {note}")
@@ -123,8 +132,6 @@ def load_command(paths: tuple[Path, ...], target: str | None, wait_seconds: floa
         click.echo(f"rejected {rejected.describe()}", err=True)
     if summary.problem_count:
         _echo_quarantine(summary, quarantine_relation(settings))
-    if summary.exit_code:
-        raise SystemExit(summary.exit_code)
 
 
 # Bad rows named one by one in the load output; past that, counts per file.

@@ -37,6 +37,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import hashlib
 import itertools
 import re
 import tempfile
@@ -45,8 +46,8 @@ import uuid
 import zlib
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import date
+from dataclasses import astuple, dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
@@ -66,6 +67,9 @@ SCHEDULE_FILE = "schedule.csv"
 SCHEDULE_COLUMNS = ("season", "game_id", "game_date", "away_team", "home_team")
 SCHEDULE_TABLE = "schedule"
 QUARANTINE_TABLE = "bigdataball_play_by_play_quarantine"
+# the manifest of loaded files, beside the raw table; rows per MERGE (BigQuery: 1 MB of SQL)
+MANIFEST_SUFFIX = "_files"
+MANIFEST_CHUNK = 1000
 # The summary carries this many quarantine problems in detail (counts are always complete);
 # the table holds them all.
 PROBLEM_DETAIL_LIMIT = 1000
@@ -128,6 +132,7 @@ class LoadSummary:
     quarantined_by_file: tuple[tuple[str, int], ...] = ()  # bad rows per file
     rejected: tuple[Rejected, ...] = ()
     notes: tuple[str, ...] = ()
+    unchanged: int = 0  # files skipped: loaded before, unchanged since (the manifest)
 
     @property
     def exit_code(self) -> int:
@@ -665,25 +670,128 @@ def _register_links(con, links: dict[Path, Path]) -> None:
 # --- play-by-play ----------------------------------------------------------------------------
 
 
-def load(settings: Settings, paths: Iterable[Path]) -> LoadSummary:
-    """Load play-by-play files and directories. Rejected files and quarantined rows are in the
-    summary (`exit_code` says which happened); only finding no files at all raises LoadError.
-    On BigQuery the files are validated the same way in a local DuckDB file first, then shipped
-    (see `_ship_play_by_play`)."""
+def load(settings: Settings, paths: Iterable[Path], reread: bool = False) -> LoadSummary:
+    """Load play-by-play files and directories: only files new or changed since they were last
+    loaded (the manifest), or every file with `reread`. Rejected files and quarantined rows are
+    in the summary (`exit_code` says which happened); only finding no files at all raises
+    LoadError. On BigQuery the files are validated the same way in a local DuckDB file first,
+    then shipped (see `_ship_play_by_play`)."""
+    started = time.perf_counter()
     with busy.hold(settings, busy.command_line("load")):
+        files, missing = _discover(paths, _is_play_by_play_name)
+        delta = changed_files(settings, files, reread)
         if settings.target == "bigquery":
             with _local_validation(settings) as (local, directory):
-                return _load(local, paths, lambda con: _ship_play_by_play(con, settings, directory))
-        return _load(settings, paths)
+                summary = _load(
+                    local, delta.changed, missing,
+                    lambda con: _ship_play_by_play(con, settings, directory),
+                )  # fmt: skip
+        else:
+            summary = _load(settings, delta.changed, missing)
+        refused = {str(r.path) for r in summary.rejected}
+        record_files(settings, delta.touched + [s for s in delta.states if s.path not in refused])
+    return replace(summary, unchanged=delta.unchanged, seconds=time.perf_counter() - started)
+
+
+# --- the manifest: what was loaded, so that an unchanged file is not read again --------------
+
+
+@dataclass(frozen=True)
+class FileState:
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Delta:
+    changed: list[Path]  # new, or content changed: to load
+    states: list[FileState]  # of the changed files, taken before reading them
+    touched: list[FileState]  # same content under a new size or time: only the manifest changes
+    unchanged: int  # files skipped
+
+
+MANIFEST_COLUMNS = {
+    "source_file": "string", "size_bytes": "int", "mtime_ns": "int", "content_hash": "string",
+    "loaded_at": "timestamp",
+}  # fmt: skip
+
+
+def manifest_relation(settings: Settings) -> str:
+    return f"{settings.raw_relation}{MANIFEST_SUFFIX}"
+
+
+def content_hash(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def changed_files(settings: Settings, files: list[Path], reread: bool = False) -> Delta:
+    """Which files to load: a file whose size and modification time match the manifest is
+    unchanged; otherwise its content hash decides. Stat and hash are taken before the file is
+    read, so a file rewritten during the load looks changed next time, never unchanged."""
+    known = {} if reread else _read_manifest(settings)
+    changed, states, touched, unchanged = [], [], [], 0
+    for path in files:
+        stat = path.stat()
+        entry = known.get(str(path))
+        if entry is not None and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            unchanged += 1
+            continue
+        state = FileState(str(path), stat.st_size, stat.st_mtime_ns, content_hash(path))
+        if entry is not None and entry.content_hash == state.content_hash:
+            unchanged += 1
+            touched.append(state)
+        else:
+            changed.append(path)
+            states.append(state)
+    return Delta(changed, states, touched, unchanged)
+
+
+def _read_manifest(settings: Settings) -> dict[str, FileState]:
+    if settings.target == "duckdb" and not settings.duckdb_path.exists():
+        return {}
+    with open_warehouse(settings) as wh:
+        if not wh.table_exists(settings.raw_table + MANIFEST_SUFFIX, settings.raw_schema):
+            return {}
+        rows = wh.rows(f"select source_file, size_bytes, mtime_ns, content_hash from {manifest_relation(settings)}")
+    return {row[0]: FileState(*row) for row in rows}
+
+
+def record_files(settings: Settings, states: list[FileState]) -> None:
+    """Record files as loaded (after their rows were committed: a crash in between only
+    means the file is read again next time, which changes nothing)."""
+    if not states:
+        return
+    with open_warehouse(settings) as wh:
+        types = {name: wh.types[kind] for name, kind in MANIFEST_COLUMNS.items()}
+        body = ", ".join(f"{name} {kind}" for name, kind in types.items())
+        wh.execute(f"create table if not exists {manifest_relation(settings)} ({body})")
+        columns = list(MANIFEST_COLUMNS)
+        now = datetime.now()
+        for start in range(0, len(states), MANIFEST_CHUNK):
+            rows = [astuple(state) + (now,) for state in states[start : start + MANIFEST_CHUNK]]
+            wh.execute(
+                f"""
+                merge into {manifest_relation(settings)} as t
+                using ({wh.rows_as_select(columns, rows, types)}) as s
+                on t.source_file = s.source_file
+                when matched then update set {", ".join(f"{c} = s.{c}" for c in columns[1:])}
+                when not matched then insert ({", ".join(columns)})
+                    values ({", ".join("s." + c for c in columns)})
+                """
+            )
 
 
 def _load(
     settings: Settings,
-    paths: Iterable[Path],
+    files: list[Path],
+    rejected: list[Rejected],
     ship: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> LoadSummary:
     started = time.perf_counter()
-    files, rejected = _discover(paths, _is_play_by_play_name)
+    rejected = list(rejected)
     sources, refused = _probe_all(files, RAW_COLUMNS, "play-by-play")
     rejected += refused
     notes: list[str] = []

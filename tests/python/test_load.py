@@ -220,7 +220,7 @@ def test_a_header_only_file_loads_no_rows_with_a_note(one_date, settings, tmp_pa
     assert (summary.files, summary.rows, summary.exit_code) == (1, 0, 0)
     assert summary.notes == (f"{header_only}: header only, no rows",)
 
-    result = cli("load", one_date, header_only)
+    result = cli("load", "--all", one_date, header_only)
     assert result.exit_code == 0, result.output
     assert "header only, no rows" in result.output
 
@@ -282,7 +282,7 @@ def test_a_latin1_file_is_read_as_latin1(one_date, settings, tmp_path, cli):
     names = {row[slot] for row in loaded_rows(settings, latin1) for slot in ("a4", "a5", "player")}
     assert {"Keon Müller", "José Hill"} <= names and "Troy Hill" not in names
 
-    result = cli("load", latin1)
+    result = cli("load", "--all", latin1)
     assert result.exit_code == 0 and "read as Latin-1" in result.output
 
 
@@ -404,7 +404,7 @@ def test_a_row_with_several_bad_values_is_one_bad_row(one_date, settings, tmp_pa
     path = copy_with(game_files(one_date)[0], tmp_path / "two.csv", {5: {"date": "?", "period": "?"}})
     summary = load(settings, [path])
     assert (summary.quarantined_rows, summary.problem_count) == (1, 2)
-    result = cli("load", path)
+    result = cli("load", "--all", path)
     assert f"{path}:5: date='?': not a date (M/D/YYYY or YYYY-MM-DD); period='?'" in result.output
 
 
@@ -423,7 +423,7 @@ def test_broken_quoting_is_quarantined(one_date, settings, tmp_path):
 def test_a_file_loaded_twice_leaves_no_duplicates(bad_rows_file, settings):
     path, _, _ = bad_rows_file
     first = load(settings, [path])
-    second = load(settings, [path])
+    second = load(settings, [path], reread=True)
     assert (second.rows, second.quarantined_rows) == (first.rows, first.quarantined_rows)
     assert raw_counts(settings)["rows"] == first.rows
     held = quarantined(settings)
