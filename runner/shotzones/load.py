@@ -951,6 +951,7 @@ def _validate_and_write(con, settings: Settings) -> dict:
 
     create_raw_table(con, settings)
     create_quarantine_table(con, settings)
+    create_schedule_table(con, settings)  # the models read it, loaded or not
     # a value set aside is loaded missing: the recorded problem keeps it as delivered
     quoted = ", ".join(
         f"case when good.{_q(name)} in (select value from bad_values where column_name ="
@@ -1389,7 +1390,8 @@ def _ship_play_by_play(con, settings: Settings, directory: Path) -> None:
         _ensure_bigquery_tables(
             warehouse,
             settings,
-            (settings.raw_relation, games_index_relation(settings), quarantine_relation(settings)),
+            (settings.raw_relation, games_index_relation(settings), quarantine_relation(settings),
+             schedule_relation(settings)),
         )
         for group in groups:
             games = sorted({game for file in group for game in games_by_file.get(file, ())})
