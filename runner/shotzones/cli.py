@@ -8,7 +8,7 @@ import json
 import sys
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,6 +31,7 @@ from shotzones.generate import generate
 from shotzones.ledger import BackfillLocked
 from shotzones.load import LoadError, load, load_schedule, quarantine_relation, schedule_relation
 from shotzones.planning import STATES, Batch, waves
+from shotzones.nightly import Step, update
 from shotzones.report import build_report
 from shotzones.serving import (
     FORMATS,
@@ -143,6 +144,9 @@ def load_command(paths: tuple[Path, ...], target: str | None, wait_seconds: floa
 
 
 def _echo_load(summary, settings: Settings) -> None:
+    if not summary.files and summary.unchanged and not summary.rejected:
+        click.echo(f"Nothing new to load: {summary.unchanged:,} files unchanged since they were loaded (--all re-reads them)")
+        return
     dates = f" ({summary.first_date} to {summary.last_date})" if summary.rows else ""
     unchanged = f"; {summary.unchanged:,} files unchanged since loaded, skipped" if summary.unchanged else ""
     click.echo(
@@ -549,3 +553,87 @@ def export_command(start, end, entities, out, allow_stale, target) -> None:
         raise click.UsageError(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}")
     rows = _serve(lambda: training_set(settings, _date(start), _date(end), allow_stale))
     _emit(rows, fmt, out, "Training set")
+
+
+# --- the nightly job ---------------------------------------------------------------------------
+
+
+@main.command("update")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--serve-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the next slate's pre-game features to this .csv, .json, .jsonl or .parquet file.")  # fmt: skip
+@click.option("--all", "reread", is_flag=True, help="Read every file, also those unchanged since they were loaded.")
+@params.workers
+@params.target
+@params.as_json
+@params.wait
+def update_command(paths, serve_out, reread, workers, target, as_json, wait_seconds) -> None:
+    """The nightly job: load the files new or changed since the last load (and the folder's
+    schedule.csv), backfill what is pending or stale, and serve the next slate.
+
+    Exit codes: 0 all done; 1 rows quarantined, values set aside, partitions failed, or the slate
+    reads partitions not done; 2 a file rejected, nothing loaded, or the warehouse busy."""
+    fmt = _output_format(None, serve_out) if serve_out else "csv"
+    settings = _settings(target, wait_seconds)
+    say = (lambda event, **fields: click.echo(json.dumps({"event": event, "at": _utc_now(), **fields}))) if as_json else None
+    on_event = (lambda event: say(event.kind, **{k: v for k, v in event.as_dict().items() if k != "event"})) if as_json else (lambda event: None)
+    try:
+        result = update(settings, paths, Options(workers=workers), serve_out, fmt, reread,
+                        on_step=lambda step: _echo_step(step, settings, serve_out, say), on_event=on_event)  # fmt: skip
+    except (LoadError, NothingLoaded) as error:
+        raise Refused(str(error)) from error
+    if say:
+        say("finished", exit_code=result.exit_code, seconds=round(result.seconds, 3))
+    else:
+        click.echo(f"update finished in {result.seconds:.1f} s, exit code {result.exit_code}")
+    if result.exit_code:
+        raise SystemExit(result.exit_code)
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> None:
+    result = step.result
+    if step.name == "schedule":
+        if result.schedule is None:
+            return
+        if say:
+            say("schedule_loaded", games=result.schedule.games, files=result.schedule.files,
+                rejected=[r.describe() for r in result.schedule.rejected])  # fmt: skip
+        else:
+            click.echo(f"Schedule: loaded {result.schedule.games:,} scheduled games from {result.schedule.files} files")
+            for rejected in result.schedule.rejected:
+                click.echo(f"rejected {rejected.describe()}", err=True)
+    elif step.name == "load":
+        summary = result.loaded
+        if say:
+            say("loaded", files=summary.files, unchanged=summary.unchanged, rows=summary.rows, games=summary.games,
+                quarantined_rows=summary.quarantined_rows, set_aside_values=summary.set_aside_values,
+                rejected=[r.describe() for r in summary.rejected], seconds=round(summary.seconds, 3))  # fmt: skip
+        else:
+            _echo_load(summary, settings)
+    elif step.name == "backfill":
+        run = result.backfilled
+        if say:
+            say("backfilled", run_id=run.run_id, done=run.done, failed=len(run.failed), seconds=round(run.seconds, 3))
+        elif not run.planned:
+            click.echo("Backfill: nothing pending, every partition is done.")
+        else:
+            click.echo(f"Backfill: {run.done} partitions built, {len(run.failed)} failed in {run.seconds:.1f} s (run {run.run_id})")
+            for entry in run.failed:
+                click.echo(f"failed {entry.model} on {entry.game_date}: {entry.error}", err=True)
+    elif result.served is not None:
+        served = result.served
+        games = len(set(served.table.column("game_id").to_pylist()))
+        where = f" to {serve_out}" if serve_out else ""
+        if say:
+            say("served", date=served.day.isoformat(), games=games, rows=served.table.num_rows,
+                out=str(serve_out) if serve_out else None)  # fmt: skip
+        else:
+            click.echo(f"Served the slate of {served.day}: {games} games, {served.table.num_rows:,} players{where}")
+    elif say:
+        say("serve_skipped", reason=result.serve_note, failed=result.serve_failed)
+    else:
+        click.echo(result.serve_note, err=result.serve_failed)
