@@ -65,10 +65,19 @@ class WarehouseBusy(Exception):
 
     def __init__(self, settings: Settings, activity: Activity | None, detail: str = ""):
         who = activity.describe() if activity else detail or "another process"
+        if settings.target == "duckdb":
+            where = f"the warehouse {settings.duckdb_path}"
+            dead = ""  # the kernel releases the lock of a dead process
+        else:
+            where = f"the BigQuery dataset {settings.bq_dataset}"
+            dead = (
+                f" If that run is dead (another host cannot be checked from here):"
+                f" shotzones unlock {activity.run_id}." if activity else ""
+            )
         super().__init__(
-            f"the warehouse {settings.duckdb_path} is busy: held by {who}. Waited"
-            f" {settings.wait_seconds:g} s. Run again when it has finished (`shotzones status` shows"
-            " its progress), or wait longer with --wait SECONDS."
+            f"{where} is busy: held by {who}. Waited {settings.wait_seconds:g} s. Run again when it"
+            f" has finished (`shotzones status` shows its progress), or wait longer with --wait"
+            f" SECONDS.{dead}"
         )
         self.activity = activity
 
@@ -190,9 +199,9 @@ def _lock_row(settings: Settings, activity: Activity, deadline: float) -> Iterat
             try:
                 recovered = ledger.acquire_lock(wh, activity.run_id, started)
                 break
-            except ledger.BackfillLocked:
+            except ledger.BackfillLocked as locked:
                 if time.monotonic() >= deadline:
-                    raise
+                    raise WarehouseBusy(settings, _activity_of(wh, locked.holder)) from None
                 time.sleep(max(POLL_SECONDS, 1.0))
         ledger.start_run(wh, activity.run_id, started, activity.command)
     held = Held(activity, owns_lock_row=True, recovered=recovered)
@@ -204,6 +213,18 @@ def _lock_row(settings: Settings, activity: Activity, deadline: float) -> Iterat
         with open_warehouse(settings) as wh:
             ledger.finish_run(wh, activity.run_id, outcome, datetime.now())
             ledger.release_lock(wh, activity.run_id)
+
+
+def _activity_of(wh, holder) -> Activity:
+    """The lock row's holder, with the command its run recorded."""
+    from shotzones import ledger
+
+    commands = wh.rows(
+        f"select command from {wh.relation(ledger.RUNS)} where run_id = {wh.literal(holder.run_id)}"
+    )
+    started = holder.started_at.astimezone(timezone.utc).isoformat(timespec="seconds")
+    command = commands[0][0] if commands and commands[0][0] else "unknown"
+    return Activity(holder.run_id, holder.pid, holder.host, command, started)
 
 
 def command_line(name: str) -> str:

@@ -9,6 +9,7 @@ the runner sends is a date, a number or a string it quotes itself.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from contextlib import contextmanager
@@ -57,7 +58,9 @@ def _open_waiting(settings: Settings) -> duckdb.DuckDBPyConnection:
             if time.monotonic() >= deadline:
                 held_by = re.search(r"PID (\d+)", str(error))
                 detail = f"process {held_by[1]}" if held_by else "another process"
-                raise WarehouseBusy(settings, read_activity(settings), detail) from None
+                activity = read_activity(settings)
+                theirs = activity if activity and activity.pid != os.getpid() else None
+                raise WarehouseBusy(settings, theirs, detail) from None
             time.sleep(POLL_SECONDS)
 
 
