@@ -308,7 +308,7 @@ def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamC
 
 def plan(settings: Settings, options: Options) -> list[Batch]:
     require_warehouse(settings)
-    with busy.hold(settings, busy.command_line("plan")):
+    with busy.hold(settings, busy.command_line("plan"), writes=False):
         return plan_survey(current_states(settings), options)
 
 

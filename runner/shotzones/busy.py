@@ -141,14 +141,15 @@ def holder(settings: Settings) -> Activity | None:
 
 
 @contextmanager
-def hold(settings: Settings, command: str, run_id: str | None = None) -> Iterator[Held]:
+def hold(settings: Settings, command: str, run_id: str | None = None, writes: bool = True) -> Iterator[Held]:
     """Hold the warehouse for `command`, waiting up to `settings.wait_seconds`; WarehouseBusy
-    past that. Nested holds in one process share the outer one."""
+    past that. Nested holds in one process share the outer one. On BigQuery only a command that
+    `writes` holds anything: readers do not stall anyone there."""
     key = str(lock_path(settings)) if settings.target == "duckdb" else f"bigquery:{settings.bq_dataset}"
-    if key in _held:
-        yield _held[key]
-        return
     activity = Activity(run_id or uuid.uuid4().hex[:12], os.getpid(), socket.gethostname(), command, _now())
+    if key in _held or (settings.target != "duckdb" and not writes):
+        yield _held.get(key) or Held(activity)
+        return
     deadline = time.monotonic() + settings.wait_seconds
     if settings.target == "duckdb":
         with _file_lock(settings, deadline) as handle:

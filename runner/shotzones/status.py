@@ -56,7 +56,7 @@ class Status:
 def status(settings: Settings, start: date | None = None, end: date | None = None) -> Status:
     """Raises busy.WarehouseBusy at once, naming the holder and its progress, while another
     command holds the warehouse: opening it then would stall that command."""
-    with busy.hold(replace(settings, wait_seconds=0), busy.command_line("status")):
+    with busy.hold(replace(settings, wait_seconds=0), busy.command_line("status"), writes=False):
         return _status(settings, start, end)
 
 

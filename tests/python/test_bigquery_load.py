@@ -124,7 +124,8 @@ def test_the_raw_table_on_bigquery_equals_the_duckdb_load(on_bigquery, on_duckdb
 
 def test_reloading_the_same_files_changes_nothing(on_bigquery, on_duckdb, week):
     bigquery, shipped = on_bigquery
-    again = load(bigquery, [week])
+    assert load(bigquery, [week]).unchanged == shipped.files  # the manifest: nothing read
+    again = load(bigquery, [week], reread=True)
     assert summary_fields(again) == summary_fields(shipped)
     assert raw_on_bigquery(bigquery) == raw_on_duckdb(on_duckdb[0])
     index_matches_raw(bigquery)
