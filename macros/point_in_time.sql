@@ -24,17 +24,24 @@
 {% macro league_rates_before(dates, date_column) %}
     select
         {%- for feature, (numerator, denominator) in model_features().items() %}
-        100.0 * accumulated.{{ numerator }}
-        / nullif(accumulated.{{ denominator }}, 0) as league_{{ feature }},
+        100.0 * earlier.{{ numerator }} / nullif(earlier.{{ denominator }}, 0) as league_{{ feature }},
         {%- endfor %}
         asked.as_of_date
     from (select distinct {{ date_column }} as as_of_date from {{ dates }}) as asked
-    left join {{ ref('int_league_shot_totals_accumulated') }} as accumulated
-        on accumulated.game_date < asked.as_of_date
-    where true
-    qualify row_number() over (
-        partition by asked.as_of_date order by accumulated.game_date desc
-    ) = 1
+    -- an inner join, then an equality: BigQuery runs no outer join without one
+    left join (
+        select
+            asked.as_of_date,
+            accumulated.*
+        from (select distinct {{ date_column }} as as_of_date from {{ dates }}) as asked
+        inner join {{ ref('int_league_shot_totals_accumulated') }} as accumulated
+            on asked.as_of_date > accumulated.game_date
+        where true
+        qualify row_number() over (
+            partition by asked.as_of_date order by accumulated.game_date desc
+        ) = 1
+    ) as earlier
+        on asked.as_of_date = earlier.as_of_date
 {% endmacro %}
 
 

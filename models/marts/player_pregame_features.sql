@@ -37,35 +37,61 @@ scheduled_sides as (
 
 ),
 
+-- each team's games in order, with the date of its next one
 team_games as (
 
-    select distinct
+    select
         team_abbr,
         game_id,
-        game_date
-    from player_games
-    where team_abbr is not null
+        game_date,
+        row_number() over (partition by team_abbr order by game_date, game_id) as team_game_number,
+        lead(game_date) over (partition by team_abbr order by game_date, game_id) as next_game_date
+    from (
+        select distinct
+            team_abbr,
+            game_id,
+            game_date
+        from player_games
+        where team_abbr is not null
+    ) as played
 
 ),
 
--- each side's last games before its date: where its expected players come from
-recent_team_games as (
+-- each side's latest game before its date
+latest_team_games as (
 
     select
         scheduled_sides.game_id as scheduled_game_id,
         scheduled_sides.game_date as scheduled_date,
         scheduled_sides.team_abbr,
-        team_games.game_id
+        team_games.team_game_number as latest_team_game_number
     from scheduled_sides
     inner join team_games
         on
             scheduled_sides.team_abbr = team_games.team_abbr
             and scheduled_sides.game_date > team_games.game_date
-    where true
-    qualify row_number() over (
-        partition by scheduled_sides.game_date, scheduled_sides.game_id, scheduled_sides.team_abbr
-        order by team_games.game_date desc, team_games.game_id desc
-    ) <= {{ var('slate_recent_team_games') }}
+            and (
+                team_games.next_game_date is null
+                or team_games.next_game_date >= scheduled_sides.game_date
+            )
+
+),
+
+-- and its last games up to it: where its expected players come from
+recent_team_games as (
+
+    select
+        latest_team_games.scheduled_game_id,
+        latest_team_games.scheduled_date,
+        latest_team_games.team_abbr,
+        team_games.game_id
+    from latest_team_games
+    inner join team_games
+        on
+            latest_team_games.team_abbr = team_games.team_abbr
+            and team_games.team_game_number
+            > latest_team_games.latest_team_game_number - {{ var('slate_recent_team_games') }}
+            and team_games.team_game_number <= latest_team_games.latest_team_game_number
 
 ),
 

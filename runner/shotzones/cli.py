@@ -8,11 +8,14 @@ import json
 import sys
 import tempfile
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
 import click
+import pyarrow as pa
+import pyarrow.compute as pc
 from rich import filesize
 from rich.console import Console
 from rich.progress import (
@@ -462,7 +465,8 @@ def _serve(read: Callable[[], Rows]) -> Rows:
         raise SystemExit(1) from error
     if rows.unready:
         click.echo(
-            f"warning: served with {len(rows.unready)} partitions not done (--allow-stale):\n"
+            f"warning: served with {len(rows.unready)} partition{'s' if len(rows.unready) != 1 else ''} not done"
+            " (--allow-stale):\n"
             + "\n".join(describe_ranges(rows.unready)),
             err=True,
         )
@@ -517,14 +521,18 @@ def _print_slate(rows: Rows, title: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="table (default on a terminal), csv, json (JSON Lines) or parquet; with --out, from its suffix.")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows to this file.")
+@click.option("--games", type=click.IntRange(1), default=None, help="Only the slate's first N games (by game id).")
 @params.allow_stale
 @params.target
-def features_command(day, fmt, out, allow_stale, target) -> None:
+def features_command(day, fmt, out, games, allow_stale, target) -> None:
     """Pre-game features of every player expected in the games scheduled on a date: what to
     score tonight's slate with. Reads only finished partitions of earlier dates (exit 1 if one
     is not done); a date without scheduled games, or no schedule, exits 2."""
     fmt = _output_format(fmt, out)
     rows = _serve(lambda: pregame_features(_settings(target), _date(day), allow_stale))
+    if games is not None:
+        first = sorted(set(rows.table.column("game_id").to_pylist()))[:games]
+        rows = replace(rows, table=rows.table.filter(pc.is_in(rows.table.column("game_id"), pa.array(first))))
     _emit(rows, fmt, out, f"Pre-game features for {rows.day}")
 
 

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Iterable
 import duckdb
 
 from shotzones import dbt
-from shotzones.backfill import current_states, require_warehouse
+from shotzones.backfill import current_states, loaded_dates, require_warehouse
 from shotzones.planning import FEATURES, PLAYER_GAMES, PartitionState
 from shotzones.settings import Settings
-from shotzones.warehouse import EVERY_DATE, Warehouse, open_warehouse
+from shotzones.warehouse import Warehouse, open_warehouse
 
 if TYPE_CHECKING:
     import pyarrow
@@ -115,14 +115,13 @@ def _read(settings: Settings, sql_of) -> pyarrow.Table:
 
 def next_slate_date(settings: Settings) -> date:
     """The first scheduled date after the latest loaded game date: tonight, in production."""
+    require_warehouse(settings)
     with open_warehouse(settings) as wh:
-        raw, schedule = settings.raw_relation, wh.relation("schedule", settings.raw_schema)
+        latest = loaded_dates(wh)[-1]
+        schedule = wh.relation("schedule", settings.raw_schema)
         if not wh.table_exists("schedule", settings.raw_schema) or not wh.rows(f"select count(*) from {schedule}")[0][0]:
             raise ServingError(f"no schedule loaded ({schedule} is empty): run `shotzones load-schedule FILE` first")
-        day = wh.rows(
-            f"select min(game_date) from {schedule}"
-            f" where game_date > (select max(game_date) from {raw} where {EVERY_DATE})"
-        )[0][0]
+        day = wh.rows(f"select min(game_date) from {schedule} where game_date > {wh.literal(latest)}")[0][0]
     if day is None:
         raise ServingError(f"no scheduled games after the latest loaded game date in {schedule}: load a newer schedule")
     return day
