@@ -192,6 +192,7 @@ def _lock_row(settings: Settings, activity: Activity, deadline: float) -> Iterat
     """BigQuery: the ledger's lock row, taken for this run (and the run recorded), as a backfill
     takes it; refused past the deadline with the ledger's own refusal."""
     from shotzones import ledger
+    from shotzones.backfill import is_transient
     from shotzones.warehouse import open_warehouse
 
     started = datetime.now()
@@ -203,7 +204,11 @@ def _lock_row(settings: Settings, activity: Activity, deadline: float) -> Iterat
             except ledger.BackfillLocked as locked:
                 if time.monotonic() >= deadline:
                     raise WarehouseBusy(settings, _activity_of(wh, locked.holder)) from None
-                time.sleep(max(POLL_SECONDS, 1.0))
+            except Exception as error:
+                # two commands creating the ledger tables, or swapping the row, at once
+                if not is_transient(str(error)) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(max(POLL_SECONDS, 1.0))
         ledger.start_run(wh, activity.run_id, started, activity.command)
     held = Held(activity, owns_lock_row=True, recovered=recovered)
     outcome = "failed"
