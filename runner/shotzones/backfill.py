@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable
 
-from shotzones import dbt, ledger
+from shotzones import busy, dbt, ledger
 from shotzones.planning import (
     FEATURES,
     MODELS,
@@ -307,7 +307,9 @@ def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamC
 
 
 def plan(settings: Settings, options: Options) -> list[Batch]:
-    return plan_survey(current_states(settings), options)
+    require_warehouse(settings)
+    with busy.hold(settings, busy.command_line("plan"), writes=False):
+        return plan_survey(current_states(settings), options)
 
 
 def plan_survey(survey: Survey, options: Options) -> list[Batch]:
@@ -433,28 +435,76 @@ def backfill(
     sleep: Callable[[float], None] = time.sleep,
     on_plan: Callable[[list[Batch]], None] = lambda planned: None,
 ) -> BackfillResult:
-    """Plan under the lock (`on_plan` sees the plan before anything runs), then build it."""
+    """Plan under the lock (`on_plan` sees the plan before anything runs), then build it. The
+    warehouse is held throughout (busy.hold), its progress advertised to `status`."""
     started = time.perf_counter()
     run_id = uuid.uuid4().hex[:12]
     now = datetime.now()
     require_warehouse(settings)
-    with open_warehouse(settings) as wh:
-        loaded_dates(wh)  # refuse before taking the lock when nothing is loaded
-        recovered = ledger.acquire_lock(wh, run_id, now)
-        ledger.start_run(wh, run_id, now, f"backfill {options}")
-    result = BackfillResult(run_id, [], recovered_lock=recovered)
-    try:
-        survey = current_states(settings)
-        result.planned = plan_survey(survey, options)
-        on_plan(result.planned)
-        _run_waves(settings, options, result, survey.fingerprints, on_event, sleep)
-    finally:
-        outcome = "success" if result.success else "failed"
+    with busy.hold(settings, busy.command_line("backfill"), run_id) as held:
+        # on BigQuery the hold took the lock row (and recorded the run when it is this one's)
+        takes_lock = not held.owns_lock_row
+        records_run = takes_lock or held.activity.run_id != run_id
         with open_warehouse(settings) as wh:
-            ledger.finish_run(wh, run_id, outcome, datetime.now())
-            ledger.release_lock(wh, run_id)
-        result.seconds = time.perf_counter() - started
+            loaded_dates(wh)  # refuse before taking the lock when nothing is loaded
+            recovered = ledger.acquire_lock(wh, run_id, now) if takes_lock else held.recovered
+            if records_run:
+                ledger.start_run(wh, run_id, now, f"backfill {options}")
+        result = BackfillResult(run_id, [], recovered_lock=recovered)
+        progress = _Progress(held, run_id)
+        try:
+            survey = current_states(settings)
+            result.planned = plan_survey(survey, options)
+            progress.planned(result.planned)
+            on_plan(result.planned)
+            _run_waves(settings, options, result, survey.fingerprints, progress.wrap(on_event), sleep)
+        finally:
+            outcome = "success" if result.success else "failed"
+            held.outcome = outcome
+            with open_warehouse(settings) as wh:
+                if records_run:
+                    ledger.finish_run(wh, run_id, outcome, datetime.now())
+                if takes_lock:
+                    ledger.release_lock(wh, run_id)
+            result.seconds = time.perf_counter() - started
     return result
+
+
+class _Progress:
+    """The running backfill's progress, advertised through the hold for `status` to show."""
+
+    def __init__(self, held: busy.Held, run_id: str):
+        self.held, self.run_id = held, run_id
+        self.total = self.done = self.failed = self.wave = 0
+        self.current: list[str] = []
+        self._in_wave = False
+
+    def planned(self, batches: list[Batch]) -> None:
+        self.total = sum(len(b.dates) * len(b.models) for b in batches)
+        self._report()
+
+    def wrap(self, on_event: Callable[[Event], None]) -> Callable[[Event], None]:
+        def tracked(event: Event) -> None:
+            partitions = len(event.batch.dates) * len(event.batch.models)
+            if event.kind == "started":
+                if not self._in_wave:
+                    self.wave, self.current, self._in_wave = self.wave + 1, [], True
+                self.current.append(f"{event.batch.start}..{event.batch.end} {'+'.join(event.batch.models)}")
+            elif event.kind in ("done", "failed", "retry"):
+                self._in_wave = False
+                self.done += partitions if event.kind == "done" else 0
+                self.failed += partitions if event.kind == "failed" else 0
+            self._report()
+            on_event(event)
+
+        return tracked
+
+    def _report(self) -> None:
+        self.held.report(
+            backfill_run_id=self.run_id, partitions_total=self.total, partitions_done=self.done,
+            partitions_failed=self.failed, partitions_left=self.total - self.done - self.failed,
+            wave=self.wave, current_batches=self.current if self._in_wave else [],
+        )  # fmt: skip
 
 
 def unlock(settings: Settings, run_id: str) -> ledger.Holder:

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -27,13 +27,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from shotzones import params
+from shotzones import busy, params
 from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan, unlock
 from shotzones.cost import TIB, estimate
 from shotzones.generate import generate
 from shotzones.ledger import BackfillLocked
 from shotzones.load import LoadError, load, load_schedule, quarantine_relation, schedule_relation
 from shotzones.planning import STATES, Batch, waves
+from shotzones.nightly import Step, update
 from shotzones.report import build_report
 from shotzones.serving import (
     FORMATS,
@@ -60,15 +61,26 @@ class Refused(click.ClickException):
     exit_code = 2
 
 
-def _settings(target: str | None) -> Settings:
-    return Settings.from_env(target)
+def _settings(target: str | None, wait_seconds: float | None = None) -> Settings:
+    return busy.with_wait(Settings.from_env(target), wait_seconds)
 
 
 def _date(value: datetime | None):
     return value.date() if value else None
 
 
-@click.group()
+class _Group(click.Group):
+    """Any command refuses with exit 2, naming the holder, when another process holds the
+    warehouse past --wait: never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (busy.WarehouseBusy, BackfillLocked) as error:
+            raise Refused(str(error)) from error
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="shotzones")
 def main() -> None:
     """NBA shot-zone rolling features from BigDataBall play-by-play."""
@@ -116,28 +128,40 @@ def generate_command(
 @main.command("load")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @params.target
-def load_command(paths: tuple[Path, ...], target: str | None) -> None:
-    """Load play-by-play files and directories (.csv, .csv.gz) into the raw table.
+@params.wait
+@click.option("--all", "reread", is_flag=True, help="Read every file, also those unchanged since they were loaded.")
+def load_command(paths: tuple[Path, ...], target: str | None, wait_seconds: float | None, reread: bool) -> None:
+    """Load play-by-play files and directories (.csv, .csv.gz) into the raw table: the files
+    new or changed since they were last loaded (--all: every file).
 
-    Exit codes: 0 all loaded, 1 some rows quarantined, 2 a file rejected."""
-    settings = _settings(target)
+    Exit codes: 0 all loaded, 1 rows quarantined or values set aside, 2 a file rejected or the
+    warehouse busy."""
+    settings = _settings(target, wait_seconds)
     try:
-        summary = load(settings, paths)
+        summary = load(settings, paths, reread)
     except LoadError as error:
         raise Refused(str(error)) from error
+    _echo_load(summary, settings)
+    if summary.exit_code:
+        raise SystemExit(summary.exit_code)
+
+
+def _echo_load(summary, settings: Settings) -> None:
+    if not summary.files and summary.unchanged and not summary.rejected:
+        click.echo(f"Nothing new to load: {summary.unchanged:,} files unchanged since they were loaded (--all re-reads them)")
+        return
     dates = f" ({summary.first_date} to {summary.last_date})" if summary.rows else ""
+    unchanged = f"; {summary.unchanged:,} files unchanged since loaded, skipped" if summary.unchanged else ""
     click.echo(
         f"Loaded {summary.rows:,} rows of {summary.games:,} games{dates} from {summary.files:,}"
-        f" files into {settings.raw_relation} in {summary.seconds:.1f} s"
+        f" files into {settings.raw_relation} in {summary.seconds:.1f} s{unchanged}"
     )
     for note in summary.notes:
         click.echo(f"note: {note}")
     for rejected in summary.rejected:
         click.echo(f"rejected {rejected.describe()}", err=True)
-    if summary.quarantined_rows:
+    if summary.problem_count:
         _echo_quarantine(summary, quarantine_relation(settings))
-    if summary.exit_code:
-        raise SystemExit(summary.exit_code)
 
 
 # Bad rows named one by one in the load output; past that, counts per file.
@@ -146,8 +170,9 @@ _BAD_ROWS_SHOWN = 30
 
 def _echo_quarantine(summary, relation: str) -> None:
     click.echo(
-        f"quarantined {summary.quarantined_rows:,} rows ({summary.problem_count:,} problems)"
-        f" in {len(summary.quarantined_by_file):,} files into {relation}:",
+        f"quarantined {summary.quarantined_rows:,} rows and set aside {summary.set_aside_values:,}"
+        f" value{'' if summary.set_aside_values == 1 else 's'} (rows loaded, values missing)"
+        f" ({summary.problem_count:,} problems) in {len(summary.quarantined_by_file):,} files into {relation}:",
         err=True,
     )
     rows = itertools.groupby(summary.problems, key=lambda p: (p.source_file, p.line))
@@ -200,10 +225,10 @@ def _describe_batch(batch: Batch) -> str:
 
 @main.command("backfill")
 @params.backfill_options
-def backfill_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
+def backfill_command(start, end, workers, batch_days, models, force, target, as_json, wait_seconds) -> None:
     """Build every pending partition in the range (default: all loaded dates), in parallel
     batches, recording each finished partition in the ledger."""
-    settings = _settings(target)
+    settings = _settings(target, wait_seconds)
     options = _options(start, end, models, workers, batch_days, force)
     try:
         with _progress_display(as_json) as (on_plan, on_event):
@@ -277,9 +302,9 @@ def _progress_display(
 
 @main.command("plan")
 @params.backfill_options
-def plan_command(start, end, workers, batch_days, models, force, target, as_json) -> None:
+def plan_command(start, end, workers, batch_days, models, force, target, as_json, wait_seconds) -> None:
     """Show the batches a backfill would run, and why, without running anything."""
-    settings = _settings(target)
+    settings = _settings(target, wait_seconds)
     try:
         planned = plan(settings, _options(start, end, models, workers, batch_days, force))
     except NothingLoaded as error:
@@ -322,12 +347,16 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
 @params.as_json
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the calendar to this PNG file.")
 def status_command(start, end, target, as_json, png) -> None:
-    """Partitions by state per model, the last run, and a calendar per season."""
+    """Partitions by state per model, the last run, and a calendar per season; while another
+    command holds the warehouse, who holds it and how far it is."""
     settings = _settings(target)
     try:
         report = status(settings, _date(start), _date(end))
     except NothingLoaded as error:
         raise Refused(str(error)) from error
+    except busy.WarehouseBusy as running:
+        _echo_running(running, as_json)
+        return
     if png:
         write_png(report.date_states(), png)
     if as_json:
@@ -353,6 +382,29 @@ def status_command(start, end, target, as_json, png) -> None:
         console.print(f"Calendar written to {png}")
 
 
+def _echo_running(running: busy.WarehouseBusy, as_json: bool) -> None:
+    """What `status` can say while another command holds the warehouse: its holder, and a
+    backfill's live progress."""
+    activity = running.activity
+    if as_json:
+        click.echo(json.dumps({"busy": True, "holder": activity.as_json() if activity else None,
+                               "message": str(running)}))  # fmt: skip
+        return
+    if activity is None:
+        console.print(str(running))
+        return
+    console.print(f"Busy: {activity.describe()}")
+    progress = activity.progress
+    if "partitions_total" in progress:
+        console.print(
+            f"backfill {progress['backfill_run_id']}: {progress['partitions_done']:,} of"
+            f" {progress['partitions_total']:,} partitions done, {progress['partitions_left']:,} left,"
+            f" {progress['partitions_failed']:,} failed; wave {progress['wave']}"
+            + (f" building {', '.join(progress['current_batches'])}" if progress["current_batches"] else "")
+            + f" (as of {activity.updated_at[11:19]} UTC)"
+        )
+
+
 @main.command("unlock")
 @click.argument("run_id")
 @params.target
@@ -369,9 +421,10 @@ def unlock_command(run_id: str, target: str | None) -> None:
 
 @main.command("report")
 @params.target
-def report_command(target: str | None) -> None:
+@params.wait
+def report_command(target: str | None, wait_seconds: float | None) -> None:
     """Summarise what the warehouse holds: partitions, rows, NULL rates, a few players."""
-    report = build_report(_settings(target))
+    report = build_report(_settings(target, wait_seconds))
     console.print(
         f"[bold]{report.partitions}[/] game-date partitions, {report.first_date} to {report.last_date}"
     )
@@ -508,3 +561,87 @@ def export_command(start, end, entities, out, allow_stale, target) -> None:
         raise click.UsageError(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}")
     rows = _serve(lambda: training_set(settings, _date(start), _date(end), allow_stale))
     _emit(rows, fmt, out, "Training set")
+
+
+# --- the nightly job ---------------------------------------------------------------------------
+
+
+@main.command("update")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--serve-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the next slate's pre-game features to this .csv, .json, .jsonl or .parquet file.")  # fmt: skip
+@click.option("--all", "reread", is_flag=True, help="Read every file, also those unchanged since they were loaded.")
+@params.workers
+@params.target
+@params.as_json
+@params.wait
+def update_command(paths, serve_out, reread, workers, target, as_json, wait_seconds) -> None:
+    """The nightly job: load the files new or changed since the last load (and the folder's
+    schedule.csv), backfill what is pending or stale, and serve the next slate.
+
+    Exit codes: 0 all done; 1 rows quarantined, values set aside, partitions failed, or the slate
+    reads partitions not done; 2 a file rejected, nothing loaded, or the warehouse busy."""
+    fmt = _output_format(None, serve_out) if serve_out else "csv"
+    settings = _settings(target, wait_seconds)
+    say = (lambda event, **fields: click.echo(json.dumps({"event": event, "at": _utc_now(), **fields}))) if as_json else None
+    on_event = (lambda event: say(event.kind, **{k: v for k, v in event.as_dict().items() if k != "event"})) if as_json else (lambda event: None)
+    try:
+        result = update(settings, paths, Options(workers=workers), serve_out, fmt, reread,
+                        on_step=lambda step: _echo_step(step, settings, serve_out, say), on_event=on_event)  # fmt: skip
+    except (LoadError, NothingLoaded) as error:
+        raise Refused(str(error)) from error
+    if say:
+        say("finished", exit_code=result.exit_code, seconds=round(result.seconds, 3))
+    else:
+        click.echo(f"update finished in {result.seconds:.1f} s, exit code {result.exit_code}")
+    if result.exit_code:
+        raise SystemExit(result.exit_code)
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> None:
+    result = step.result
+    if step.name == "schedule":
+        if result.schedule is None:
+            return
+        if say:
+            say("schedule_loaded", games=result.schedule.games, files=result.schedule.files,
+                rejected=[r.describe() for r in result.schedule.rejected])  # fmt: skip
+        else:
+            click.echo(f"Schedule: loaded {result.schedule.games:,} scheduled games from {result.schedule.files} files")
+            for rejected in result.schedule.rejected:
+                click.echo(f"rejected {rejected.describe()}", err=True)
+    elif step.name == "load":
+        summary = result.loaded
+        if say:
+            say("loaded", files=summary.files, unchanged=summary.unchanged, rows=summary.rows, games=summary.games,
+                quarantined_rows=summary.quarantined_rows, set_aside_values=summary.set_aside_values,
+                rejected=[r.describe() for r in summary.rejected], seconds=round(summary.seconds, 3))  # fmt: skip
+        else:
+            _echo_load(summary, settings)
+    elif step.name == "backfill":
+        run = result.backfilled
+        if say:
+            say("backfilled", run_id=run.run_id, done=run.done, failed=len(run.failed), seconds=round(run.seconds, 3))
+        elif not run.planned:
+            click.echo("Backfill: nothing pending, every partition is done.")
+        else:
+            click.echo(f"Backfill: {run.done} partitions built, {len(run.failed)} failed in {run.seconds:.1f} s (run {run.run_id})")
+            for entry in run.failed:
+                click.echo(f"failed {entry.model} on {entry.game_date}: {entry.error}", err=True)
+    elif result.served is not None:
+        served = result.served
+        games = len(set(served.table.column("game_id").to_pylist()))
+        where = f" to {serve_out}" if serve_out else ""
+        if say:
+            say("served", date=served.day.isoformat(), games=games, rows=served.table.num_rows,
+                out=str(serve_out) if serve_out else None)  # fmt: skip
+        else:
+            click.echo(f"Served the slate of {served.day}: {games} games, {served.table.num_rows:,} players{where}")
+    elif say:
+        say("serve_skipped", reason=result.serve_note, failed=result.serve_failed)
+    else:
+        click.echo(result.serve_note, err=result.serve_failed)

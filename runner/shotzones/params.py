@@ -73,8 +73,17 @@ allow_stale = click.option(
 as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
+wait = click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(0),
+    default=None,
+    help="Seconds to wait for a warehouse another command holds, then refuse (default 5).",
+)
+
+
 def backfill_options(command):
     """The options `backfill` and `plan` share: what to build, and how."""
-    for option in reversed((start, end, workers, batch_days, select, force, target, as_json)):
+    for option in reversed((start, end, workers, batch_days, select, force, target, as_json, wait)):
         command = option(command)
     return command

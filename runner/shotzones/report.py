@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shotzones import busy
 from shotzones.settings import Settings
 from shotzones.warehouse import EVERY_DATE, open_warehouse
 
@@ -37,7 +38,7 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
         "features": settings.models_schema + ".player_shot_zone_features",
     }
     short = [name.removesuffix("_rate_last_10") for name in FEATURES]
-    with open_warehouse(settings) as wh:
+    with busy.hold(settings, busy.command_line("report"), writes=False), open_warehouse(settings) as wh:
         features, player_games = wh.relation("player_shot_zone_features"), wh.relation("int_player_game_shot_zones")
         rows = {
             name: wh.rows(f"select count(*) from {relation} where {EVERY_DATE}")[0][0]

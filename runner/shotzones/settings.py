@@ -41,6 +41,8 @@ class Settings:
     bq_token: str = ""
     # on-demand price per TiB scanned, for `plan`'s estimate
     bq_price_per_tib: float = 6.25
+    # how long a command waits for a warehouse another process holds (busy.py)
+    wait_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, target: str | None = None) -> Settings:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from shotzones import ledger
+from shotzones import busy, ledger
 from shotzones.backfill import current_states
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
@@ -54,6 +54,13 @@ class Status:
 
 
 def status(settings: Settings, start: date | None = None, end: date | None = None) -> Status:
+    """Raises busy.WarehouseBusy at once, naming the holder and its progress, while another
+    command holds the warehouse: opening it then would stall that command."""
+    with busy.hold(replace(settings, wait_seconds=0), busy.command_line("status"), writes=False):
+        return _status(settings, start, end)
+
+
+def _status(settings: Settings, start: date | None, end: date | None) -> Status:
     states = current_states(settings).states
     partitions = sorted(
         (p for p in states.values()

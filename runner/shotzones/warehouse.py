@@ -9,12 +9,16 @@ the runner sends is a date, a number or a string it quotes itself.
 
 from __future__ import annotations
 
+import os
+import re
+import time
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import duckdb
 
+from shotzones.busy import POLL_SECONDS, WarehouseBusy, read_activity
 from shotzones.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,13 +36,32 @@ def connect(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     shares the database with dbt's connection, which refuses a second one of another
     configuration."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.duckdb_path))
+    con = _open_waiting(settings)
     con.execute("set enable_progress_bar = false")
     con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
     try:
         yield con
     finally:
         con.close()
+
+
+def _open_waiting(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting up to `settings.wait_seconds` while another process holds it (one
+    that did not announce itself through busy.hold, e.g. a `dbt build`), then WarehouseBusy."""
+    deadline = time.monotonic() + settings.wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(settings.duckdb_path))
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                held_by = re.search(r"PID (\d+)", str(error))
+                detail = f"process {held_by[1]}" if held_by else "another process"
+                activity = read_activity(settings)
+                theirs = activity if activity and activity.pid != os.getpid() else None
+                raise WarehouseBusy(settings, theirs, detail) from None
+            time.sleep(POLL_SECONDS)
 
 
 def literal(value: Any) -> str:
