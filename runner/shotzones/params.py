@@ -64,7 +64,22 @@ batch_days = click.option(
 
 force = click.option("--force", is_flag=True, help="Rebuild partitions that are already done.")
 
-as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+# where --json is remembered for the command line's error handling (cli._fail)
+JSON_META = "shotzones.json"
+
+
+def _remember_json(ctx, param, value: bool) -> bool:
+    ctx.meta[JSON_META] = value
+    return value
+
+
+as_json = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_remember_json,
+    help="Print JSON Lines (one event per line) instead of text.",
+)
 
 
 def backfill_options(command):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shotzones.backfill import NothingLoaded, loaded_dates
 from shotzones.settings import Settings
 from shotzones.warehouse import EVERY_DATE, open_warehouse
 
@@ -14,6 +15,10 @@ FEATURES = (
     "three_pt_rate_last_10",
     "assisted_rate_last_10",
 )
+
+
+class NothingBuilt(NothingLoaded):
+    """Loaded, but no backfill has built the features yet."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
     }
     short = [name.removesuffix("_rate_last_10") for name in FEATURES]
     with open_warehouse(settings) as wh:
+        loaded_dates(wh)  # refuses when nothing is loaded
+        if not wh.table_exists("player_shot_zone_features"):
+            raise NothingBuilt("no features built yet: run `shotzones backfill` first")
         features, player_games = wh.relation("player_shot_zone_features"), wh.relation("int_player_game_shot_zones")
         rows = {
             name: wh.rows(f"select count(*) from {relation} where {EVERY_DATE}")[0][0]

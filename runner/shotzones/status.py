@@ -10,12 +10,31 @@ from datetime import date
 from pathlib import Path
 
 from shotzones import ledger
-from shotzones.backfill import current_states
+from shotzones.backfill import current_states, require_dates_in_range
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
 from shotzones.warehouse import open_warehouse
 
 COLOURS = {"done": "#2e7d32", "pending": "#9e9e9e", "failed": "#c62828", "stale": "#f9a825"}
+# one glyph per state, so that the calendar reads the same without colour (piped, NO_COLOR)
+GLYPHS = {"done": "■", "pending": "□", "failed": "×", "stale": "▣"}
+NO_GAME = "·"
+# `shotzones status` exits with the first of these that holds
+EXIT_FAILED, EXIT_UNFINISHED = 1, 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Consecutive partitions of one model in one state (failed or stale), for one reason."""
+
+    model: str
+    state: str
+    dates: list[date]
+    reason: str
+
+    def describe(self) -> str:
+        span = f"{self.dates[0]}..{self.dates[-1]} ({len(self.dates)} dates)" if len(self.dates) > 1 else str(self.dates[0])
+        return f"{self.state} {self.model} {span}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,29 @@ class Status:
             or None,
         }
 
+    def problems(self) -> list[Problem]:
+        """Failed and stale partitions with their reasons, consecutive dates of one model and
+        reason as one range."""
+        found: list[Problem] = []
+        for model in MODELS:
+            previous = None
+            for partition in (p for p in self.partitions if p.model == model):
+                if partition.state not in ("failed", "stale"):
+                    previous = None
+                    continue
+                if previous and (previous.state, previous.reason) == (partition.state, partition.reason):
+                    previous.dates.append(partition.game_date)
+                else:
+                    previous = Problem(model, partition.state, [partition.game_date], partition.reason)
+                    found.append(previous)
+        return sorted(found, key=lambda p: (p.state != "failed", p.dates[0], MODELS.index(p.model)))
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every partition is done, 1 when any failed, 3 when others are pending or stale."""
+        states = {p.state for p in self.partitions}
+        return EXIT_FAILED if "failed" in states else EXIT_UNFINISHED if states - {"done"} else 0
+
     def date_states(self) -> dict[date, str]:
         """One state per date: the worst of its models' (failed > stale > pending > done)."""
         worst = {"done": 0, "pending": 1, "stale": 2, "failed": 3}
@@ -54,7 +96,9 @@ class Status:
 
 
 def status(settings: Settings, start: date | None = None, end: date | None = None) -> Status:
-    states = current_states(settings).states
+    survey = current_states(settings)
+    require_dates_in_range(survey.dates, start, end)
+    states = survey.states
     partitions = sorted(
         (p for p in states.values()
          if (start is None or p.game_date >= start) and (end is None or p.game_date <= end)),

@@ -9,6 +9,7 @@ the runner sends is a date, a number or a string it quotes itself.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 # A filter on game_date that keeps every date (the first NBA game was played on 1946-11-01):
 # BigQuery tables that require a partition filter accept a comparison, not `is not null`.
 EVERY_DATE = "game_date >= date '1946-11-01'"
+
+
+class WarehouseUnavailable(Exception):
+    """The warehouse cannot be reached as configured: no DuckDB file, no BigQuery credentials."""
 
 
 @contextmanager
@@ -230,23 +235,45 @@ def bigquery_client(settings: Settings) -> bigquery.Client:
     if settings.bq_keyfile:
         from google.oauth2 import service_account
 
-        credentials = service_account.Credentials.from_service_account_file(settings.bq_keyfile)
+        try:
+            credentials = service_account.Credentials.from_service_account_file(settings.bq_keyfile)
+        except (OSError, ValueError) as error:
+            raise WarehouseUnavailable(
+                f"cannot read the service-account key file SHOTZONES_BQ_KEYFILE={settings.bq_keyfile}: {error}"
+            ) from error
     elif settings.bq_token:
         from google.oauth2.credentials import Credentials
 
         credentials = Credentials(settings.bq_token)
     else:
         credentials = None  # application-default
-    return bigquery.Client(
-        project=settings.bq_project or None,
-        credentials=credentials,
-        location=settings.bq_location,
-        client_options=options,
-    )
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        return bigquery.Client(
+            project=settings.bq_project or None,
+            credentials=credentials,
+            location=settings.bq_location,
+            client_options=options,
+        )
+    except DefaultCredentialsError as error:
+        raise WarehouseUnavailable(
+            "no BigQuery credentials: looked for a service-account key file in SHOTZONES_BQ_KEYFILE"
+            " (unset), an OAuth token in SHOTZONES_BQ_TOKEN (unset), and application-default"
+            " credentials (GOOGLE_APPLICATION_CREDENTIALS"
+            f" {'= ' + os.environ['GOOGLE_APPLICATION_CREDENTIALS'] if 'GOOGLE_APPLICATION_CREDENTIALS' in os.environ else 'unset'},"
+            " then gcloud's application_default_credentials.json, then the metadata server): none found."
+            " Set SHOTZONES_BQ_KEYFILE, or run `gcloud auth application-default login`"
+        ) from error
 
 
 @contextmanager
 def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
+    """The runner's connection to an existing warehouse (the loader's `connect` creates one)."""
+    if settings.target == "duckdb" and not settings.duckdb_path.exists():
+        raise WarehouseUnavailable(
+            f"no warehouse at {settings.duckdb_path} (SHOTZONES_DUCKDB): run `shotzones load` first"
+        )
     if settings.target == "bigquery":
         client = bigquery_client(settings)
         try:
