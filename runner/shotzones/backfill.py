@@ -388,7 +388,8 @@ def failures_by_date(settings: Settings, node) -> dict[date, str] | None:
     by_day: dict[date, list[dict]] = {}
     for row in rows:
         by_day.setdefault(row["game_date"], []).append(row)
-    return {day: f"{node.name}: {_measured(node, found)} (rows in {relation})" for day, found in by_day.items()}
+    table = relation.replace('"', "").replace("`", "")
+    return {day: f"{node.name}: {_measured(node, found)} (rows in {table})" for day, found in by_day.items()}
 
 
 def _measured(node, rows: list[dict]) -> str:

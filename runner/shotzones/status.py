@@ -25,16 +25,16 @@ EXIT_FAILED, EXIT_UNFINISHED = 1, 3
 
 @dataclass(frozen=True)
 class Problem:
-    """Consecutive partitions of one model in one state (failed or stale), for one reason."""
+    """Consecutive partitions in one state (failed or stale), for one reason, of the models."""
 
-    model: str
+    models: tuple[str, ...]
     state: str
     dates: list[date]
     reason: str
 
     def describe(self) -> str:
         span = f"{self.dates[0]}..{self.dates[-1]} ({len(self.dates)} dates)" if len(self.dates) > 1 else str(self.dates[0])
-        return f"{self.state} {self.model} {span}: {self.reason}"
+        return f"{self.state} {span} {' + '.join(self.models)}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -63,21 +63,26 @@ class Status:
         }
 
     def problems(self) -> list[Problem]:
-        """Failed and stale partitions with their reasons, consecutive dates of one model and
-        reason as one range."""
-        found: list[Problem] = []
+        """Failed and stale partitions with their reasons: consecutive dates of one model in one
+        state for one reason as one range, and the models that share a range as one line."""
+        ranges: list[tuple[str, str, list[date], str]] = []
         for model in MODELS:
             previous = None
             for partition in (p for p in self.partitions if p.model == model):
                 if partition.state not in ("failed", "stale"):
                     previous = None
-                    continue
-                if previous and (previous.state, previous.reason) == (partition.state, partition.reason):
-                    previous.dates.append(partition.game_date)
+                elif previous and (previous[1], previous[3]) == (partition.state, partition.reason):
+                    previous[2].append(partition.game_date)
                 else:
-                    previous = Problem(model, partition.state, [partition.game_date], partition.reason)
-                    found.append(previous)
-        return sorted(found, key=lambda p: (p.state != "failed", p.dates[0], MODELS.index(p.model)))
+                    previous = (model, partition.state, [partition.game_date], partition.reason)
+                    ranges.append(previous)
+        shared: dict[tuple, list[str]] = {}
+        for model, state, dates, reason in ranges:
+            shared.setdefault((state, tuple(dates), reason), []).append(model)
+        return sorted(
+            (Problem(tuple(models), state, list(dates), reason) for (state, dates, reason), models in shared.items()),
+            key=lambda p: (p.state != "failed", p.dates[0]),
+        )
 
     @property
     def exit_code(self) -> int:
