@@ -455,7 +455,11 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
             continue
         measured = failures_by_date(settings, node) if status in ("fail", "warn") else None
         if status == "warn":
-            outcome.warnings += list(measured.values()) if measured else [f"{node.name}: {node_result.message or ''}"]
+            outcome.warnings += (
+                [f"{day}: {said}" for day, said in sorted(measured.items())]
+                if measured
+                else [f"{node.name}: {node_result.message or ''}"]
+            )
             continue
         # an error (SQL, compilation) or a failure that names no date: the whole wave
         whole = f"{node.name} {status}" + (f": {node_result.message}" if node_result.message else "")

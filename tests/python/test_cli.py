@@ -176,6 +176,7 @@ def test_status_names_failed_and_stale_ranges_with_glyphs_and_exit_code(failing)
     failed = [line for line in lines if line.startswith("failed ")]
     assert [line.split(":")[0] for line in failed] == [f"failed {d} {' + '.join(MODELS)}" for d in days[2:4]]
     assert all("original_x is NULL in" in line and "above the 25.0% allowed" in line for line in failed)
+    assert all(len(line) > 120 for line in failed)  # piped: a message is never wrapped
     # the features after the failure read it: stale, said as one range
     stale = [line for line in lines if line.startswith("stale ")]
     assert stale == [line for line in stale if line.startswith(f"stale {days[4]}..{days[-1]} (4 dates) {MODELS[1]}:")]
@@ -224,3 +225,12 @@ def test_plan_json_is_json_lines(failing):
     batches = [e for e in events if e["event"] == "batch"]
     assert events[-1]["event"] == "planned" and events[-1]["batches"] == len(batches) > 0
     assert {"wave", "models", "start", "end", "dates", "reasons"} <= batches[0].keys()
+
+
+def test_one_of_a_thing_is_singular(failing, tmp_path, monkeypatch):
+    settings, days, _ = failing
+    monkeypatch.setenv("SHOTZONES_DUCKDB", str(tmp_path / "warehouse.duckdb"))
+    game = sorted(settings.duckdb_path.parent.rglob(f"[[]{days[0]}]-*.csv"))[0]
+    result = CliRunner().invoke(main, ["load", str(game)])
+    assert result.exit_code == 0, result.output
+    assert re.match(rf"Loaded [\d,]+ rows of 1 game \({days[0]} to {days[0]}\) from 1 file into ", result.stdout)
