@@ -58,18 +58,6 @@ class Event:
     error: str | None = None
     attempt: int = 0
 
-    def as_dict(self) -> dict:
-        return {
-            "event": self.kind,
-            "models": list(self.batch.models),
-            "start": self.batch.start.isoformat(),
-            "end": self.batch.end.isoformat(),
-            "dates": len(self.batch.dates),
-            "seconds": round(self.seconds, 3),
-            "error": self.error,
-            "attempt": self.attempt,
-        }
-
 
 @dataclass
 class BackfillResult:

@@ -48,20 +48,6 @@ class Status:
             counted[partition.model][partition.state] += 1
         return {model: dict(counter) for model, counter in counted.items()}
 
-    def as_json(self) -> dict:
-        return {
-            "models": self.counts(),
-            "partitions": [
-                {"model": p.model, "date": p.game_date.isoformat(), "state": p.state, "reason": p.reason}
-                for p in self.partitions
-            ],
-            "last_run": {
-                key: value.isoformat() if hasattr(value, "isoformat") else value
-                for key, value in (self.last_run or {}).items()
-            }
-            or None,
-        }
-
     def problems(self) -> list[Problem]:
         """Failed and stale partitions with their reasons: consecutive dates of one model in one
         state for one reason as one range, and the models that share a range as one line."""
