@@ -1529,13 +1529,15 @@ def generate(
     format_generation: str | None = None,
     max_dates_per_season: int | None = None,
     on_game: Callable[[], None] | None = None,
+    upcoming_dates: int = 0,
 ) -> GenerationSummary:
     """Write `schedule.csv` and one BigDataBall play-by-play file per game into `out_dir`.
 
     Seasons `first_season` .. `first_season + seasons - 1` (2021 = 2021-22), each in its own
     format generation unless `format_generation` forces one. With `max_dates_per_season` only
     the games of the first K game dates of each season are written (and listed in schedule.csv);
-    they are byte-identical to the same files of a full run.
+    they are byte-identical to the same files of a full run. The games of the last
+    `upcoming_dates` dates are scheduled but not played yet: in schedule.csv, without files.
     """
     started = time.perf_counter()
     if format_generation is not None and format_generation not in FORMAT_GENERATIONS:
@@ -1544,6 +1546,8 @@ def generate(
         raise ValueError("seasons must be at least 1")
     if max_dates_per_season is not None and max_dates_per_season < 0:
         raise ValueError("max_dates_per_season must be >= 0")
+    if upcoming_dates < 0:
+        raise ValueError("upcoming_dates must be >= 0")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     league = _League(seed, first_season)
@@ -1558,12 +1562,17 @@ def generate(
         season_dir.mkdir(exist_ok=True)
         keep_dates = plan.dates if max_dates_per_season is None else plan.dates[:max_dates_per_season]
         last_date = keep_dates[-1] if keep_dates else None
-        n_dates += len(keep_dates)
+        upcoming = set(keep_dates[max(0, len(keep_dates) - upcoming_dates):]) if season == season_list[-1] and upcoming_dates else set()
+        n_dates += len(keep_dates) - len(upcoming)
         rosters = [list(r) for r in plan.rosters]
         trades = list(plan.trades)
         for game in plan.games:
             if last_date is None or game.date > last_date:
                 break
+            schedule_row = (season, game.game_id, game.date.isoformat(), ABBR[game.away], ABBR[game.home])
+            if game.date in upcoming:
+                schedule_rows.append(schedule_row)
+                continue
             while trades and trades[0].day <= game.day:
                 _apply_trade(rosters, trades.pop(0))
             frac = game.day / max(1, plan.length_days - 1)
@@ -1577,9 +1586,7 @@ def generate(
                 writer.writerows(rows)
             n_rows += len(rows)
             n_games += 1
-            schedule_rows.append(
-                (season, game.game_id, game.date.isoformat(), ABBR[game.away], ABBR[game.home])
-            )
+            schedule_rows.append(schedule_row)
             if on_game is not None:
                 on_game()
         if season != season_list[-1]:

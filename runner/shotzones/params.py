@@ -64,6 +64,12 @@ batch_days = click.option(
 
 force = click.option("--force", is_flag=True, help="Rebuild partitions that are already done.")
 
+allow_stale = click.option(
+    "--allow-stale",
+    is_flag=True,
+    help="Serve even if partitions the rows read are pending, failed or stale (they are listed on stderr).",
+)
+
 # where --json is remembered for the command line's error handling (cli._fail)
 JSON_META = "shotzones.json"
 
