@@ -121,7 +121,7 @@ def test_status_is_exact_after_a_partial_backfill(small_files, tmp_path):
     assert backfill(settings, Options(end=dates[3])).success
     result = CliRunner().invoke(main, ["status", "--json"], env={"SHOTZONES_DUCKDB": str(settings.duckdb_path)})
     assert result.exit_code == 3, result.output  # some partitions pending
-    *partitions, summary = [json.loads(line) for line in result.output.splitlines()]
+    *partitions, summary = [json.loads(line) for line in result.stdout.splitlines()]
     for model in MODELS:
         assert summary["models"][model] == {"done": 4, "pending": len(dates) - 4, "failed": 0, "stale": 0}
     states = {(p["model"], p["date"]): p["state"] for p in partitions}
