@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -475,17 +476,23 @@ class Signals:
     """SIGINT and SIGTERM during a backfill. Remembered when they arrive, and raised (as
     KeyboardInterrupt) only while dbt runs or the runner waits to retry: there stopping is no
     worse than a kill -9, since dbt's statements roll back and nothing of the wave is recorded
-    yet. The ledger writes in between always finish. A second signal is only remembered."""
+    yet. The ledger writes in between always finish."""
 
     def __init__(self) -> None:
         self.received: int | None = None
         self._interruptible = False
 
     def _handle(self, signum: int, frame) -> None:
-        first = self.received is None
         self.received = self.received or signum
-        if first and self._interruptible:
+        if self._interruptible:
             raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable) -> None:
+        """An interrupt raised inside a finalizer (a thread pool's, collected) is swallowed there,
+        with a traceback: no traceback. The signal is remembered, so the wave still records
+        nothing, but it stops only once dbt has finished it."""
+        if not (issubclass(unraisable.exc_type, KeyboardInterrupt) and self.received is not None):
+            sys.__unraisablehook__(unraisable)
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -493,11 +500,13 @@ class Signals:
             yield
             return
         previous = {number: signal.signal(number, self._handle) for number in (signal.SIGINT, signal.SIGTERM)}
+        previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         try:
             yield
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)
+            sys.unraisablehook = previous_hook
 
     @contextmanager
     def interruptible(self) -> Iterator[None]:
