@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 import duckdb
+import sqlmesh_compare
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -559,6 +560,8 @@ class Bench:
             self.old_approach(dates)
         if "microbatch" not in self.args.skip:
             self.microbatch(loaded, dates)
+        if "sqlmesh" not in self.args.skip:
+            sqlmesh_compare.compare(self, sys.modules[__name__], loaded, dates, data_dir)
         self.load_after = uptime()
         self.seconds = round(time.perf_counter() - started, 1)
         for path in WAREHOUSES.glob("*.duckdb"):  # 100-500 MB each; the loaded one stays for reruns
@@ -616,6 +619,8 @@ class Bench:
         (ROOT / "BENCHMARKS.md").write_text(markdown)
         print()
         print(self.target_table(targets))
+        if "sqlmesh" in d:
+            print("\n".join(sqlmesh_compare.markdown(d)))
         print(f"\nWrote BENCHMARKS.md and bench/results.json ({self.seconds:.0f} s in all)")
 
     @staticmethod
@@ -786,6 +791,8 @@ class Bench:
             a, b = o["fit_seconds_per_date"]
             out += ["", f"Least-squares fit: {a:.3f} s + {b * 1000:.2f} ms per earlier date; summed over the {r['dates']} dates:"
                         f" {f['old_approach_3_seasons_estimated_s']:.0f} s, {f['old_approach_over_backfill']}x the backfill."]  # fmt: skip
+        if "sqlmesh" in d:
+            out += sqlmesh_compare.markdown(d)
         out += ["", "## Every command run", "", "| step | command | seconds | CPU seconds | peak memory | exit |",
                 "|---|---|---|---|---|---|"]  # fmt: skip
         for run in RUNS:
@@ -808,7 +815,7 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regenerate", action="store_true", help="generate the data again (measures generation)")
-    parser.add_argument("--skip", default="", help="comma-separated: old,microbatch,ten (development only)")
+    parser.add_argument("--skip", default="", help="comma-separated: old,microbatch,ten,sqlmesh (development only)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the main comparison; the best is reported")
     parser.add_argument("--keep", action="store_true", help="keep the warehouses under bench/cache/warehouses")
     args = parser.parse_args()
