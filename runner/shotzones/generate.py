@@ -41,6 +41,9 @@ COLUMNS = (
 )  # fmt: skip
 
 FORMAT_GENERATIONS = ("2017", "2021", "2024")
+# Game ids carry the season's last two digits: a century of seasons from the NBA's first keeps
+# them unique.
+SEASONS = range(1946, 2046)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,22 @@ allow_stale = click.option(
     help="Serve even if partitions the rows read are pending, failed or stale (they are listed on stderr).",
 )
 
-as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+# where --json is remembered for the command line's error handling (cli._fail)
+JSON_META = "shotzones.json"
+
+
+def _remember_json(ctx, param, value: bool) -> bool:
+    ctx.meta[JSON_META] = value
+    return value
+
+
+as_json = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_remember_json,
+    help="Print JSON Lines (one event per line) instead of text.",
+)
 
 
 wait = click.option(
