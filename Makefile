@@ -9,6 +9,9 @@ DEMO_DB := warehouse/demo.duckdb
 # The BigQuery emulator the BigQuery-path tests start: its own venv, as it pins duckdb 1.5.6
 EMULATOR_VENV := .venv-emulator
 EMULATOR_REQUIREMENTS := tests/python/bigquery_emulator/requirements.txt
+# SQLMesh, for the benchmark's side-by-side comparison only: its own venv, as it pins duckdb < 2
+BENCH_VENV := .venv-bench
+BENCH_REQUIREMENTS := bench/requirements-sqlmesh.txt
 
 .PHONY: install emulator demo test lint unit bench clean
 
@@ -50,8 +53,15 @@ test: install emulator lint
 
 # The benchmark (bench/run.py): about 10-15 minutes on 2 cores; writes BENCHMARKS.md and
 # bench/results.json. Generated data is cached in bench/cache/.
-bench: install
+bench: install $(BENCH_VENV)/.installed
 	$(BIN)/python bench/run.py
 
+$(BENCH_VENV)/.installed: $(BENCH_REQUIREMENTS)
+	rm -rf $(BENCH_VENV)
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r $(BENCH_REQUIREMENTS)
+	touch $@
+
 clean:
-	rm -rf target logs warehouse data $(VENV) $(EMULATOR_VENV)
+	rm -rf target logs warehouse data $(VENV) $(EMULATOR_VENV) $(BENCH_VENV)

@@ -30,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 
 import duckdb
+import sqlmesh_compare
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -500,7 +501,7 @@ class Bench:
         self.cpu |= {"features_slate_s": slate.cpu_seconds, "export_3_seasons_s": export.cpu_seconds}
         f["export_3_seasons_rows"] = query(built, f"select count(*) from '{out / 'training.parquet'}'")[0][0]
 
-    # 9: a selective rebuild against --force over the same range, and a wave's fixed cost
+    # 10: a selective rebuild against --force over the same range, and a wave's fixed cost
     def selective_rebuild(self, data_dir: Path) -> None:
         f, d = self.figures, self.details
         dates = game_dates(self.backfilled)
@@ -543,6 +544,41 @@ class Bench:
             "planned_partitions": sum(b["dates"] * len(b["models"]) for b in batches),
             "one_date_force_s": one.seconds,
         }  # fmt: skip
+
+    # 9: the nightly job
+    def nightly(self, data_dir: Path) -> None:
+        """`shotzones update` on the whole folder as cron runs it: the folder (hard links to the
+        generated files) first holds every date but the last two and is updated (not measured);
+        then one new date's files arrive and `update` runs, then again with nothing new. The
+        schedule in the folder lists the last date still to come, so both runs serve a slate."""
+        f, d = self.figures, self.details
+        folder = CACHE / "nightly-folder"
+        shutil.rmtree(folder, ignore_errors=True)
+        days = sorted({date.fromisoformat(p.name[1:11]) for p in data_dir.rglob("[[]*.csv")})
+        new_day = days[-2]
+        for path in data_dir.rglob("*.csv"):
+            if path.name == "schedule.csv" or date.fromisoformat(path.name[1:11]) < new_day:
+                (folder / path.relative_to(data_dir)).parent.mkdir(parents=True, exist_ok=True)
+                os.link(path, folder / path.relative_to(data_dir))
+        warehouse = WAREHOUSES / "nightly.duckdb"
+        WAREHOUSES.mkdir(parents=True, exist_ok=True)
+        for stale in (warehouse, warehouse.with_suffix(".duckdb.wal")):
+            stale.unlink(missing_ok=True)
+        slate = CACHE / "nightly-slate.csv"
+        update = [SHOTZONES, "update", str(folder), "--serve-out", str(slate)]
+        setup = measure("setup: update, all but the last two dates", update, warehouse)
+        parse(warehouse, runner=True)
+        arrived = files_of(data_dir, new_day)
+        for path in arrived:
+            os.link(path, folder / path.relative_to(data_dir))
+        one = measure(f"update, one new date ({len(arrived)} files)", update, warehouse)
+        nothing = measure("update, nothing new", update, warehouse)
+        f["update_one_new_date_s"], f["update_nothing_new_s"] = one.seconds, nothing.seconds
+        self.cpu |= {"update_one_new_date_s": one.cpu_seconds, "update_nothing_new_s": nothing.cpu_seconds}
+        d["nightly"] = {"new_date": new_day.isoformat(), "files": len(arrived), "setup_seconds": setup.seconds,
+                        "one_new_date_output": one.output_tail, "nothing_new_output": nothing.output_tail,
+                        "one_new_date_dbt": profile(one)}  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
 
     # 8: ten seasons
     def ten_seasons(self) -> None:
@@ -602,12 +638,16 @@ class Bench:
             self.ten_seasons()  # next to the three-season backfill it is compared with
         built = self.incremental(loaded, dates, data_dir)
         self.serving(built, data_dir, dates[-1])
+        if "nightly" not in self.args.skip:
+            self.nightly(data_dir)
         if "selective" not in self.args.skip:
             self.selective_rebuild(data_dir)
         if "old" not in self.args.skip:
             self.old_approach(dates)
         if "microbatch" not in self.args.skip:
             self.microbatch(loaded, dates)
+        if "sqlmesh" not in self.args.skip:
+            sqlmesh_compare.compare(self, sys.modules[__name__], loaded, dates, data_dir)
         self.load_after = uptime()
         self.seconds = round(time.perf_counter() - started, 1)
         for path in WAREHOUSES.glob("*.duckdb"):  # 100-500 MB each; the loaded one stays for reruns
@@ -654,6 +694,10 @@ class Bench:
         target("serve one slate (`features --date`)", f"{f['features_slate_s']:.2f} s", "< 3 s", f["features_slate_s"] < 3)
         target("export the 3-season training set", f"{f['export_3_seasons_s']:.1f} s ({f['export_3_seasons_rows']:,} rows)",
                "< 10 s", f["export_3_seasons_s"] < 10)  # fmt: skip
+        if "update_one_new_date_s" in f:
+            target("`update` on the 3-season folder: one new date / nothing new",
+                   f"{f['update_one_new_date_s']:.1f} / {f['update_nothing_new_s']:.1f} s", "< 5 s / < 2 s",
+                   f["update_one_new_date_s"] < 5 and f["update_nothing_new_s"] < 2)  # fmt: skip
         target("load 3 seasons", f"{f['load_3_seasons_s']:.1f} s", "< 30 s", f["load_3_seasons_s"] < 30)
         target("generate 3 seasons", f"{f['generate_3_seasons_s']:.1f} s", "< 60 s", f["generate_3_seasons_s"] < 60,
                "cached: measured " + self.details["generation_3"]["when"] if self.details["generation_3"].get("cached") else "")  # fmt: skip
@@ -673,6 +717,8 @@ class Bench:
         (ROOT / "BENCHMARKS.md").write_text(markdown)
         print()
         print(self.target_table(targets))
+        if "sqlmesh" in d:
+            print("\n".join(sqlmesh_compare.markdown(d)))
         print(f"\nWrote BENCHMARKS.md and bench/results.json ({self.seconds:.0f} s in all)")
 
     @staticmethod
@@ -843,6 +889,8 @@ class Bench:
             a, b = o["fit_seconds_per_date"]
             out += ["", f"Least-squares fit: {a:.3f} s + {b * 1000:.2f} ms per earlier date; summed over the {r['dates']} dates:"
                         f" {f['old_approach_3_seasons_estimated_s']:.0f} s, {f['old_approach_over_backfill']}x the backfill."]  # fmt: skip
+        if "sqlmesh" in d:
+            out += sqlmesh_compare.markdown(d)
         out += ["", "## Every command run", "", "| step | command | seconds | CPU seconds | peak memory | exit |",
                 "|---|---|---|---|---|---|"]  # fmt: skip
         for run in RUNS:
@@ -865,7 +913,7 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regenerate", action="store_true", help="generate the data again (measures generation)")
-    parser.add_argument("--skip", default="", help="comma-separated: old,microbatch,ten,selective (development only)")
+    parser.add_argument("--skip", default="", help="comma-separated: old,microbatch,ten,sqlmesh,nightly,selective (development only)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the main comparison; the best is reported")
     parser.add_argument("--keep", action="store_true", help="keep the warehouses under bench/cache/warehouses")
     args = parser.parse_args()

@@ -99,7 +99,7 @@
     even; anything else NULL. -#}
 {% macro bigquery__clock_to_seconds(expression) -%}
     if(
-        regexp_contains(trim({{ expression }}), r'^[0-9]+:[0-5][0-9]:[0-5][0-9](\.[0-9]*)?$'),
+        regexp_contains(trim({{ expression }}), r'^[0-9]+:[0-5]?[0-9]:[0-5][0-9](\.[0-9]*)?$'),
         safe_cast(round(
             safe_cast(split(trim({{ expression }}), ':')[safe_offset(0)] as numeric) * 3600
             + safe_cast(split(trim({{ expression }}), ':')[safe_offset(1)] as numeric) * 60
@@ -111,6 +111,15 @@
         ) as int64),
         null
     )
+{%- endmacro %}
+
+
+{#- BigDataBall's play_length, a signed duration: `h:mm:ss`, negative with the sign on the hours or
+    the minutes (`00:-12:00`, `00:-5:00`, on the row starting each period). Portable as it stands:
+    the magnitude through clock_to_seconds, whose minutes may then be a single digit. -#}
+{% macro signed_clock_to_seconds(expression) -%}
+    case when strpos(trim({{ expression }}), '-') > 0 then -1 else 1 end
+    * {{ clock_to_seconds("replace(" ~ expression ~ ", '-', '')") }}
 {%- endmacro %}
 
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import random
+import signal
+import sys
+import threading
 import time
 import uuid
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Callable
+from typing import Callable, Iterator
 
-from shotzones import code, dbt, ledger
+from shotzones import busy, code, dbt, ledger
 from shotzones.planning import (
     CODE_CHANGED,
     FEATURES,
@@ -29,7 +33,7 @@ from shotzones.planning import (
     waves,
 )
 from shotzones.settings import RAW_COLUMNS, Settings
-from shotzones.warehouse import EVERY_DATE, Warehouse, date_list, open_warehouse
+from shotzones.warehouse import EVERY_DATE, Warehouse, date_list, open_warehouse, require_warehouse
 
 # Errors that go away by themselves: a lock held by another process, a serialization
 # conflict, a quota or rate limit, a dropped connection.
@@ -56,18 +60,6 @@ class Event:
     error: str | None = None
     attempt: int = 0
 
-    def as_dict(self) -> dict:
-        return {
-            "event": self.kind,
-            "models": list(self.batch.models),
-            "start": self.batch.start.isoformat(),
-            "end": self.batch.end.isoformat(),
-            "dates": len(self.batch.dates),
-            "seconds": round(self.seconds, 3),
-            "error": self.error,
-            "attempt": self.attempt,
-        }
-
 
 @dataclass
 class BackfillResult:
@@ -77,10 +69,15 @@ class BackfillResult:
     failed: list[ledger.Entry] = field(default_factory=list)
     seconds: float = 0.0
     recovered_lock: ledger.Holder | None = None
+    interrupted: int | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
 
     @property
     def success(self) -> bool:
-        return not self.failed
+        return not self.failed and self.interrupted is None
+
+    @property
+    def outcome(self) -> str:
+        return "interrupted" if self.interrupted is not None else "failed" if self.failed else "success"
 
 
 @dataclass(frozen=True)
@@ -94,11 +91,17 @@ class Options:
     max_attempts: int = 5
     backoff_seconds: float = 1.0
 
-
-def require_warehouse(settings: Settings) -> None:
-    """Refuse to plan on a DuckDB file that does not exist, rather than create an empty one."""
-    if settings.target == "duckdb" and not settings.duckdb_path.exists():
-        raise NothingLoaded(f"no warehouse at {settings.duckdb_path}: run `shotzones load` first")
+    def command_line(self) -> str:
+        """The run as `shotzones backfill` options, for the runs table."""
+        words = ["backfill"]
+        for name, value in (("--start", self.start), ("--end", self.end)):
+            words += [name, value.isoformat()] if value else []
+        if self.models != MODELS:
+            words += ["--select", ",".join(self.models)]
+        words += ["--workers", str(self.workers)]
+        words += ["--batch-days", str(self.batch_days)] if self.batch_days else []
+        words += ["--force"] if self.force else []
+        return " ".join(words)
 
 
 def loaded_dates(wh: Warehouse) -> list[date]:
@@ -117,6 +120,13 @@ def loaded_dates(wh: Warehouse) -> list[date]:
     if not dates:
         raise NothingLoaded(f"{settings.raw_relation} is empty: run `shotzones load` first")
     return dates
+
+
+def require_dates_in_range(dates: list[date], start: date | None, end: date | None) -> None:
+    """Refuse a range that holds none of the loaded game dates: there is nothing to build."""
+    if not any((start is None or day >= start) and (end is None or day <= end) for day in dates):
+        asked = f"from {start} to {end}" if start and end else f"from {start} on" if start else f"up to {end}"
+        raise NothingLoaded(f"no game dates loaded {asked}: the loaded dates run from {dates[0]} to {dates[-1]}")
 
 
 def rows_present(wh: Warehouse, models=MODELS) -> dict[tuple[str, date], int]:
@@ -264,7 +274,7 @@ class Survey:
 
 
 def current_states(settings: Settings) -> Survey:
-    require_warehouse(settings)
+    require_warehouse(settings)  # before the compile, which would create a missing DuckDB file
     versions = code.current_versions(settings)  # before opening the warehouse: dbt opens it too
     with open_warehouse(settings) as wh:
         dates = loaded_dates(wh)
@@ -384,7 +394,11 @@ def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamC
 
 
 def plan(settings: Settings, options: Options) -> list[Batch]:
-    return plan_survey(current_states(settings), options)
+    require_warehouse(settings)
+    with busy.hold(settings, busy.command_line("plan"), writes=False):
+        survey = current_states(settings)
+    require_dates_in_range(survey.dates, options.start, options.end)
+    return plan_survey(survey, options)
 
 
 def plan_survey(survey: Survey, options: Options) -> list[Batch]:
@@ -421,20 +435,46 @@ class WaveOutcome:
         return self.error is not None or any(None in by_day for by_day in self.problems.values())
 
     def failure_text(self) -> str:
-        return self.error or "; ".join(
-            message for by_day in self.problems.values() for messages in by_day.values() for message in messages
-        )
+        messages = (m for by_day in self.problems.values() for ms in by_day.values() for m in ms)
+        return self.error or "; ".join(dict.fromkeys(messages))  # each once, in order
 
 
-def failing_dates(settings: Settings, relation_name: str | None) -> list[date] | None:
-    """The game dates a failed test's stored failures name, or None when it names none (then
-    the failure belongs to every partition of the wave)."""
-    if not relation_name:
+def failures_by_date(settings: Settings, node) -> dict[date, str] | None:
+    """What a failed test's stored failures say, per game date they name: the measured rate
+    against its bound, the scheduled games without play-by-play, or how many rows failed; and
+    the audit table holding the rows. None when they name no date (the failure then belongs to
+    every partition of the wave)."""
+    relation = getattr(node, "relation_name", None)
+    if not relation:
         return None
     with open_warehouse(settings) as wh:
-        if "game_date" not in wh.columns(relation_name):
+        columns = wh.columns(relation)
+        if "game_date" not in columns:
             return None
-        return [row[0] for row in wh.rows(f"select distinct game_date from {relation_name}")]
+        rows = [dict(zip(columns, row)) for row in wh.rows(f"select * from {relation}")]
+    by_day: dict[date, list[dict]] = {}
+    for row in rows:
+        by_day.setdefault(row["game_date"], []).append(row)
+    table = relation.replace('"', "").replace("`", "")
+    return {day: f"{node.name}: {_measured(node, found)} (rows in {table})" for day, found in by_day.items()}
+
+
+def _measured(node, rows: list[dict]) -> str:
+    """One date's failing rows of a test, said the way a person checks them."""
+    row = rows[0]
+    if "null_rate" in row:  # tests/generic/null_rate.sql: one row per date
+        column = getattr(node, "column_name", None) or "the column"
+        measured = f"{column} is NULL in {row['null_count']:,} of {row['row_count']:,} rows ({row['null_rate']:.1%})"
+        if row["null_rate"] > row["max_rate"]:
+            return f"{measured}, above the {row['max_rate']:.1%} allowed"
+        return f"{measured}, below the {row['min_rate']:.1%} expected"
+    if "coverage" in row:  # tests/generic/schedule_coverage.sql: one row per date
+        missing = ", ".join(sorted((row.get("missing_games") or "").split(", ")))
+        return (
+            f"{row['games_with_play_by_play']} of {row['scheduled_games']} scheduled games have play-by-play"
+            f" ({row['coverage']:.0%}); without any: {missing}"
+        )
+    return f"{len(rows):,} failing {'row' if len(rows) == 1 else 'rows'}"
 
 
 def wave_commands(models: tuple[str, ...]) -> list[list[str]]:
@@ -489,13 +529,18 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
             owners = [m for m in models if any(d.endswith("." + m) for d in depends_on)] or list(models)
         if status in ("success", "pass"):
             continue
+        measured = failures_by_date(settings, node) if status in ("fail", "warn") else None
         if status == "warn":
-            outcome.warnings.append(f"{node.name}: {node_result.message or ''}".strip())
+            outcome.warnings += (
+                [f"{day}: {said}" for day, said in sorted(measured.items())]
+                if measured
+                else [f"{node.name}: {node_result.message or ''}"]
+            )
             continue
-        days = failing_dates(settings, getattr(node, "relation_name", None)) if status == "fail" else None
-        message = f"{node.name} {status}" + (f": {node_result.message}" if node_result.message else "")
+        # an error (SQL, compilation) or a failure that names no date: the whole wave
+        whole = f"{node.name} {status}" + (f": {node_result.message}" if node_result.message else "")
         for owner in owners:
-            for day in days or [None]:
+            for day, message in (measured or {None: whole}).items():
                 outcome.problems[owner].setdefault(day, []).append(message)
     return outcome
 
@@ -509,6 +554,63 @@ def count_rows(wh: Warehouse, model: str, days: list[date]) -> dict[date, int]:
     return {day: 0 for day in days} | dict(rows)
 
 
+class Interrupted(Exception):
+    """A signal stopped the backfill between two ledger writes."""
+
+
+class Signals:
+    """SIGINT and SIGTERM during a backfill. Remembered when they arrive, and raised (as
+    KeyboardInterrupt) only while dbt runs or the runner waits to retry: there stopping is no
+    worse than a kill -9, since dbt's statements roll back and nothing of the wave is recorded
+    yet. The ledger writes in between always finish."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._interruptible = False
+
+    def _handle(self, signum: int, frame) -> None:
+        self.received = self.received or signum
+        if self._interruptible:
+            raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable) -> None:
+        """An interrupt raised inside a finalizer (a thread pool's, collected) is swallowed there,
+        with a traceback: no traceback. The signal is remembered, so the wave still records
+        nothing, but it stops only once dbt has finished it."""
+        if not (issubclass(unraisable.exc_type, KeyboardInterrupt) and self.received is not None):
+            sys.__unraisablehook__(unraisable)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():  # only it receives signals
+            yield
+            return
+        previous = {number: signal.signal(number, self._handle) for number in (signal.SIGINT, signal.SIGTERM)}
+        previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            sys.unraisablehook = previous_hook
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        self.check()
+        self._interruptible = True
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.received = self.received or signal.SIGINT
+        finally:
+            self._interruptible = False
+        self.check()
+
+    def check(self) -> None:
+        if self.received is not None:
+            raise Interrupted
+
+
 def backfill(
     settings: Settings,
     options: Options = Options(),
@@ -516,28 +618,83 @@ def backfill(
     sleep: Callable[[float], None] = time.sleep,
     on_plan: Callable[[list[Batch]], None] = lambda planned: None,
 ) -> BackfillResult:
-    """Plan under the lock (`on_plan` sees the plan before anything runs), then build it."""
+    """Plan under the lock (`on_plan` sees the plan before anything runs), then build it. The
+    warehouse is held throughout (busy.hold), its progress advertised to `status`. SIGINT or
+    SIGTERM stops it: the run is recorded `interrupted` (`result.interrupted` names the
+    signal), what it had not recorded stays as it was, and the lock is released."""
     started = time.perf_counter()
     run_id = uuid.uuid4().hex[:12]
     now = datetime.now()
     require_warehouse(settings)
-    with open_warehouse(settings) as wh:
-        loaded_dates(wh)  # refuse before taking the lock when nothing is loaded
-        recovered = ledger.acquire_lock(wh, run_id, now)
-        ledger.start_run(wh, run_id, now, f"backfill {options}")
-    result = BackfillResult(run_id, [], recovered_lock=recovered)
-    try:
-        survey = current_states(settings)
-        result.planned = plan_survey(survey, options)
-        on_plan(result.planned)
-        _run_waves(settings, options, result, survey.fingerprints, on_event, sleep, survey.code.current)
-    finally:
-        outcome = "success" if result.success else "failed"
+    signals = Signals()
+    with signals.installed(), busy.hold(settings, busy.command_line("backfill"), run_id) as held:
+        # on BigQuery the hold took the lock row (and recorded the run when it is this one's)
+        takes_lock = not held.owns_lock_row
+        records_run = takes_lock or held.activity.run_id != run_id
         with open_warehouse(settings) as wh:
-            ledger.finish_run(wh, run_id, outcome, datetime.now())
-            ledger.release_lock(wh, run_id)
-        result.seconds = time.perf_counter() - started
+            # refuse before taking the lock when there is nothing to build
+            require_dates_in_range(loaded_dates(wh), options.start, options.end)
+            recovered = ledger.acquire_lock(wh, run_id, now) if takes_lock else held.recovered
+            if records_run:
+                ledger.start_run(wh, run_id, now, options.command_line())
+        result = BackfillResult(run_id, [], recovered_lock=recovered)
+        progress = _Progress(held, run_id)
+        try:
+            survey = current_states(settings)
+            result.planned = plan_survey(survey, options)
+            progress.planned(result.planned)
+            signals.check()
+            on_plan(result.planned)
+            _run_waves(settings, options, result, survey.fingerprints, progress.wrap(on_event), sleep, signals,
+                       survey.code.current)  # fmt: skip
+        except Interrupted:
+            result.interrupted = signals.received
+        finally:
+            held.outcome = result.outcome
+            with open_warehouse(settings) as wh:
+                if records_run:
+                    ledger.finish_run(wh, run_id, result.outcome, datetime.now())
+                if takes_lock:
+                    ledger.release_lock(wh, run_id)
+            result.seconds = time.perf_counter() - started
     return result
+
+
+class _Progress:
+    """The running backfill's progress, advertised through the hold for `status` to show."""
+
+    def __init__(self, held: busy.Held, run_id: str):
+        self.held, self.run_id = held, run_id
+        self.total = self.done = self.failed = self.wave = 0
+        self.current: list[str] = []
+        self._in_wave = False
+
+    def planned(self, batches: list[Batch]) -> None:
+        self.total = sum(len(b.dates) * len(b.models) for b in batches)
+        self._report()
+
+    def wrap(self, on_event: Callable[[Event], None]) -> Callable[[Event], None]:
+        def tracked(event: Event) -> None:
+            partitions = len(event.batch.dates) * len(event.batch.models)
+            if event.kind == "started":
+                if not self._in_wave:
+                    self.wave, self.current, self._in_wave = self.wave + 1, [], True
+                self.current.append(f"{event.batch.start}..{event.batch.end} {'+'.join(event.batch.models)}")
+            elif event.kind in ("done", "failed", "retry"):
+                self._in_wave = False
+                self.done += partitions if event.kind == "done" else 0
+                self.failed += partitions if event.kind == "failed" else 0
+            self._report()
+            on_event(event)
+
+        return tracked
+
+    def _report(self) -> None:
+        self.held.report(
+            backfill_run_id=self.run_id, partitions_total=self.total, partitions_done=self.done,
+            partitions_failed=self.failed, partitions_left=self.total - self.done - self.failed,
+            wave=self.wave, current_batches=self.current if self._in_wave else [],
+        )  # fmt: skip
 
 
 def unlock(settings: Settings, run_id: str) -> ledger.Holder:
@@ -546,7 +703,7 @@ def unlock(settings: Settings, run_id: str) -> ledger.Holder:
         return ledger.break_lock(wh, run_id, datetime.now())
 
 
-def _run_waves(settings, options, result, fingerprints, on_event, sleep, versions) -> None:
+def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals: Signals, versions) -> None:
     """Build the plan wave by wave. `fingerprints` were taken before the plan: a load during
     the run can only make a build look older than it is (a redo later), never newer (a change
     missed)."""
@@ -562,7 +719,8 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, version
             on_event(Event("started", batch))
         wave_started, started_at = time.perf_counter(), datetime.now()
         wave_days = [d for b in wave for d in b.dates]
-        outcome = run_wave(settings, wave, concurrency)
+        with signals.interruptible():  # an interrupted wave records nothing: its partitions stay as they were
+            outcome = run_wave(settings, wave, concurrency)
         seconds = time.perf_counter() - wave_started
         failure = outcome.failure_text()
 
@@ -574,7 +732,8 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, version
                 delay = options.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
                 for batch in wave:
                     on_event(Event("retry", batch, seconds, failure, attempt))
-                sleep(delay)
+                with signals.interruptible():
+                    sleep(delay)
                 queue.appendleft(wave)
                 continue
         if outcome.whole_wave_failed and len(wave) > 1:
@@ -608,10 +767,13 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, version
                 ledger.record_source_games(wh, built, fingerprints, outcome.finished_at.get(PLAYER_GAMES, started_at))
         result.done += sum(e.state == "done" for e in entries)
         result.failed += [e for e in entries if e.state == "failed"]
-        failed_dates = {e.game_date for e in entries if e.state == "failed"}
         for batch in wave:
-            batch_failures = sorted(d.isoformat() for d in failed_dates.intersection(batch.dates))
-            if batch_failures:
-                on_event(Event("failed", batch, seconds, f"{', '.join(batch_failures)}: {failure}"))
+            errors: dict[date, dict[str, None]] = {}  # per date, each error once
+            for e in entries:
+                if e.state == "failed" and e.game_date in batch.dates:
+                    errors.setdefault(e.game_date, {})[e.error or ""] = None
+            if errors:
+                said = "; ".join(f"{day}: {' / '.join(found)}" for day, found in sorted(errors.items()))
+                on_event(Event("failed", batch, seconds, said))
             else:
                 on_event(Event("done", batch, seconds))

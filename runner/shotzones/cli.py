@@ -5,11 +5,12 @@ from __future__ import annotations
 import calendar
 import itertools
 import json
+import signal
 import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -27,13 +28,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from shotzones import params
+from shotzones import busy, params
 from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan, unlock
 from shotzones.cost import TIB, estimate
-from shotzones.generate import generate
+from shotzones.generate import SEASONS, generate
 from shotzones.ledger import BackfillLocked
 from shotzones.load import LoadError, load, load_schedule, quarantine_relation, schedule_relation
 from shotzones.planning import STATES, Batch, waves
+from shotzones.nightly import Step, update
 from shotzones.report import build_report
 from shotzones.serving import (
     FORMATS,
@@ -47,35 +49,98 @@ from shotzones.serving import (
     training_set,
     write,
 )
-from shotzones.settings import Settings
-from shotzones.status import COLOURS, calendar_rows, status, write_png
+from shotzones.settings import BadSetting, Settings
+from shotzones.status import COLOURS, GLYPHS, NO_GAME, calendar_rows, status, write_png
+from shotzones.warehouse import WarehouseUnavailable
 
-# Piped output (CI logs, `make demo | tee`) gets room for the tables rather than 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 120)
+# Piped output (CI logs, `make demo | tee`) gets room for the tables rather than 80 columns, and
+# messages are never wrapped (a wrapped line breaks grep); only tables fit the width.
+console = Console(width=None if sys.stdout.isatty() else 120, soft_wrap=True)
+
+# Exit codes every command shares (README, "Exit codes").
+EXIT_REFUSED = 2
+EXIT_SIGNAL = 128  # + the signal's number: 130 for SIGINT, 143 for SIGTERM
 
 
 class Refused(click.ClickException):
-    """The command cannot start: nothing loaded, or another backfill holds the warehouse."""
+    """The command cannot start: nothing loaded, no warehouse, a setting it cannot use, or
+    another backfill holds the warehouse."""
 
-    exit_code = 2
+    exit_code = EXIT_REFUSED
 
 
-def _settings(target: str | None, dbt_vars: str = "") -> Settings:
-    return replace(Settings.from_env(target), dbt_vars=dbt_vars)
+# What any command may meet before it does anything: refused with a message, never a traceback.
+REFUSALS = (NothingLoaded, BackfillLocked, WarehouseUnavailable, BadSetting, busy.WarehouseBusy)
+
+
+def emit(event: str, **fields) -> None:
+    """One line of `--json` output: JSON Lines, each object with its `event` type and `at`, an
+    ISO-8601 UTC timestamp (README, "JSON output")."""
+    click.echo(json.dumps({"event": event, "at": utc(datetime.now()), **fields}))
+
+
+def utc(moment: datetime) -> str:
+    """A time as ISO-8601 UTC; the ledger's times are naive local times."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _as_json() -> bool:
+    return bool(click.get_current_context().meta.get(params.JSON_META))
+
+
+def _fail(message: str, exit_code: int) -> None:
+    """End the command with `message` on stderr (and an `error` event under --json)."""
+    if _as_json():
+        emit("error", message=message, exit_code=exit_code)
+    if exit_code == EXIT_REFUSED:
+        raise Refused(message)
+    click.echo(message, err=True)
+    raise SystemExit(exit_code)
+
+
+class _Main(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except REFUSALS as error:
+            _fail(str(error), EXIT_REFUSED)
+        except KeyboardInterrupt:  # Ctrl-C outside a backfill, which handles its own
+            _fail("interrupted", EXIT_SIGNAL + signal.SIGINT)
+
+
+def _settings(target: str | None, wait_seconds: float | None = None, dbt_vars: str = "") -> Settings:
+    return replace(busy.with_wait(Settings.from_env(target), wait_seconds), dbt_vars=dbt_vars)
 
 
 def _date(value: datetime | None):
     return value.date() if value else None
 
 
-@click.group()
+def _range(start: datetime | None, end: datetime | None):
+    """--start and --end as dates; a reversed range is a usage error."""
+    if start and end and start > end:
+        raise click.UsageError(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}")
+    return _date(start), _date(end)
+
+
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 game`, `1,230 games`."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
+@click.group(cls=_Main)
 @click.version_option(package_name="shotzones")
 def main() -> None:
     """NBA shot-zone rolling features from BigDataBall play-by-play."""
 
 
 @main.command("generate")
-@click.option("--first-season", type=int, required=True, help="Starting year of the first season (2021 = 2021-22).")
+@click.option(
+    "--first-season",
+    type=click.IntRange(SEASONS.start, SEASONS.stop - 1),
+    required=True,
+    help="Starting year of the first season (2021 = 2021-22).",
+)
 @click.option("--seasons", type=click.IntRange(1, 30), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
@@ -96,6 +161,12 @@ def generate_command(
     first_season: int, seasons: int, seed: int, out_dir: Path, upcoming_dates: int, format_generation: str | None
 ) -> None:
     """Write realistic synthetic BigDataBall files, one per game, and schedule.csv."""
+    if first_season + seasons - 1 not in SEASONS:
+        raise click.BadParameter(
+            f"seasons {first_season} to {first_season + seasons - 1} go past {SEASONS.stop - 1}:"
+            f" game ids carry two digits of the year, so seasons {SEASONS.start}-{SEASONS.stop - 1} keep them unique",
+            param_hint="--seasons",
+        )
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,
@@ -108,36 +179,51 @@ def generate_command(
             upcoming_dates=upcoming_dates,
         )  # fmt: skip
     console.print(
-        f"Wrote {summary.files:,} files ({summary.games:,} games on {summary.dates} dates,"
-        f" {summary.rows:,} rows) to {out_dir} in {summary.seconds:.1f} s"
+        f"Wrote {_count(summary.files, 'file')} ({_count(summary.games, 'game')} on {_count(summary.dates, 'date')},"
+        f" {_count(summary.rows, 'row')}) to {out_dir} in {summary.seconds:.1f} s"
     )
 
 
 @main.command("load")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @params.target
-def load_command(paths: tuple[Path, ...], target: str | None) -> None:
-    """Load play-by-play files and directories (.csv, .csv.gz) into the raw table.
+@params.wait
+@click.option("--all", "reread", is_flag=True, help="Read every file, also those unchanged since they were loaded.")
+def load_command(paths: tuple[Path, ...], target: str | None, wait_seconds: float | None, reread: bool) -> None:
+    """Load play-by-play files and directories (.csv, .csv.gz) into the raw table: the files
+    new or changed since they were last loaded (--all: every file).
 
-    Exit codes: 0 all loaded, 1 some rows quarantined, 2 a file rejected."""
-    settings = _settings(target)
+    Exit codes: 0 all loaded, 1 rows quarantined or values set aside, 2 a file rejected or the
+    warehouse busy."""
+    settings = _settings(target, wait_seconds)
     try:
-        summary = load(settings, paths)
+        summary = load(settings, paths, reread)
     except LoadError as error:
         raise Refused(str(error)) from error
-    dates = f" ({summary.first_date} to {summary.last_date})" if summary.rows else ""
-    click.echo(
-        f"Loaded {summary.rows:,} rows of {summary.games:,} games{dates} from {summary.files:,}"
-        f" files into {settings.raw_relation} in {summary.seconds:.1f} s"
-    )
+    _echo_load(summary, settings)
+    if summary.exit_code:
+        raise SystemExit(summary.exit_code)
+
+
+def _echo_load(summary, settings: Settings) -> None:
+    if not summary.files and summary.unchanged and not summary.rejected:
+        click.echo(f"Nothing new to load: {_count(summary.unchanged, 'file')} unchanged since loaded (--all re-reads them)")
+        return
+    if summary.rows or not summary.rejected:
+        dates = f" ({summary.first_date} to {summary.last_date})" if summary.rows else ""
+        unchanged = f"; {_count(summary.unchanged, 'file')} unchanged since loaded, skipped" if summary.unchanged else ""
+        click.echo(
+            f"Loaded {_count(summary.rows, 'row')} of {_count(summary.games, 'game')}{dates} from"
+            f" {_count(summary.files, 'file')} into {settings.raw_relation} in {summary.seconds:.1f} s{unchanged}"
+        )
+    else:
+        click.echo(f"Nothing loaded: {_count(len(summary.rejected), 'file')} rejected", err=True)
     for note in summary.notes:
         click.echo(f"note: {note}")
     for rejected in summary.rejected:
         click.echo(f"rejected {rejected.describe()}", err=True)
-    if summary.quarantined_rows:
+    if summary.problem_count:
         _echo_quarantine(summary, quarantine_relation(settings))
-    if summary.exit_code:
-        raise SystemExit(summary.exit_code)
 
 
 # Bad rows named one by one in the load output; past that, counts per file.
@@ -146,8 +232,9 @@ _BAD_ROWS_SHOWN = 30
 
 def _echo_quarantine(summary, relation: str) -> None:
     click.echo(
-        f"quarantined {summary.quarantined_rows:,} rows ({summary.problem_count:,} problems)"
-        f" in {len(summary.quarantined_by_file):,} files into {relation}:",
+        f"quarantined {_count(summary.quarantined_rows, 'row')} and set aside {_count(summary.set_aside_values, 'value')}"
+        f" (rows loaded, values missing) ({_count(summary.problem_count, 'problem')})"
+        f" in {_count(len(summary.quarantined_by_file), 'file')} into {relation}:",
         err=True,
     )
     rows = itertools.groupby(summary.problems, key=lambda p: (p.source_file, p.line))
@@ -181,7 +268,7 @@ def load_schedule_command(paths: tuple[Path, ...], target: str | None) -> None:
         raise Refused(str(error)) from error
     dates = f" ({summary.first_date} to {summary.last_date})" if summary.games else ""
     click.echo(
-        f"Loaded {summary.games:,} scheduled games{dates} from {summary.files:,} files into"
+        f"Loaded {_count(summary.games, 'scheduled game')}{dates} from {_count(summary.files, 'file')} into"
         f" {schedule_relation(settings)} in {summary.seconds:.1f} s"
     )
     for rejected in summary.rejected:
@@ -191,63 +278,89 @@ def load_schedule_command(paths: tuple[Path, ...], target: str | None) -> None:
 
 
 def _options(start, end, models, workers, batch_days, force) -> Options:
-    return Options(_date(start), _date(end), models, workers, batch_days, force)
+    return Options(*_range(start, end), models, workers, batch_days, force)
 
 
 def _describe_batch(batch: Batch) -> str:
-    return f"{batch.start}..{batch.end} ({len(batch.dates)} dates) {' + '.join(batch.models)}"
+    return f"{batch.start}..{batch.end} ({_count(len(batch.dates), 'date')}) {' + '.join(batch.models)}"
+
+
+def _batch_fields(batch: Batch) -> dict:
+    return {"models": list(batch.models), "start": batch.start.isoformat(), "end": batch.end.isoformat(),
+            "dates": len(batch.dates)}  # fmt: skip
+
+
+def _plan_fields(batches: list[Batch], workers: int) -> dict:
+    return {"batches": len(batches), "waves": len(waves(batches, workers)),
+            "partitions": sum(len(b.dates) * len(b.models) for b in batches)}  # fmt: skip
 
 
 @main.command("backfill")
 @params.backfill_options
-def backfill_command(start, end, workers, batch_days, models, force, target, as_json, dbt_vars) -> None:
+def backfill_command(start, end, workers, batch_days, models, force, target, as_json, wait_seconds, dbt_vars) -> None:
     """Build every pending partition in the range (default: all loaded dates), in parallel
-    batches, recording each finished partition in the ledger."""
-    settings = _settings(target, dbt_vars)
+    batches, recording each finished partition in the ledger.
+
+    Exit codes: 0 every planned partition built, 1 some failed, 2 refused (nothing loaded in
+    the range, another command holding the warehouse past --wait), 130/143 stopped by SIGINT/SIGTERM."""
+    settings = _settings(target, wait_seconds, dbt_vars)
     options = _options(start, end, models, workers, batch_days, force)
-    try:
-        with _progress_display(as_json) as (on_plan, on_event):
-            result = backfill(settings, options, on_event, on_plan=on_plan)
-    except (NothingLoaded, BackfillLocked) as error:
-        raise Refused(str(error)) from error
+    with _progress_display(as_json, workers) as (on_plan, on_event):
+        result = backfill(settings, options, on_event, on_plan=on_plan)
     if result.recovered_lock is not None:
         _say(as_json, f"recovered the lock of a dead backfill: {result.recovered_lock.describe()}")
-    summary = (
-        f"{result.done} partitions built, {len(result.failed)} failed"
-        f" in {result.seconds:.1f} s (run {result.run_id})"
-    )
+    stopped_by = signal.Signals(result.interrupted).name if result.interrupted else None
     if as_json:
-        click.echo(json.dumps({"event": "finished", "run_id": result.run_id, "done": result.done,
-                               "failed": len(result.failed),
-                               "seconds": round(result.seconds, 3)}))  # fmt: skip
-    elif not result.planned:
+        emit("finished", run_id=result.run_id, outcome=result.outcome, done=result.done,
+             failed=len(result.failed), seconds=round(result.seconds, 3), signal=stopped_by)  # fmt: skip
+    elif stopped_by is None and not result.planned:
         console.print("Nothing pending: every partition in range is done.")
-    else:
-        console.print(summary)
-        failures: dict[tuple[str, str], list[str]] = {}
-        for entry in result.failed:
-            failures.setdefault((entry.model, entry.error or ""), []).append(entry.game_date.isoformat())
-        for (model, error), days in failures.items():
-            console.print(f"[red]failed[/] {model} on {', '.join(days)}: {error}")
+    elif stopped_by is None:
+        console.print(
+            f"{_count(result.done, 'partition')} built, {len(result.failed):,} failed"
+            f" in {result.seconds:.1f} s (run {result.run_id})"
+        )
+        _echo_failures(result.failed)
+    if stopped_by:
+        click.echo(
+            f"interrupted ({stopped_by}) after {_count(result.done, 'partition')} built in {result.seconds:.1f} s:"
+            f" run {result.run_id} recorded interrupted, lock released; `shotzones backfill` builds the rest",
+            err=True,
+        )
+        raise SystemExit(EXIT_SIGNAL + result.interrupted)
     if not result.success:
         raise SystemExit(1)
 
 
+def _echo_failures(failed) -> None:
+    """One line per reason: the dates (and models) it failed."""
+    by_error: dict[str, dict[str, list[str]]] = {}
+    for entry in failed:
+        by_error.setdefault(entry.error or "", {}).setdefault(entry.game_date.isoformat(), []).append(entry.model)
+    for error, days in by_error.items():
+        models = sorted({model for found in days.values() for model in found})
+        console.print(f"[red]failed[/] {', '.join(days)} ({', '.join(models)}): {error}", highlight=False)
+
+
 def _say(as_json: bool, message: str) -> None:
     if as_json:
-        click.echo(json.dumps({"event": "note", "message": message}))
+        emit("note", message=message)
     else:
         console.print(message)
 
 
 @contextmanager
 def _progress_display(
-    as_json: bool,
+    as_json: bool, workers: int
 ) -> Iterator[tuple[Callable[[list[Batch]], None], Callable[[Event], None]]]:
     """JSON lines with --json; a progress bar on a terminal; plain log lines otherwise. Yields
     what to call with the plan, and with each event."""
     if as_json:
-        yield (lambda planned: None), (lambda event: click.echo(json.dumps(event.as_dict())))
+        yield (
+            lambda planned: emit("planned", **_plan_fields(planned, workers)),
+            lambda event: emit(event.kind, **_batch_fields(event.batch), seconds=round(event.seconds, 3),
+                               error=event.error, attempt=event.attempt),
+        )  # fmt: skip
     elif console.is_terminal:
         with Progress(
             "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -261,7 +374,7 @@ def _progress_display(
             def advance(event: Event) -> None:
                 if event.kind in ("done", "failed"):
                     progress.advance(task, len(event.batch.dates) * len(event.batch.models))
-                if event.kind in ("failed", "retry"):
+                if event.kind in ("failed", "retry", "warning"):
                     progress.console.print(f"{event.kind} {_describe_batch(event.batch)}: {event.error}")
 
             yield planned, advance
@@ -277,25 +390,24 @@ def _progress_display(
 
 @main.command("plan")
 @params.backfill_options
-def plan_command(start, end, workers, batch_days, models, force, target, as_json, dbt_vars) -> None:
-    """Show the batches a backfill would run, and why, without running anything."""
-    settings = _settings(target, dbt_vars)
-    try:
-        planned = plan(settings, _options(start, end, models, workers, batch_days, force))
-    except NothingLoaded as error:
-        raise Refused(str(error)) from error
+def plan_command(start, end, workers, batch_days, models, force, target, as_json, wait_seconds, dbt_vars) -> None:
+    """Show the batches a backfill would run, and why, without running anything.
+
+    Exit codes: 0 planned (or nothing pending), 2 refused (nothing loaded in the range)."""
+    settings = _settings(target, wait_seconds, dbt_vars)
+    planned = plan(settings, _options(start, end, models, workers, batch_days, force))
     planned_waves = waves(planned, workers)
     # on BigQuery, what each wave would scan and cost, from dry runs of its compiled statements
     costs = estimate(settings, planned_waves) if settings.target == "bigquery" else None
     price = settings.bq_price_per_tib
     if as_json:
-        click.echo(json.dumps([
-            {"wave": number, "models": list(b.models), "start": b.start.isoformat(), "end": b.end.isoformat(),
-             "dates": len(b.dates), "reasons": sorted(b.reasons)}
-            | ({"wave_bytes": costs[number - 1].bytes, "wave_dollars": costs[number - 1].dollars(price)} if costs else {})
-            for number, wave in enumerate(planned_waves, start=1)
-            for b in wave
-        ]))  # fmt: skip
+        for number, wave in enumerate(planned_waves, start=1):
+            cost = {"wave_bytes": costs[number - 1].bytes, "wave_dollars": costs[number - 1].dollars(price)} if costs else {}
+            for batch in wave:
+                emit("batch", wave=number, **_batch_fields(batch), reasons=sorted(batch.reasons), **cost)
+        total = sum(cost.bytes for cost in costs) if costs else None
+        emit("planned", **_plan_fields(planned, workers),
+             **({"bytes": total, "dollars": total / TIB * price} if costs else {}))  # fmt: skip
         return
     if not planned:
         console.print("Nothing pending: every partition in range is done.")
@@ -315,43 +427,95 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
         )
 
 
+def _png_path(ctx, param, value: Path | None) -> Path | None:
+    """Checked before anything runs: a calendar that cannot be written is a usage error."""
+    if value is not None and not value.parent.is_dir():
+        raise click.BadParameter(f"{value.parent} is not a directory", ctx, param)
+    return value
+
+
 @main.command("status")
 @params.start
 @params.end
 @params.target
 @params.as_json
 @params.dbt_vars
-@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the calendar to this PNG file.")
+@click.option(
+    "--png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_png_path,
+    help="Also draw the calendar to this PNG file.",
+)
 def status_command(start, end, target, as_json, dbt_vars, png) -> None:
-    """Partitions by state per model, the last run, and a calendar per season."""
-    settings = _settings(target, dbt_vars)
+    """Partitions by state per model, the failed and stale ones with their reasons, the last
+    run, and a calendar per season; while another command holds the warehouse, who holds it and
+    how far it is.
+
+    Exit codes: 0 every partition in range done, 1 some failed, 3 none failed but some pending
+    or stale, 2 refused (nothing loaded in the range)."""
+    settings = _settings(target, dbt_vars=dbt_vars)
     try:
-        report = status(settings, _date(start), _date(end))
-    except NothingLoaded as error:
-        raise Refused(str(error)) from error
-    if png:
-        write_png(report.date_states(), png)
-    if as_json:
-        click.echo(json.dumps(report.as_json()))
+        report = status(settings, *_range(start, end))
+    except busy.WarehouseBusy as running:
+        _echo_running(running, as_json)
         return
+    if png:
+        try:
+            write_png(report.date_states(), png)
+        except OSError as error:
+            raise Refused(f"cannot write the calendar to {png}: {error.strerror or error}") from error
+    if as_json:
+        for p in report.partitions:
+            emit("partition", model=p.model, date=p.game_date.isoformat(), state=p.state, reason=p.reason)
+        last = report.last_run
+        emit("status", models=report.counts(), exit_code=report.exit_code, last_run={
+            key: utc(value) if isinstance(value, datetime) else value for key, value in last.items()
+        } if last else None)  # fmt: skip
+        raise SystemExit(report.exit_code)
     table = Table("model", *STATES, title="Partitions")
     for model, counts in report.counts().items():
         table.add_row(model, *(str(counts[state]) for state in STATES))
     console.print(table)
+    for problem in report.problems():
+        console.print(problem.describe(), highlight=False, markup=False)
     if report.last_run:
         run = report.last_run
         console.print(
             f"Last run {run['run_id']} on {run['host']} started {run['started_at']:%Y-%m-%d %H:%M:%S}:"
             f" {run['outcome'] or 'not finished'}"
         )
+    legend = "  ".join(f"[{COLOURS[s]}]{GLYPHS[s]}[/] {s}" for s in STATES) + f"  {NO_GAME} no game"
     for season, months in calendar_rows(report.date_states()).items():
-        console.print(f"[bold]{season}-{(season + 1) % 100:02d}[/]  " + "  ".join(
-            f"[{COLOURS[s]}]■[/] {s}" for s in STATES))  # fmt: skip
+        console.print(f"[bold]{season}-{(season + 1) % 100:02d}[/]  {legend}")
         for year, month, cells in months:
-            row = "".join(f"[{COLOURS[c]}]■[/]" if c else "·" for c in cells)
+            row = "".join(f"[{COLOURS[c]}]{GLYPHS[c]}[/]" if c else NO_GAME for c in cells)
             console.print(f"  {calendar.month_abbr[month]} {year}  {row}")
     if png:
         console.print(f"Calendar written to {png}")
+    raise SystemExit(report.exit_code)
+
+
+def _echo_running(running: busy.WarehouseBusy, as_json: bool) -> None:
+    """What `status` can say while another command holds the warehouse: its holder, and a
+    backfill's live progress."""
+    activity = running.activity
+    if as_json:
+        click.echo(json.dumps({"busy": True, "holder": activity.as_json() if activity else None,
+                               "message": str(running)}))  # fmt: skip
+        return
+    if activity is None:
+        console.print(str(running))
+        return
+    console.print(f"Busy: {activity.describe()}")
+    progress = activity.progress
+    if "partitions_total" in progress:
+        console.print(
+            f"backfill {progress['backfill_run_id']}: {progress['partitions_done']:,} of"
+            f" {progress['partitions_total']:,} partitions done, {progress['partitions_left']:,} left,"
+            f" {progress['partitions_failed']:,} failed; wave {progress['wave']}"
+            + (f" building {', '.join(progress['current_batches'])}" if progress["current_batches"] else "")
+            + f" (as of {activity.updated_at[11:19]} UTC)"
+        )
 
 
 @main.command("unlock")
@@ -360,7 +524,9 @@ def status_command(start, end, target, as_json, dbt_vars, png) -> None:
 def unlock_command(run_id: str, target: str | None) -> None:
     """Release the backfill lock of RUN_ID, a run you know is dead (one on another host is never
     taken over automatically). Its unrecorded partitions are simply pending: the next backfill
-    redoes them."""
+    redoes them.
+
+    Exit codes: 0 released, 2 refused (RUN_ID does not hold the lock, no warehouse)."""
     try:
         holder = unlock(_settings(target), run_id)
     except LookupError as error:
@@ -370,9 +536,12 @@ def unlock_command(run_id: str, target: str | None) -> None:
 
 @main.command("report")
 @params.target
-def report_command(target: str | None) -> None:
-    """Summarise what the warehouse holds: partitions, rows, NULL rates, a few players."""
-    report = build_report(_settings(target))
+@params.wait
+def report_command(target: str | None, wait_seconds: float | None) -> None:
+    """Summarise what the warehouse holds: partitions, rows, NULL rates, a few players.
+
+    Exit codes: 0 reported, 2 refused (no warehouse, nothing built yet, the warehouse busy)."""
+    report = build_report(_settings(target, wait_seconds))
     console.print(
         f"[bold]{report.partitions}[/] game-date partitions, {report.first_date} to {report.last_date}"
     )
@@ -505,7 +674,89 @@ def export_command(start, end, entities, out, allow_stale, target) -> None:
         rows = _serve(lambda: historical_features(settings, read_entities(entities), allow_stale))
         _emit(rows, fmt, out, f"Features of {rows.table.num_rows:,} entity rows")
         return
-    if start and end and start > end:
-        raise click.UsageError(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}")
-    rows = _serve(lambda: training_set(settings, _date(start), _date(end), allow_stale))
+    rows = _serve(lambda: training_set(settings, *_range(start, end), allow_stale))
     _emit(rows, fmt, out, "Training set")
+
+
+# --- the nightly job ---------------------------------------------------------------------------
+
+
+@main.command("update")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--serve-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the next slate's pre-game features to this .csv, .json, .jsonl or .parquet file.")  # fmt: skip
+@click.option("--all", "reread", is_flag=True, help="Read every file, also those unchanged since they were loaded.")
+@params.workers
+@params.target
+@params.as_json
+@params.wait
+def update_command(paths, serve_out, reread, workers, target, as_json, wait_seconds) -> None:
+    """The nightly job: load the files new or changed since the last load (and the folder's
+    schedule.csv), backfill what is pending or stale, and serve the next slate.
+
+    Exit codes: 0 all done; 1 rows quarantined, values set aside, partitions failed, or the slate
+    reads partitions not done; 2 a file rejected, nothing loaded, or the warehouse busy."""
+    fmt = _output_format(None, serve_out) if serve_out else "csv"
+    settings = _settings(target, wait_seconds)
+    say = emit if as_json else None
+    on_event = (
+        (lambda event: emit(event.kind, **_batch_fields(event.batch), seconds=round(event.seconds, 3),
+                            error=event.error, attempt=event.attempt))
+        if as_json else (lambda event: None)
+    )  # fmt: skip
+    try:
+        result = update(settings, paths, Options(workers=workers), serve_out, fmt, reread,
+                        on_step=lambda step: _echo_step(step, settings, serve_out, say), on_event=on_event)  # fmt: skip
+    except (LoadError, NothingLoaded) as error:
+        raise Refused(str(error)) from error
+    if say:
+        say("finished", exit_code=result.exit_code, seconds=round(result.seconds, 3))
+    else:
+        click.echo(f"update finished in {result.seconds:.1f} s, exit code {result.exit_code}")
+    if result.exit_code:
+        raise SystemExit(result.exit_code)
+
+
+def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> None:
+    result = step.result
+    if step.name == "schedule":
+        if result.schedule is None:
+            return
+        if say:
+            say("schedule_loaded", games=result.schedule.games, files=result.schedule.files,
+                rejected=[r.describe() for r in result.schedule.rejected])  # fmt: skip
+        else:
+            click.echo(f"Schedule: loaded {result.schedule.games:,} scheduled games from {result.schedule.files} files")
+            for rejected in result.schedule.rejected:
+                click.echo(f"rejected {rejected.describe()}", err=True)
+    elif step.name == "load":
+        summary = result.loaded
+        if say:
+            say("loaded", files=summary.files, unchanged=summary.unchanged, rows=summary.rows, games=summary.games,
+                quarantined_rows=summary.quarantined_rows, set_aside_values=summary.set_aside_values,
+                rejected=[r.describe() for r in summary.rejected], seconds=round(summary.seconds, 3))  # fmt: skip
+        else:
+            _echo_load(summary, settings)
+    elif step.name == "backfill":
+        run = result.backfilled
+        if say:
+            say("backfilled", run_id=run.run_id, done=run.done, failed=len(run.failed), seconds=round(run.seconds, 3))
+        elif not run.planned:
+            click.echo("Backfill: nothing pending, every partition is done.")
+        else:
+            click.echo(f"Backfill: {_count(run.done, 'partition')} built, {len(run.failed):,} failed in {run.seconds:.1f} s (run {run.run_id})")
+            for entry in run.failed:
+                click.echo(f"failed {entry.model} on {entry.game_date}: {entry.error}", err=True)
+    elif result.served is not None:
+        served = result.served
+        games = len(set(served.table.column("game_id").to_pylist()))
+        where = f" to {serve_out}" if serve_out else ""
+        if say:
+            say("served", date=served.day.isoformat(), games=games, rows=served.table.num_rows,
+                out=str(serve_out) if serve_out else None)  # fmt: skip
+        else:
+            click.echo(f"Served the slate of {served.day}: {games} games, {served.table.num_rows:,} players{where}")
+    elif say:
+        say("serve_skipped", reason=result.serve_note, failed=result.serve_failed)
+    else:
+        click.echo(result.serve_note, err=result.serve_failed)

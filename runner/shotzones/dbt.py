@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from contextlib import contextmanager
+import sys
+from contextlib import contextmanager, redirect_stdout
 from datetime import date
 from typing import TYPE_CHECKING, Iterator
 
@@ -50,12 +52,19 @@ def invoke(
         args += ["--vars", settings.dbt_vars]
     if quiet:
         args.insert(0, "--quiet")
+    args.insert(0, "--use-colors" if sys.stderr.isatty() else "--no-use-colors")
     # imported here: dbt takes over a second to import, and a run with nothing to do needs none
     from dbt.cli.main import dbtRunner
 
     ranges = json.dumps([[first.isoformat(), last.isoformat()] for first, last in batches or []])
-    with _environment(settings.dbt_env() | {"SHOTZONES_BATCHES": ranges if batches else ""}):
+    # dbt logs to stdout, which `--json` keeps for JSON: its lines go to stderr instead, once it
+    # has finished, so that an interrupted invocation prints nothing
+    output = io.StringIO()
+    with _environment(settings.dbt_env() | {"SHOTZONES_BATCHES": ranges if batches else ""}), redirect_stdout(output):
         result = dbtRunner().invoke(args)
+    if isinstance(result.exception, KeyboardInterrupt):
+        raise result.exception  # dbt caught the interrupt, and stopped: the caller decides what it means
+    sys.stderr.write(output.getvalue())
     if result.exception is not None:
         raise DbtError(f"dbt {command[0]} failed: {result.exception}") from result.exception
     return result

@@ -41,6 +41,9 @@ COLUMNS = (
 )  # fmt: skip
 
 FORMAT_GENERATIONS = ("2017", "2021", "2024")
+# Game ids carry the season's last two digits: a century of seasons from the NBA's first keeps
+# them unique.
+SEASONS = range(1946, 2046)
 
 
 @dataclass(frozen=True)
@@ -1329,6 +1332,14 @@ def _simulate_game(rng: random.Random, teams: tuple[_TeamGame, _TeamGame]) -> li
 # --------------------------------------------------------------------------------------------
 
 _TS = [f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" for s in range(0, 721)]
+
+
+def _play_length(seconds: int) -> str:
+    """BigDataBall's play_length: the elapsed clock minus the previous row's, so negative on the
+    row starting each period after the first, spelled as delivered (`00:-12:00`, `00:-5:00`)."""
+    if seconds >= 0:
+        return _TS[seconds]
+    return f"00:-{-seconds // 60}:{-seconds % 60:02d}"
 _EVENT_TYPE = {
     "2017": ("start of period", "end of period", "jump ball", "shot", "miss", "free throw",
              "rebound", "foul", "turnover", "sub", "timeout", "violation"),
@@ -1414,7 +1425,6 @@ def _render(events: list[tuple], fmt: str, game: _Game, teams: tuple[_TeamGame, 
             lineups = lcache[key] = [names[q] for q in la] + [names[q] for q in lh]
         if per != prev_per:
             prev_per = per
-            prev_el = 0
             plen = 720 if per <= 4 else 300
         r = rnd()
         if r < g_other:
@@ -1486,7 +1496,7 @@ def _render(events: list[tuple], fmt: str, game: _Game, teams: tuple[_TeamGame, 
             typev = _type_str(fmt17, code, tkey, None, None)
         row = [g, data_set, dv]
         row += lineups
-        row += (per, asc, hsc, _TS[plen - el], _TS[el], _TS[el - prev_el], pids[i], team,
+        row += (per, asc, hsc, _TS[plen - el], _TS[el], _play_length(el - prev_el), pids[i], team,
                 etypes[code], assist, away, home, block, entered, left, numv, opponent, outv,
                 player, pointsv, possession, "", resv, steal, typev, distv, ox, oy, cx, cy, desc)  # fmt: skip
         rows.append(row)

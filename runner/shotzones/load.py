@@ -10,11 +10,13 @@ Bad input loses nothing that was good:
 
 * A file that cannot be play-by-play (empty, broken gzip, no header, missing columns, unreadable)
   is rejected whole: nothing of it is loaded, its earlier rows stay, the other files load.
-* A row the reader cannot split into the header's fields (ragged, broken quoting), or with a
-  value that fails `value_checks()`, goes to the quarantine table
-  `<raw_schema>.bigdataball_play_by_play_quarantine`, one row per problem with file, line, column,
-  value and reason; every good row of the file is loaded. Reloading a file replaces its
-  quarantined rows too.
+* A row the reader cannot split into the header's fields (ragged, broken quoting), or that cannot
+  be placed (no usable game, date or period: `GATING_COLUMNS`), is held back in the quarantine
+  table `<raw_schema>.bigdataball_play_by_play_quarantine`, one row per problem with file, line,
+  column, value and reason; every other row of the file is loaded.
+* Any other value that fails `value_checks()` costs no more than itself: it is recorded there the
+  same way, and its row is loaded with that value missing (NULL). Reloading a file replaces its
+  recorded problems too.
 * Encodings: a UTF-8 byte-order mark is skipped; a UTF-16 file (byte-order mark) is read as such;
   a file that is not valid UTF-8 (raw Latin-1 bytes such as `Jos\\xe9`) is read whole as Latin-1,
   with a note. Mojibake inside valid UTF-8 (`JokiÄ‡`) cannot be told from text, and is kept as
@@ -35,6 +37,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import hashlib
 import itertools
 import re
 import tempfile
@@ -43,13 +46,14 @@ import uuid
 import zlib
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import date
+from dataclasses import astuple, dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import duckdb
 
+from shotzones import busy
 from shotzones.settings import RAW_COLUMNS, Settings
 from shotzones.warehouse import EVERY_DATE, DuckDBWarehouse, connect, date_list, open_warehouse
 
@@ -63,6 +67,9 @@ SCHEDULE_FILE = "schedule.csv"
 SCHEDULE_COLUMNS = ("season", "game_id", "game_date", "away_team", "home_team")
 SCHEDULE_TABLE = "schedule"
 QUARANTINE_TABLE = "bigdataball_play_by_play_quarantine"
+# the manifest of loaded files, beside the raw table; rows per MERGE (BigQuery: 1 MB of SQL)
+MANIFEST_SUFFIX = "_files"
+MANIFEST_CHUNK = 1000
 # The summary carries this many quarantine problems in detail (counts are always complete);
 # the table holds them all.
 PROBLEM_DETAIL_LIMIT = 1000
@@ -93,17 +100,20 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Problem:
-    """One quarantined problem: a value that does not parse, or a row the reader refused."""
+    """One recorded problem: a value that does not parse, or a row the reader refused. `set_aside`:
+    the row was loaded with this value missing; otherwise the row is held back."""
 
     source_file: str
     line: int
     column: str | None
     value: str | None
     reason: str
+    set_aside: bool = False
 
     def describe(self) -> str:
         if self.value is not None:
-            return f"{self.column}={self.value!r}: {self.reason}"
+            kept = " (set aside, row loaded)" if self.set_aside else ""
+            return f"{self.column}={self.value!r}: {self.reason}{kept}"
         return self.reason
 
 
@@ -116,16 +126,18 @@ class LoadSummary:
     last_date: date | None
     seconds: float
     quarantined_rows: int = 0  # rows (file lines) held back in the quarantine table
+    set_aside_values: int = 0  # values recorded there and loaded as missing, their rows kept
     problem_count: int = 0  # quarantine entries: a row may have several problems
     problems: tuple[Problem, ...] = ()  # the first PROBLEM_DETAIL_LIMIT, by file and line
     quarantined_by_file: tuple[tuple[str, int], ...] = ()  # bad rows per file
     rejected: tuple[Rejected, ...] = ()
     notes: tuple[str, ...] = ()
+    unchanged: int = 0  # files skipped: loaded before, unchanged since (the manifest)
 
     @property
     def exit_code(self) -> int:
-        """0 all loaded, 1 some rows quarantined, 2 a file rejected."""
-        return 2 if self.rejected else 1 if self.quarantined_rows else 0
+        """0 all loaded, 1 some rows quarantined or values set aside, 2 a file rejected."""
+        return 2 if self.rejected else 1 if self.quarantined_rows or self.set_aside_values else 0
 
 
 @dataclass(frozen=True)
@@ -477,7 +489,21 @@ def _reader_problems_sql() -> str:
 
 INTEGER_COLUMNS = ("away_score", "home_score", "play_id", "points", "num", "outof")
 COORDINATE_COLUMNS = ("original_x", "original_y", "converted_x", "converted_y")
-CLOCK_COLUMNS = ("remaining_time", "elapsed", "play_length")
+CLOCK_COLUMNS = ("remaining_time", "elapsed")
+# BigDataBall's play_length is the elapsed clock minus the previous row's: negative, with the sign
+# on the hours or the minutes (`00:-12:00`, `00:-5:00`), on the row starting each period.
+SIGNED_CLOCK_COLUMNS = ("play_length",)
+_CLOCK = "[0-9]+:[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?"
+_SIGNED_CLOCK = "(-?[0-9]+:[0-5][0-9]|[0-9]+:-[0-5]?[0-9]):[0-5][0-9](\\.[0-9]+)?"
+# Without these a row cannot be placed (no game, no partition, no order): a bad one holds the
+# row back. A bad value anywhere else is set aside and the row loaded without it.
+GATING_COLUMNS = ("game_id", "date", "period")
+# a recorded problem that is a value set aside (its row loaded), not a row held back
+SET_ASIDE_SQL = (
+    "(row_values is not null and column_name not in ("
+    + ", ".join(f"'{column}'" for column in GATING_COLUMNS)
+    + "))"
+)
 _EMPTY = "nullif(trim({v}), '') is null"
 _MISSING = ("missing_value", "required value is empty", _EMPTY)
 
@@ -486,11 +512,12 @@ def value_checks() -> dict[str, list[tuple[str, str, str]]]:
     """Per column, (problem, reason, SQL over the value `{v}` true when it has the problem), the
     first that applies being the value's problem.
 
-    Required: game_id (1 to 10 digits), date (M/D/YYYY or YYYY-MM-DD) and period (a whole number
-    from 1): without them a row has no game, no partition, no order. Every other value may be
-    empty (a rebound has no points, a free throw no coordinates), but when present numbers must be
-    numbers, coordinates numbers or `unknown`, and clocks `h:mm:ss`. Numbers are checked with the
-    same casts the staging model uses, so what passes here never turns NULL there.
+    Required (GATING_COLUMNS): game_id (1 to 10 digits), date (M/D/YYYY or YYYY-MM-DD) and period
+    (a whole number from 1): without them a row has no game, no partition, no order. Every other
+    value may be empty (a rebound has no points, a free throw no coordinates), but when present
+    numbers must be numbers, coordinates numbers or `unknown`, clocks `h:mm:ss` and play_length a
+    signed one. Numbers are checked with the same casts the staging model uses, so what passes
+    here never turns NULL there.
     """
     present = "nullif(trim({v}), '') is not null and "
     checks: dict[str, list[tuple[str, str, str]]] = {
@@ -525,7 +552,12 @@ def value_checks() -> dict[str, list[tuple[str, str, str]]]:
     for column in CLOCK_COLUMNS:
         checks[column] = [(
             "bad_value", "not a clock (h:mm:ss)",
-            present + "not regexp_full_match(trim({v}), '[0-9]+:[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?')",
+            present + f"not regexp_full_match(trim({{v}}), '{_CLOCK}')",
+        )]  # fmt: skip
+    for column in SIGNED_CLOCK_COLUMNS:
+        checks[column] = [(
+            "bad_value", "not a signed clock (h:mm:ss, 00:-12:00)",
+            present + f"not regexp_full_match(trim({{v}}), '{_SIGNED_CLOCK}')",
         )]  # fmt: skip
     return checks
 
@@ -638,24 +670,128 @@ def _register_links(con, links: dict[Path, Path]) -> None:
 # --- play-by-play ----------------------------------------------------------------------------
 
 
-def load(settings: Settings, paths: Iterable[Path]) -> LoadSummary:
-    """Load play-by-play files and directories. Rejected files and quarantined rows are in the
-    summary (`exit_code` says which happened); only finding no files at all raises LoadError.
-    On BigQuery the files are validated the same way in a local DuckDB file first, then shipped
-    (see `_ship_play_by_play`)."""
-    if settings.target == "bigquery":
-        with _local_validation(settings) as (local, directory):
-            return _load(local, paths, lambda con: _ship_play_by_play(con, settings, directory))
-    return _load(settings, paths)
+def load(settings: Settings, paths: Iterable[Path], reread: bool = False) -> LoadSummary:
+    """Load play-by-play files and directories: only files new or changed since they were last
+    loaded (the manifest), or every file with `reread`. Rejected files and quarantined rows are
+    in the summary (`exit_code` says which happened); only finding no files at all raises
+    LoadError. On BigQuery the files are validated the same way in a local DuckDB file first,
+    then shipped (see `_ship_play_by_play`)."""
+    started = time.perf_counter()
+    with busy.hold(settings, busy.command_line("load")):
+        files, missing = _discover(paths, _is_play_by_play_name)
+        delta = changed_files(settings, files, reread)
+        if settings.target == "bigquery":
+            with _local_validation(settings) as (local, directory):
+                summary = _load(
+                    local, delta.changed, missing,
+                    lambda con: _ship_play_by_play(con, settings, directory),
+                )  # fmt: skip
+        else:
+            summary = _load(settings, delta.changed, missing)
+        refused = {str(r.path) for r in summary.rejected}
+        record_files(settings, delta.touched + [s for s in delta.states if s.path not in refused])
+    return replace(summary, unchanged=delta.unchanged, seconds=time.perf_counter() - started)
+
+
+# --- the manifest: what was loaded, so that an unchanged file is not read again --------------
+
+
+@dataclass(frozen=True)
+class FileState:
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Delta:
+    changed: list[Path]  # new, or content changed: to load
+    states: list[FileState]  # of the changed files, taken before reading them
+    touched: list[FileState]  # same content under a new size or time: only the manifest changes
+    unchanged: int  # files skipped
+
+
+MANIFEST_COLUMNS = {
+    "source_file": "string", "size_bytes": "int", "mtime_ns": "int", "content_hash": "string",
+    "loaded_at": "timestamp",
+}  # fmt: skip
+
+
+def manifest_relation(settings: Settings) -> str:
+    return f"{settings.raw_relation}{MANIFEST_SUFFIX}"
+
+
+def content_hash(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def changed_files(settings: Settings, files: list[Path], reread: bool = False) -> Delta:
+    """Which files to load: a file whose size and modification time match the manifest is
+    unchanged; otherwise its content hash decides. Stat and hash are taken before the file is
+    read, so a file rewritten during the load looks changed next time, never unchanged."""
+    known = {} if reread else _read_manifest(settings)
+    changed, states, touched, unchanged = [], [], [], 0
+    for path in files:
+        stat = path.stat()
+        entry = known.get(str(path))
+        if entry is not None and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            unchanged += 1
+            continue
+        state = FileState(str(path), stat.st_size, stat.st_mtime_ns, content_hash(path))
+        if entry is not None and entry.content_hash == state.content_hash:
+            unchanged += 1
+            touched.append(state)
+        else:
+            changed.append(path)
+            states.append(state)
+    return Delta(changed, states, touched, unchanged)
+
+
+def _read_manifest(settings: Settings) -> dict[str, FileState]:
+    if settings.target == "duckdb" and not settings.duckdb_path.exists():
+        return {}
+    with open_warehouse(settings) as wh:
+        if not wh.table_exists(settings.raw_table + MANIFEST_SUFFIX, settings.raw_schema):
+            return {}
+        rows = wh.rows(f"select source_file, size_bytes, mtime_ns, content_hash from {manifest_relation(settings)}")
+    return {row[0]: FileState(*row) for row in rows}
+
+
+def record_files(settings: Settings, states: list[FileState]) -> None:
+    """Record files as loaded (after their rows were committed: a crash in between only
+    means the file is read again next time, which changes nothing)."""
+    if not states:
+        return
+    with open_warehouse(settings) as wh:
+        types = {name: wh.types[kind] for name, kind in MANIFEST_COLUMNS.items()}
+        body = ", ".join(f"{name} {kind}" for name, kind in types.items())
+        wh.execute(f"create table if not exists {manifest_relation(settings)} ({body})")
+        columns = list(MANIFEST_COLUMNS)
+        now = datetime.now()
+        for start in range(0, len(states), MANIFEST_CHUNK):
+            rows = [astuple(state) + (now,) for state in states[start : start + MANIFEST_CHUNK]]
+            wh.execute(
+                f"""
+                merge into {manifest_relation(settings)} as t
+                using ({wh.rows_as_select(columns, rows, types)}) as s
+                on t.source_file = s.source_file
+                when matched then update set {", ".join(f"{c} = s.{c}" for c in columns[1:])}
+                when not matched then insert ({", ".join(columns)})
+                    values ({", ".join("s." + c for c in columns)})
+                """
+            )
 
 
 def _load(
     settings: Settings,
-    paths: Iterable[Path],
+    files: list[Path],
+    rejected: list[Rejected],
     ship: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> LoadSummary:
     started = time.perf_counter()
-    files, rejected = _discover(paths, _is_play_by_play_name)
+    rejected = list(rejected)
     sources, refused = _probe_all(files, RAW_COLUMNS, "play-by-play")
     rejected += refused
     notes: list[str] = []
@@ -749,7 +885,15 @@ def _validate_and_write(con, settings: Settings) -> dict:
                 on bad_rows.checked.c = bad_values.column_name
                 and bad_rows.checked.v is not distinct from bad_values.value
         """
-        good = f"{numbered} as good anti join bad_rows on good.rid = bad_rows.rid"
+        # held back: the rows that cannot be placed; the others keep their row
+        gating = ", ".join(_literal(column) for column in GATING_COLUMNS)
+        good = f"""{numbered} as good anti join (
+            select bad_rows.rid
+            from bad_rows inner join bad_values
+                on bad_rows.checked.c = bad_values.column_name
+                and bad_rows.checked.v is not distinct from bad_values.value
+            where bad_values.column_name in ({gating})
+        ) as held_back on good.rid = held_back.rid"""
     else:
         value_problems = "select null, null, null, null, null, null, null, null where false"
         good = f"{numbered} as good"
@@ -808,7 +952,14 @@ def _validate_and_write(con, settings: Settings) -> dict:
     create_raw_table(con, settings)
     create_quarantine_table(con, settings)
     create_schedule_table(con, settings)  # the models read it, loaded or not
-    quoted = ", ".join(f'good."{name}"' for name in RAW_COLUMNS)
+    # a value set aside is loaded missing: the recorded problem keeps it as delivered
+    quoted = ", ".join(
+        f"case when good.{_q(name)} in (select value from bad_values where column_name ="
+        f" {_literal(name)}) then null else good.{_q(name)} end as {_q(name)}"
+        if name in bad_columns and name not in GATING_COLUMNS
+        else f"good.{_q(name)}"
+        for name in RAW_COLUMNS
+    )
     con.execute("begin transaction")
     try:
         con.execute(
@@ -851,10 +1002,16 @@ def _validate_and_write(con, settings: Settings) -> dict:
         "select source_file, count(distinct line) from quarantine_new"
         " group by source_file order by source_file"
     ).fetchall()
-    problem_count = con.execute("select count(*) from quarantine_new").fetchone()[0]
+    problem_count, held_back, set_aside = con.execute(
+        f"""
+        select count(*), count(distinct case when not {SET_ASIDE_SQL} then (source_file, line) end),
+               count(*) filter (where {SET_ASIDE_SQL})
+        from quarantine_new
+        """
+    ).fetchone()
     problems = con.execute(
         f"""
-        select source_file, line, column_name, value, reason from quarantine_new
+        select source_file, line, column_name, value, reason, {SET_ASIDE_SQL} from quarantine_new
         order by source_file, line, column_name
         limit {PROBLEM_DETAIL_LIMIT}
         """
@@ -869,7 +1026,8 @@ def _validate_and_write(con, settings: Settings) -> dict:
         games=games,
         first_date=first_date,
         last_date=last_date,
-        quarantined_rows=sum(count for _, count in by_file),
+        quarantined_rows=held_back,
+        set_aside_values=set_aside,
         problem_count=problem_count,
         problems=tuple(Problem(*problem) for problem in problems),
         quarantined_by_file=tuple((file, count) for file, count in by_file),
@@ -884,12 +1042,13 @@ def load_schedule(settings: Settings, paths: Iterable[Path]) -> ScheduleSummary:
     `<raw_schema>.schedule`, replacing earlier rows of the same games. A file with a row that does
     not parse is rejected whole, naming its lines; the other files load. Directories are searched
     for files named schedule.csv. On BigQuery, validated locally as on DuckDB, then shipped."""
-    if settings.target == "bigquery":
-        with _local_validation(settings) as (local, directory):
-            return _load_schedule(
-                local, paths, lambda con: _ship_schedule(con, settings, directory)
-            )
-    return _load_schedule(settings, paths)
+    with busy.hold(settings, busy.command_line("load-schedule")):
+        if settings.target == "bigquery":
+            with _local_validation(settings) as (local, directory):
+                return _load_schedule(
+                    local, paths, lambda con: _ship_schedule(con, settings, directory)
+                )
+        return _load_schedule(settings, paths)
 
 
 def _load_schedule(

@@ -71,7 +71,31 @@ allow_stale = click.option(
     help="Serve even if partitions the rows read are pending, failed or stale (they are listed on stderr).",
 )
 
-as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+# where --json is remembered for the command line's error handling (cli._fail)
+JSON_META = "shotzones.json"
+
+
+def _remember_json(ctx, param, value: bool) -> bool:
+    ctx.meta[JSON_META] = value
+    return value
+
+
+as_json = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_remember_json,
+    help="Print JSON Lines (one event per line) instead of text.",
+)
+
+
+wait = click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(0),
+    default=None,
+    help="Seconds to wait for a warehouse another command holds, then refuse (default 5).",
+)
 
 
 def _vars(ctx, param, value: str | None) -> str:
@@ -94,6 +118,6 @@ dbt_vars = click.option(
 
 def backfill_options(command):
     """The options `backfill` and `plan` share: what to build, and how."""
-    for option in reversed((start, end, workers, batch_days, select, force, target, as_json, dbt_vars)):
+    for option in reversed((start, end, workers, batch_days, select, force, target, as_json, wait, dbt_vars)):
         command = option(command)
     return command

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shotzones import busy
+from shotzones.backfill import NothingLoaded, loaded_dates
 from shotzones.settings import Settings
-from shotzones.warehouse import EVERY_DATE, open_warehouse
+from shotzones.warehouse import EVERY_DATE, open_warehouse, require_warehouse
 
 FEATURES = (
     "paint_rate_last_10",
@@ -14,6 +16,10 @@ FEATURES = (
     "three_pt_rate_last_10",
     "assisted_rate_last_10",
 )
+
+
+class NothingBuilt(NothingLoaded):
+    """Loaded, but no backfill has built the features yet."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,11 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
         "features": settings.models_schema + ".player_shot_zone_features",
     }
     short = [name.removesuffix("_rate_last_10") for name in FEATURES]
-    with open_warehouse(settings) as wh:
+    require_warehouse(settings)
+    with busy.hold(settings, busy.command_line("report"), writes=False), open_warehouse(settings) as wh:
+        loaded_dates(wh)  # refuses when nothing is loaded
+        if not wh.table_exists("player_shot_zone_features"):
+            raise NothingBuilt("no features built yet: run `shotzones backfill` first")
         features, player_games = wh.relation("player_shot_zone_features"), wh.relation("int_player_game_shot_zones")
         rows = {
             name: wh.rows(f"select count(*) from {relation} where {EVERY_DATE}")[0][0]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 import duckdb
 
 from shotzones import dbt
-from shotzones.backfill import current_states, loaded_dates, require_warehouse
+from shotzones.backfill import current_states, loaded_dates
 from shotzones.planning import FEATURES, PLAYER_GAMES, PartitionState
 from shotzones.settings import Settings
 from shotzones.warehouse import Warehouse, open_warehouse
@@ -115,7 +115,6 @@ def _read(settings: Settings, sql_of) -> pyarrow.Table:
 
 def next_slate_date(settings: Settings) -> date:
     """The first scheduled date after the latest loaded game date: tonight, in production."""
-    require_warehouse(settings)
     with open_warehouse(settings) as wh:
         latest = loaded_dates(wh)[-1]
         schedule = wh.relation("schedule", settings.raw_schema)
@@ -130,7 +129,6 @@ def next_slate_date(settings: Settings) -> date:
 def pregame_features(settings: Settings, day: date | None = None, allow_stale: bool = False) -> Rows:
     """The pre-game rows of every game scheduled on `day` (default: the next slate). They read
     every player-game partition before the day (windows, rosters, league rates)."""
-    require_warehouse(settings)
     day = day or next_slate_date(settings)
     with open_warehouse(settings) as wh:
         schedule = wh.relation("schedule", settings.raw_schema)
@@ -155,7 +153,6 @@ def training_set(settings: Settings, start: date | None = None, end: date | None
     """Every played (game, player) from start to end (default: every loaded date): the
     model-ready features and the shot mix of the game itself. They read the features partitions
     of the range and every player-game partition up to its end (league rates)."""
-    require_warehouse(settings)
 
     def in_range(day: date) -> bool:
         return (start is None or day >= start) and (end is None or day <= end)
@@ -215,7 +212,6 @@ def historical_features(settings: Settings, entities: list[tuple[str, date]], al
     """Feast's historical read: for each (player_lookup, as_of_date), the model-ready features
     over that player's games strictly before the date, whether or not he played that day; a
     player never seen gets an empty window. Rows in the order given."""
-    require_warehouse(settings)
     last = max(day for _, day in entities)
     unready = _unready(settings, lambda model, d: model == PLAYER_GAMES and d < last)
     if unready and not allow_stale:

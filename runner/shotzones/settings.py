@@ -22,6 +22,11 @@ RAW_COLUMNS = (
 
 INCREMENTAL_MODELS = ("int_player_game_shot_zones", "player_shot_zone_features")
 
+
+class BadSetting(ValueError):
+    """An environment variable the runner cannot use."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """One warehouse target, as the dbt profile sees it."""
@@ -40,6 +45,8 @@ class Settings:
     bq_token: str = ""
     # on-demand price per TiB scanned, for `plan`'s estimate
     bq_price_per_tib: float = 6.25
+    # how long a command waits for a warehouse another process holds (busy.py)
+    wait_seconds: float = 5.0
     # the dbt project (a copy elsewhere runs other code on the same warehouse)
     project_dir: Path = PROJECT_DIR
     # dbt vars for every dbt invocation (`--vars`, as dbt takes it: a YAML mapping)
@@ -48,8 +55,16 @@ class Settings:
     @classmethod
     def from_env(cls, target: str | None = None) -> Settings:
         env = os.environ.get
+        target = target or env("SHOTZONES_TARGET", "duckdb")
+        if target not in TARGETS:
+            raise BadSetting(f"SHOTZONES_TARGET={target} is not a target: choose {' or '.join(TARGETS)}")
+        price = env("SHOTZONES_BQ_PRICE_PER_TIB", str(cls.bq_price_per_tib))
+        try:
+            price_per_tib = float(price)
+        except ValueError:
+            raise BadSetting(f"SHOTZONES_BQ_PRICE_PER_TIB={price} is not a number of dollars") from None
         return cls(
-            target=target or env("SHOTZONES_TARGET", "duckdb"),
+            target=target,
             duckdb_path=Path(env("SHOTZONES_DUCKDB", "warehouse/shotzones.duckdb")).resolve(),
             duckdb_memory_limit=env("SHOTZONES_DUCKDB_MEMORY_LIMIT", cls.duckdb_memory_limit),
             bq_project=env("SHOTZONES_BQ_PROJECT", ""),
@@ -58,7 +73,7 @@ class Settings:
             bq_keyfile=env("SHOTZONES_BQ_KEYFILE", ""),
             bq_api_endpoint=env("SHOTZONES_BQ_API_ENDPOINT", ""),
             bq_token=env("SHOTZONES_BQ_TOKEN", ""),
-            bq_price_per_tib=float(env("SHOTZONES_BQ_PRICE_PER_TIB", cls.bq_price_per_tib)),
+            bq_price_per_tib=price_per_tib,
         )
 
     @property

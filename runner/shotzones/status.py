@@ -5,17 +5,36 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from shotzones import ledger
-from shotzones.backfill import current_states
+from shotzones import busy, ledger
+from shotzones.backfill import current_states, require_dates_in_range
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
 from shotzones.warehouse import open_warehouse
 
 COLOURS = {"done": "#2e7d32", "pending": "#9e9e9e", "failed": "#c62828", "stale": "#f9a825"}
+# one glyph per state, so that the calendar reads the same without colour (piped, NO_COLOR)
+GLYPHS = {"done": "■", "pending": "□", "failed": "×", "stale": "▣"}
+NO_GAME = "·"
+# `shotzones status` exits with the first of these that holds
+EXIT_FAILED, EXIT_UNFINISHED = 1, 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Consecutive partitions in one state (failed or stale), for one reason, of the models."""
+
+    models: tuple[str, ...]
+    state: str
+    dates: list[date]
+    reason: str
+
+    def describe(self) -> str:
+        span = f"{self.dates[0]}..{self.dates[-1]} ({len(self.dates)} dates)" if len(self.dates) > 1 else str(self.dates[0])
+        return f"{self.state} {span} {' + '.join(self.models)}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -29,19 +48,33 @@ class Status:
             counted[partition.model][partition.state] += 1
         return {model: dict(counter) for model, counter in counted.items()}
 
-    def as_json(self) -> dict:
-        return {
-            "models": self.counts(),
-            "partitions": [
-                {"model": p.model, "date": p.game_date.isoformat(), "state": p.state, "reason": p.reason}
-                for p in self.partitions
-            ],
-            "last_run": {
-                key: value.isoformat() if hasattr(value, "isoformat") else value
-                for key, value in (self.last_run or {}).items()
-            }
-            or None,
-        }
+    def problems(self) -> list[Problem]:
+        """Failed and stale partitions with their reasons: consecutive dates of one model in one
+        state for one reason as one range, and the models that share a range as one line."""
+        ranges: list[tuple[str, str, list[date], str]] = []
+        for model in MODELS:
+            previous = None
+            for partition in (p for p in self.partitions if p.model == model):
+                if partition.state not in ("failed", "stale"):
+                    previous = None
+                elif previous and (previous[1], previous[3]) == (partition.state, partition.reason):
+                    previous[2].append(partition.game_date)
+                else:
+                    previous = (model, partition.state, [partition.game_date], partition.reason)
+                    ranges.append(previous)
+        shared: dict[tuple, list[str]] = {}
+        for model, state, dates, reason in ranges:
+            shared.setdefault((state, tuple(dates), reason), []).append(model)
+        return sorted(
+            (Problem(tuple(models), state, list(dates), reason) for (state, dates, reason), models in shared.items()),
+            key=lambda p: (p.state != "failed", p.dates[0]),
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every partition is done, 1 when any failed, 3 when others are pending or stale."""
+        states = {p.state for p in self.partitions}
+        return EXIT_FAILED if "failed" in states else EXIT_UNFINISHED if states - {"done"} else 0
 
     def date_states(self) -> dict[date, str]:
         """One state per date: the worst of its models' (failed > stale > pending > done)."""
@@ -54,7 +87,16 @@ class Status:
 
 
 def status(settings: Settings, start: date | None = None, end: date | None = None) -> Status:
-    states = current_states(settings).states
+    """Raises busy.WarehouseBusy at once, naming the holder and its progress, while another
+    command holds the warehouse: opening it then would stall that command."""
+    with busy.hold(replace(settings, wait_seconds=0), busy.command_line("status"), writes=False):
+        return _status(settings, start, end)
+
+
+def _status(settings: Settings, start: date | None, end: date | None) -> Status:
+    survey = current_states(settings)
+    require_dates_in_range(survey.dates, start, end)
+    states = survey.states
     partitions = sorted(
         (p for p in states.values()
          if (start is None or p.game_date >= start) and (end is None or p.game_date <= end)),

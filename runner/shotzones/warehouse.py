@@ -9,12 +9,16 @@ the runner sends is a date, a number or a string it quotes itself.
 
 from __future__ import annotations
 
+import os
+import re
+import time
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import duckdb
 
+from shotzones.busy import POLL_SECONDS, WarehouseBusy, read_activity
 from shotzones.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,6 +29,10 @@ if TYPE_CHECKING:
 EVERY_DATE = "game_date >= date '1946-11-01'"
 
 
+class WarehouseUnavailable(Exception):
+    """The warehouse cannot be reached as configured: no DuckDB file, no BigQuery credentials."""
+
+
 @contextmanager
 def connect(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection to the warehouse file, closed on exit: DuckDB allows one writing
@@ -32,13 +40,32 @@ def connect(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     shares the database with dbt's connection, which refuses a second one of another
     configuration."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.duckdb_path))
+    con = _open_waiting(settings)
     con.execute("set enable_progress_bar = false")
     con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
     try:
         yield con
     finally:
         con.close()
+
+
+def _open_waiting(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting up to `settings.wait_seconds` while another process holds it (one
+    that did not announce itself through busy.hold, e.g. a `dbt build`), then WarehouseBusy."""
+    deadline = time.monotonic() + settings.wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(settings.duckdb_path))
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                held_by = re.search(r"PID (\d+)", str(error))
+                detail = f"process {held_by[1]}" if held_by else "another process"
+                activity = read_activity(settings)
+                theirs = activity if activity and activity.pid != os.getpid() else None
+                raise WarehouseBusy(settings, theirs, detail) from None
+            time.sleep(POLL_SECONDS)
 
 
 def literal(value: Any) -> str:
@@ -230,23 +257,50 @@ def bigquery_client(settings: Settings) -> bigquery.Client:
     if settings.bq_keyfile:
         from google.oauth2 import service_account
 
-        credentials = service_account.Credentials.from_service_account_file(settings.bq_keyfile)
+        try:
+            credentials = service_account.Credentials.from_service_account_file(settings.bq_keyfile)
+        except (OSError, ValueError) as error:
+            raise WarehouseUnavailable(
+                f"cannot read the service-account key file SHOTZONES_BQ_KEYFILE={settings.bq_keyfile}: {error}"
+            ) from error
     elif settings.bq_token:
         from google.oauth2.credentials import Credentials
 
         credentials = Credentials(settings.bq_token)
     else:
         credentials = None  # application-default
-    return bigquery.Client(
-        project=settings.bq_project or None,
-        credentials=credentials,
-        location=settings.bq_location,
-        client_options=options,
-    )
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        return bigquery.Client(
+            project=settings.bq_project or None,
+            credentials=credentials,
+            location=settings.bq_location,
+            client_options=options,
+        )
+    except DefaultCredentialsError as error:
+        raise WarehouseUnavailable(
+            "no BigQuery credentials: looked for a service-account key file in SHOTZONES_BQ_KEYFILE"
+            " (unset), an OAuth token in SHOTZONES_BQ_TOKEN (unset), and application-default"
+            " credentials (GOOGLE_APPLICATION_CREDENTIALS"
+            f" {'= ' + os.environ['GOOGLE_APPLICATION_CREDENTIALS'] if 'GOOGLE_APPLICATION_CREDENTIALS' in os.environ else 'unset'},"
+            " then gcloud's application_default_credentials.json, then the metadata server): none found."
+            " Set SHOTZONES_BQ_KEYFILE, or run `gcloud auth application-default login`"
+        ) from error
+
+
+def require_warehouse(settings: Settings) -> None:
+    """Refuse a DuckDB file that does not exist, rather than create an empty one."""
+    if settings.target == "duckdb" and not settings.duckdb_path.exists():
+        raise WarehouseUnavailable(
+            f"no warehouse at {settings.duckdb_path} (SHOTZONES_DUCKDB): run `shotzones load` first"
+        )
 
 
 @contextmanager
 def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
+    """The runner's connection to an existing warehouse (the loader's `connect` creates one)."""
+    require_warehouse(settings)
     if settings.target == "bigquery":
         client = bigquery_client(settings)
         try:

@@ -1,6 +1,7 @@
 {#-
     Every scheduled game has play-by-play: one failing row per game_date whose share of
-    scheduled games with any play-by-play row is below min_coverage (0-1). No schedule loaded:
+    scheduled games with any play-by-play row is below min_coverage (0-1), naming the games
+    without any. No schedule loaded:
     nothing to compare, nothing fails.
 -#}
 {% test schedule_coverage(model, min_coverage) %}
@@ -36,7 +37,8 @@ coverage as (
         scheduled.game_date,
         count(*) as scheduled_games,
         count(delivered.game_id) as games_with_play_by_play,
-        count(delivered.game_id) / count(*) as coverage
+        count(delivered.game_id) / count(*) as coverage,
+        string_agg(case when delivered.game_id is null then scheduled.game_id end, ', ') as missing_games
     from scheduled
     left join delivered on scheduled.game_id = delivered.game_id
     group by scheduled.game_date

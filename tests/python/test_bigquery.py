@@ -77,7 +77,7 @@ def test_the_same_commands_on_bigquery_give_the_duckdb_features(bigquery_setting
 
     planned = cli(bigquery, "plan", "--batch-days", "4", "--workers", "2", "--json")
     assert planned.exit_code == 0, planned.output
-    batches = json.loads(planned.output)
+    batches = [event for event in map(json.loads, planned.stdout.splitlines()) if event["event"] == "batch"]
     assert len(batches) == 3 and {b["wave"] for b in batches} == {1, 2}
     # every wave was compiled and dry-run (the emulator plans no bytes: 0 there, real on BigQuery)
     assert all(b["wave_bytes"] >= 0 and b["wave_dollars"] >= 0 for b in batches)
@@ -90,7 +90,7 @@ def test_the_same_commands_on_bigquery_give_the_duckdb_features(bigquery_setting
         assert_same_rows(table_rows(bigquery, table), table_rows(duckdb, table))
 
     # the ledger lives in the dataset and proves every partition against the tables
-    status = json.loads(cli(bigquery, "status", "--json").output)
+    status = json.loads(cli(bigquery, "status", "--json").stdout.splitlines()[-1])
     assert status["models"] == {model: {"done": 12, "pending": 0, "failed": 0, "stale": 0} for model in MODELS}
     assert status["last_run"]["outcome"] == "success"
     with open_warehouse(bigquery) as wh:

@@ -142,6 +142,6 @@ def test_a_late_game_rebuilds_its_date_and_its_players_window_reach(season, clea
 
 
 def test_reloading_an_identical_file_marks_nothing_stale(season, clean_build):
-    load(clean_build, game_files(season)[30:40])
+    load(clean_build, game_files(season)[30:40], reread=True)  # read again, not skipped
     assert stale(clean_build) == set()
     assert backfill(clean_build).planned == []

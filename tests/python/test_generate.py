@@ -134,6 +134,14 @@ def clock_ok(raw: str) -> int | None:
     return clock(raw) if CLOCK.match(raw) else None
 
 
+def signed_clock(raw: str) -> int | None:
+    """A play_length: `h:mm:ss`, or negative as BigDataBall spells it (`00:-12:00`)."""
+    if raw.startswith("00:-"):
+        minutes, seconds = raw[4:].split(":")
+        return -(int(minutes) * 60 + int(seconds))
+    return clock_ok(raw)
+
+
 @functools.lru_cache(maxsize=None)
 def date_cell(raw: str) -> tuple[date, str]:
     return parse_date(raw), ("mdy" if "/" in raw else "iso")
@@ -163,6 +171,7 @@ def scan_game(path: Path) -> dict:
         "players": {away: set(), home: set()}, "shots_by_player": collections.defaultdict(collections.Counter),
         "names": set(), "date_forms": set(), "gid_forms": set(), "play_id_disorder": False,
         "periods": 0, "final": None, "errors": errors, "fouls": 0, "steals": 0, "team_rebounds": 0,
+        "negative_play_length": 0,
     }  # fmt: skip
     side_of = {away: 0, home: 1}
     score = [0, 0]
@@ -193,14 +202,17 @@ def scan_game(path: Path) -> dict:
         period = int(row[C["period"]])
         out["periods"] = max(out["periods"], period)
         remaining, elapsed = clock_ok(row[C["remaining_time"]]), clock_ok(row[C["elapsed"]])
-        if remaining is None or elapsed is None or clock_ok(row[C["play_length"]]) is None:
+        play_length = signed_clock(row[C["play_length"]])
+        if remaining is None or elapsed is None or play_length is None:
             errors.append(f"{where}: clock columns not h:mm:ss")
         else:
             if elapsed + remaining != (720 if period <= 4 else 300):
                 errors.append(f"{where}: elapsed + remaining is not the period length")
-            since = elapsed - prev_elapsed if period == prev_period else elapsed
-            if since < 0 or clock_ok(row[C["play_length"]]) != since:
+            # negative on the row starting each period after the first (`00:-12:00`), as delivered
+            if (period == prev_period and elapsed < prev_elapsed) or play_length != elapsed - prev_elapsed:
                 errors.append(f"{where}: clock runs backwards or play_length is wrong")
+            if play_length < 0:
+                out["negative_play_length"] += 1
             prev_elapsed = elapsed
         etype = row[C["event_type"]].lower()
         out["event_types"][etype] += 1
@@ -446,6 +458,7 @@ def test_quirks_in_every_file(full_season):
         assert g["date_forms"] == {"mdy", "iso"}, g["path"].name
         assert g["gid_forms"] == {"excel", "padded", "bare"}, g["path"].name
         assert g["play_id_disorder"], g["path"].name
+        assert g["negative_play_length"] == g["periods"] - 1, g["path"].name
     _header, rows = read(full_season[2][0]["path"])
     assert rows[0][C["data_set"]] == "2021-2022 Regular Season"
     assert any(re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", r[C["date"]]) for r in rows)

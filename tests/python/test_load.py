@@ -220,7 +220,7 @@ def test_a_header_only_file_loads_no_rows_with_a_note(one_date, settings, tmp_pa
     assert (summary.files, summary.rows, summary.exit_code) == (1, 0, 0)
     assert summary.notes == (f"{header_only}: header only, no rows",)
 
-    result = cli("load", one_date, header_only)
+    result = cli("load", "--all", one_date, header_only)
     assert result.exit_code == 0, result.output
     assert "header only, no rows" in result.output
 
@@ -282,7 +282,7 @@ def test_a_latin1_file_is_read_as_latin1(one_date, settings, tmp_path, cli):
     names = {row[slot] for row in loaded_rows(settings, latin1) for slot in ("a4", "a5", "player")}
     assert {"Keon Müller", "José Hill"} <= names and "Troy Hill" not in names
 
-    result = cli("load", latin1)
+    result = cli("load", "--all", latin1)
     assert result.exit_code == 0 and "read as Latin-1" in result.output
 
 
@@ -322,8 +322,10 @@ def test_bad_rows_are_quarantined_and_every_good_row_is_loaded(bad_rows_file, se
     delivered = read_rows(path)
     summary = load(settings, [path])
     assert summary.exit_code == 1
-    bad_lines = {6, 9, shot_line, 30}
-    assert summary.quarantined_rows == 4 and summary.rows == len(delivered) - 1 - 4
+    # date, period and the ragged row cannot be placed; the bad distance costs only itself
+    bad_lines = {6, 9, 30}
+    assert summary.quarantined_rows == 3 and summary.rows == len(delivered) - 1 - 3
+    assert summary.set_aside_values == 1
     assert summary.quarantined_by_file == ((str(path), 4),)
 
     held = quarantined(settings)
@@ -347,16 +349,20 @@ def test_bad_rows_are_quarantined_and_every_good_row_is_loaded(bad_rows_file, se
     assert [r["play_id"] for r in loaded] == [row[RAW_COLUMNS.index("play_id")] for _, row in good]
     quirky = next(r for r in loaded if r["source_row"] == 11)
     assert quirky["original_x"] == "unknown" and quirky["original_y"] is None
+    far = next(r for r in loaded if r["source_row"] == shot_line - 1)
+    assert far["shot_distance"] is None and far["event_type"] == delivered[shot_line - 1][RAW_COLUMNS.index("event_type")]
 
 
 def test_the_cli_names_each_bad_row_by_file_and_line_and_exits_1(bad_rows_file, cli):
     path, _, _ = bad_rows_file
     result = cli("load", path)
     assert result.exit_code == 1, result.output
-    assert "quarantined 4 rows" in result.output
+    assert "quarantined 3 rows and set aside 1 value" in result.output
     assert f"{path}:6: date='someday': not a date (M/D/YYYY or YYYY-MM-DD)" in result.output
     assert f"{path}:9: period='x': not a whole number from 1" in result.output
-    assert re.search(rf"{re.escape(str(path))}:\d+: shot_distance='far': not a number", result.output)
+    assert re.search(
+        rf"{re.escape(str(path))}:\d+: shot_distance='far': not a number \(set aside, row loaded\)", result.output
+    )
     assert f"{path}:30: wrong number of fields" in result.output
     assert "Traceback" not in result.output
 
@@ -390,14 +396,15 @@ def test_required_values_may_not_be_empty_but_others_may(one_date, settings, tmp
         (9, "num", "not a whole number"),
         (10, "period", "not a whole number from 1"),
     }
-    assert summary.rows == len(read_rows(source)) - 1 - 7
+    # the bad clock and number are set aside; their rows load
+    assert summary.rows == len(read_rows(source)) - 1 - 5 and summary.set_aside_values == 2
 
 
 def test_a_row_with_several_bad_values_is_one_bad_row(one_date, settings, tmp_path, cli):
     path = copy_with(game_files(one_date)[0], tmp_path / "two.csv", {5: {"date": "?", "period": "?"}})
     summary = load(settings, [path])
     assert (summary.quarantined_rows, summary.problem_count) == (1, 2)
-    result = cli("load", path)
+    result = cli("load", "--all", path)
     assert f"{path}:5: date='?': not a date (M/D/YYYY or YYYY-MM-DD); period='?'" in result.output
 
 
@@ -416,7 +423,7 @@ def test_broken_quoting_is_quarantined(one_date, settings, tmp_path):
 def test_a_file_loaded_twice_leaves_no_duplicates(bad_rows_file, settings):
     path, _, _ = bad_rows_file
     first = load(settings, [path])
-    second = load(settings, [path])
+    second = load(settings, [path], reread=True)
     assert (second.rows, second.quarantined_rows) == (first.rows, first.quarantined_rows)
     assert raw_counts(settings)["rows"] == first.rows
     held = quarantined(settings)

@@ -21,7 +21,7 @@ typed as (
         {{ try_to_integer('period') }} as period,
         {{ clock_to_seconds('remaining_time') }} as remaining_seconds,
         {{ clock_to_seconds('elapsed') }} as elapsed_seconds,
-        {{ clock_to_seconds('play_length') }} as play_length_seconds,
+        {{ signed_clock_to_seconds('play_length') }} as play_length_seconds,
         {{ try_to_integer('play_id') }} as play_id,
         {{ try_to_integer('away_score') }} as away_score,
         {{ try_to_integer('home_score') }} as home_score,
