@@ -24,12 +24,12 @@ from rich.progress import (
 from rich.table import Table
 
 from shotzones import params
-from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan, unlock
+from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan, plan_waves, unlock
 from shotzones.cost import TIB, estimate
 from shotzones.generate import generate
 from shotzones.ledger import BackfillLocked
 from shotzones.load import LoadError, load, load_schedule, quarantine_relation, schedule_relation
-from shotzones.planning import STATES, Batch, waves
+from shotzones.planning import STATES, Batch, partitions_named
 from shotzones.report import build_report
 from shotzones.settings import Settings
 from shotzones.status import COLOURS, calendar_rows, status, write_png
@@ -258,7 +258,7 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
         planned = plan(settings, _options(start, end, models, workers, batch_days, force))
     except NothingLoaded as error:
         raise Refused(str(error)) from error
-    planned_waves = waves(planned, workers)
+    planned_waves = plan_waves(settings, planned, workers)
     # on BigQuery, what each wave would scan and cost, from dry runs of its compiled statements
     costs = estimate(settings, planned_waves) if settings.target == "bigquery" else None
     price = settings.bq_price_per_tib
@@ -266,7 +266,9 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
         click.echo(json.dumps([
             {"wave": number, "models": list(b.models), "start": b.start.isoformat(), "end": b.end.isoformat(),
              "dates": len(b.dates), "reasons": sorted(b.reasons)}
-            | ({"wave_bytes": costs[number - 1].bytes, "wave_dollars": costs[number - 1].dollars(price)} if costs else {})
+            | ({"wave_bytes": costs[number - 1].bytes, "wave_dollars": costs[number - 1].dollars(price),
+                "wave_statements": len(costs[number - 1].bytes_by_node), "wave_partitions": partitions_named(wave)}
+               if costs else {})
             for number, wave in enumerate(planned_waves, start=1)
             for b in wave
         ]))  # fmt: skip
@@ -274,18 +276,24 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
     if not planned:
         console.print("Nothing pending: every partition in range is done.")
         return
-    table = Table("wave", "batch", "why", *(("scans", "cost") if costs else ()), title="Backfill plan")
+    columns = ("statements", "partitions", "scans", "cost") if costs else ()
+    table = Table("wave", "batch", "why", *columns, title="Backfill plan")
     for number, wave in enumerate(planned_waves, start=1):
         for index, batch in enumerate(wave):
-            cost = [filesize.decimal(costs[number - 1].bytes), f"${costs[number - 1].dollars(price):.4f}"] if costs else []
+            cost = [str(len(costs[number - 1].bytes_by_node)), f"{partitions_named(wave):,}",
+                    filesize.decimal(costs[number - 1].bytes), f"${costs[number - 1].dollars(price):.4f}"] if costs else []  # fmt: skip
             table.add_row(str(number), _describe_batch(batch), "; ".join(sorted(batch.reasons)),
-                          *(cost if index == 0 else ["", ""][: len(cost)]))  # fmt: skip
+                          *(cost if index == 0 else [""] * len(cost)))  # fmt: skip
     console.print(table)
     if costs:
         total = sum(cost.bytes for cost in costs)
         console.print(
             f"Estimated from dry runs: {filesize.decimal(total)} scanned, ${total / TIB * price:.4f}"
             f" at ${price:g} per TiB (SHOTZONES_BQ_PRICE_PER_TIB). A wave's batches run as one statement per model."
+        )
+        console.print(
+            f"The largest statement names {max(map(partitions_named, planned_waves)):,} partitions"
+            f" (at most {settings.bq_max_partitions_per_job:,} a job: SHOTZONES_BQ_MAX_PARTITIONS_PER_JOB)."
         )
 
 

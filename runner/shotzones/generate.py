@@ -28,7 +28,7 @@ from bisect import bisect
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Generator
 
 __all__ = ["COLUMNS", "GenerationSummary", "generate", "format_generation_for", "player_lookup"]
 
@@ -307,6 +307,7 @@ class _Game:
     game_id: str
     away: int
     home: int
+    data_set: str = "Regular Season"  # after the season's years: `2017-2018 Regular Season`
 
 
 @dataclass
@@ -640,6 +641,100 @@ def _try_assign(rng: random.Random, games: list[tuple[int, int]],
     if sum(team_rem):
         return None
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Postseason
+# --------------------------------------------------------------------------------------------
+
+PLAY_IN_FIRST_SEASON = 2020  # the NBA's play-in tournament began in 2020-21
+_SERIES_GAME_DAYS = (0, 2, 5, 7, 10, 12, 15)  # days from game 1 to games 1..7 of a series
+_FINALS_GAME_DAYS = (0, 3, 5, 8, 10, 13, 16)
+_HIGHER_SEED_HOSTS = (True, True, False, False, True, False, True)  # 2-2-1-1-1
+# first-round series 1-8, 4-5, 3-6, 2-7 of each conference start Saturday (0) to Monday (2):
+# a game every day, and the play-in's Friday winners rest a day
+_FIRST_ROUND_STARTS = ((1, 0, 0, 2), (2, 1, 0, 1))
+
+
+@dataclass
+class _Series:
+    high: int  # the better seed, at home in games 1, 2, 5 and 7
+    low: int
+    start: date
+    round: int  # 1..4, the finals being 4
+    index: int  # within the round: the game id's series digit
+    played: int = 0
+    high_wins: int = 0
+
+    def next_day(self) -> date:
+        days = _FINALS_GAME_DAYS if self.round == 4 else _SERIES_GAME_DAYS
+        return self.start + timedelta(days[self.played])
+
+
+def _postseason(seed: int, season: int, plan: _SeasonPlan,
+                rosters: list[list[Player]]) -> Generator[_Game, bool, None]:  # fmt: skip
+    """The play-in (from 2020-21) and the best-of-seven bracket, game by game in date order.
+
+    Seeds come from the rosters' strength, with noise, from an RNG of its own (so the regular
+    season is what it was without playoffs); who advances comes from the games: the caller
+    sends back whether the home team won each game it was given."""
+    rng = random.Random(f"shotzones-postseason:{seed}:{season}")
+    opener = plan.dates[0]
+    yy = f"{season % 100:02d}"
+    strength = [sum(sorted((p.rating for p in r), reverse=True)[:8]) + rng.gauss(0.0, 0.35)
+                for r in rosters]  # fmt: skip
+    order = sorted(range(N_TEAMS), key=lambda t: -strength[t])
+    seeds = {c: [t for t in order if TEAMS[t][2] == c] for c in "EW"}
+    last_sunday = plan.dates[-1]
+
+    def game(day: date, game_id: str, away: int, home: int, data_set: str) -> _Game:
+        return _Game(day, (day - opener).days, game_id, away, home, data_set)
+
+    if season >= PLAY_IN_FIRST_SEASON:
+        # Tuesday the East's 7-8 and 9-10 games, Wednesday the West's, Friday the last two
+        losers, nines = {}, {}
+        for s, conf in enumerate("EW"):
+            seven, eight, nine, ten = seeds[conf][6:10]
+            day = last_sunday + timedelta(2 + s)
+            seven_won = yield game(day, f"005{yy}001{2 * s}1", eight, seven, "Play-In")
+            nine_won = yield game(day, f"005{yy}001{2 * s + 1}1", ten, nine, "Play-In")
+            seeds[conf][6], losers[conf] = (seven, eight) if seven_won else (eight, seven)
+            nines[conf] = nine if nine_won else ten
+        for s, conf in enumerate("EW"):
+            day = last_sunday + timedelta(5)
+            home_won = yield game(day, f"005{yy}002{s}1", nines[conf], losers[conf], "Play-In")
+            seeds[conf][7] = losers[conf] if home_won else nines[conf]
+    rank = {t: (n, order.index(t)) for conf in "EW" for n, t in enumerate(seeds[conf][:8])}
+    first_day = last_sunday + timedelta(6)  # a Saturday
+    active = [
+        _Series(seeds[conf][a], seeds[conf][b], first_day + timedelta(starts[k]), 1, 4 * c + k)
+        for c, (conf, starts) in enumerate(zip("EW", _FIRST_ROUND_STARTS))
+        for k, (a, b) in enumerate(((0, 7), (3, 4), (2, 5), (1, 6)))
+    ]
+    waiting: dict[tuple[int, int], tuple[int, date]] = {}  # a series' winner and last day
+    while active:
+        series = min(active, key=lambda s: (s.next_day(), s.round, s.index))
+        day = series.next_day()
+        high_home = _HIGHER_SEED_HOSTS[series.played]
+        home, away = (series.high, series.low) if high_home else (series.low, series.high)
+        series.played += 1
+        gid = f"004{yy}00{series.round}{series.index}{series.played}"
+        home_won = yield game(day, gid, away, home, "Playoffs")
+        series.high_wins += home_won == high_home
+        if 4 not in (series.high_wins, series.played - series.high_wins):
+            continue
+        active.remove(series)
+        winner = series.high if series.high_wins == 4 else series.low
+        sibling = waiting.pop((series.round, series.index ^ 1), None)
+        if series.round == 4:
+            continue
+        if sibling is None:
+            waiting[(series.round, series.index)] = (winner, day)
+            continue
+        high, low = sorted((winner, sibling[0]), key=rank.__getitem__)
+        rest = rng.randint(4, 6) if series.round == 3 else rng.randint(1, 3)
+        active.append(_Series(high, low, max(day, sibling[1]) + timedelta(rest), series.round + 1,
+                              series.index // 2))  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -1378,7 +1473,7 @@ def _render(events: list[tuple], fmt: str, game: _Game, teams: tuple[_TeamGame, 
         names = {p: p.name for tg in teams for p in tg.players}
     names[None] = ""
     abbr = (teams[0].abbr, teams[1].abbr, "")
-    data_set = f"{season}-{season + 1} Regular Season"
+    data_set = f"{season}-{season + 1} {game.data_set}"
     gid = game.game_id
     gid_forms = (f'="{gid}"', gid, gid.lstrip("0"))
     d = game.date
@@ -1558,12 +1653,11 @@ def generate(
         n_dates += len(keep_dates)
         rosters = [list(r) for r in plan.rosters]
         trades = list(plan.trades)
-        for game in plan.games:
-            if last_date is None or game.date > last_date:
-                break
-            while trades and trades[0].day <= game.day:
-                _apply_trade(rosters, trades.pop(0))
-            frac = game.day / max(1, plan.length_days - 1)
+
+        def write(game: _Game) -> bool:
+            """Play and write one game; whether the home team won."""
+            nonlocal n_rows, n_games
+            frac = min(1.0, game.day / max(1, plan.length_days - 1))  # playoffs: the season's end
             teams, events = _play(seed, game, rosters, frac)
             rows = _render(events, fmt, game, teams, season,
                            random.Random(f"shotzones-render:{seed}:{game.game_id}"))  # fmt: skip
@@ -1579,6 +1673,29 @@ def generate(
             )
             if on_game is not None:
                 on_game()
+            return events[-1][4] > events[-1][3]
+
+        for game in plan.games:
+            if last_date is None or game.date > last_date:
+                break
+            while trades and trades[0].day <= game.day:
+                _apply_trade(rosters, trades.pop(0))
+            write(game)
+        postseason_dates = None if max_dates_per_season is None else max_dates_per_season - len(plan.dates)
+        if postseason_dates is None or postseason_dates > 0:
+            games = _postseason(seed, season, plan, rosters)
+            days: set[date] = set()
+            home_won = None
+            while True:
+                try:
+                    game = games.send(home_won)
+                except StopIteration:
+                    break
+                days.add(game.date)
+                if postseason_dates is not None and len(days) > postseason_dates:
+                    break
+                home_won = write(game)
+            n_dates += len(days) if postseason_dates is None else min(len(days), postseason_dates)
         if season != season_list[-1]:
             league.end_season(plan)
     with open(out_dir / "schedule.csv", "w", newline="", encoding="utf-8") as handle:
