@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import json
 import sys
@@ -32,7 +31,7 @@ from shotzones.load import LoadError, load, load_schedule, quarantine_relation, 
 from shotzones.planning import STATES, Batch, partitions_named
 from shotzones.report import build_report
 from shotzones.settings import Settings
-from shotzones.status import COLOURS, calendar_rows, status, write_png
+from shotzones.status import calendar_lines, status, write_png
 
 # Piped output (CI logs, `make demo | tee`) gets room for the tables rather than 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -325,12 +324,8 @@ def status_command(start, end, target, as_json, png) -> None:
             f"Last run {run['run_id']} on {run['host']} started {run['started_at']:%Y-%m-%d %H:%M:%S}:"
             f" {run['outcome'] or 'not finished'}"
         )
-    for season, months in calendar_rows(report.date_states()).items():
-        console.print(f"[bold]{season}-{(season + 1) % 100:02d}[/]  " + "  ".join(
-            f"[{COLOURS[s]}]■[/] {s}" for s in STATES))  # fmt: skip
-        for year, month, cells in months:
-            row = "".join(f"[{COLOURS[c]}]■[/]" if c else "·" for c in cells)
-            console.print(f"  {calendar.month_abbr[month]} {year}  {row}")
+    for line in calendar_lines(report.date_states()):
+        console.print(line)
     if png:
         console.print(f"Calendar written to {png}")
 

@@ -648,8 +648,14 @@ def _try_assign(rng: random.Random, games: list[tuple[int, int]],
 # --------------------------------------------------------------------------------------------
 
 PLAY_IN_FIRST_SEASON = 2020  # the NBA's play-in tournament began in 2020-21
-_SERIES_GAME_DAYS = (0, 2, 5, 7, 10, 12, 15)  # days from game 1 to games 1..7 of a series
-_FINALS_GAME_DAYS = (0, 3, 5, 8, 10, 13, 16)
+# days from game 1 to games 1..7 of a series, by round: travel days in the first two rounds,
+# every other day in the conference finals (the two alternate days), the finals' longer gaps
+_GAME_DAYS = {
+    1: (0, 2, 5, 7, 10, 12, 15),
+    2: (0, 2, 5, 7, 10, 12, 15),
+    3: (0, 2, 4, 6, 8, 10, 12),
+    4: (0, 3, 5, 8, 10, 13, 16),
+}
 _HIGHER_SEED_HOSTS = (True, True, False, False, True, False, True)  # 2-2-1-1-1
 # first-round series 1-8, 4-5, 3-6, 2-7 of each conference start Saturday (0) to Monday (2):
 # a game every day, and the play-in's Friday winners rest a day
@@ -667,8 +673,7 @@ class _Series:
     high_wins: int = 0
 
     def next_day(self) -> date:
-        days = _FINALS_GAME_DAYS if self.round == 4 else _SERIES_GAME_DAYS
-        return self.start + timedelta(days[self.played])
+        return self.start + timedelta(_GAME_DAYS[self.round][self.played])
 
 
 def _postseason(seed: int, season: int, plan: _SeasonPlan,
@@ -732,7 +737,7 @@ def _postseason(seed: int, season: int, plan: _SeasonPlan,
             waiting[(series.round, series.index)] = (winner, day)
             continue
         high, low = sorted((winner, sibling[0]), key=rank.__getitem__)
-        rest = rng.randint(4, 6) if series.round == 3 else rng.randint(1, 3)
+        rest = rng.randint(4, 6) if series.round == 3 else rng.randint(2, 3)
         active.append(_Series(high, low, max(day, sibling[1]) + timedelta(rest), series.round + 1,
                               series.index // 2))  # fmt: skip
 
