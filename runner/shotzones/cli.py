@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 from contextlib import contextmanager
 from datetime import datetime
@@ -68,17 +69,22 @@ def main() -> None:
     default=None,
     help="Render every season in one format generation (default: the season's own).",
 )
-def generate_command(first_season: int, seasons: int, seed: int, out_dir: Path, format_generation: str | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+              help="Processes writing seasons in parallel (the files are the same whatever the number).")  # fmt: skip
+def generate_command(first_season: int, seasons: int, seed: int, out_dir: Path, format_generation: str | None,
+                     workers: int) -> None:  # fmt: skip
     """Write realistic synthetic BigDataBall files, one per game, and schedule.csv."""
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,
     ) as progress:  # fmt: skip
-        task = progress.add_task("generating games", total=1230 * seasons)
+        # about 1,320 games a season: 1,230 regular, 6 play-in, 80-105 playoff games
+        task = progress.add_task("generating games", total=1320 * seasons)
         summary = generate(
             out_dir, first_season, seasons, seed,
             format_generation=format_generation,
             on_game=lambda: progress.advance(task),
+            workers=min(workers, seasons),
         )  # fmt: skip
     console.print(
         f"Wrote {summary.files:,} files ({summary.games:,} games on {summary.dates} dates,"

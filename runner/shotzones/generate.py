@@ -18,6 +18,7 @@ How it stays deterministic and cheap:
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import random
@@ -25,6 +26,8 @@ import re
 import time
 import unicodedata
 from bisect import bisect
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -1618,6 +1621,70 @@ def _play(seed: int, game: _Game, rosters: list[list[Player]], frac: float):
     return teams, events
 
 
+@dataclass(frozen=True)
+class _SeasonWritten:
+    schedule: list[tuple]  # schedule.csv rows of the games written
+    rows: int
+    dates: int
+
+
+def _write_season(seed: int, plan: _SeasonPlan, fmt: str, out_dir: Path, max_dates: int | None,
+                  on_game: Callable[[], None] | None = None) -> _SeasonWritten:  # fmt: skip
+    """Play and write one season's games: the regular season, then the postseason (only the
+    games of its first `max_dates` game dates, when given)."""
+    season = plan.season
+    season_dir = out_dir / str(season)
+    season_dir.mkdir(exist_ok=True)
+    keep_dates = plan.dates if max_dates is None else plan.dates[:max_dates]
+    last_date = keep_dates[-1] if keep_dates else None
+    n_dates = len(keep_dates)
+    rosters = [list(r) for r in plan.rosters]
+    trades = list(plan.trades)
+    schedule: list[tuple] = []
+    n_rows = 0
+
+    def write(game: _Game) -> bool:
+        """Play and write one game; whether the home team won."""
+        nonlocal n_rows
+        frac = min(1.0, game.day / max(1, plan.length_days - 1))  # playoffs: the season's end
+        teams, events = _play(seed, game, rosters, frac)
+        rows = _render(events, fmt, game, teams, season,
+                       random.Random(f"shotzones-render:{seed}:{game.game_id}"))  # fmt: skip
+        name = f"[{game.date.isoformat()}]-{game.game_id}-{ABBR[game.away]}@{ABBR[game.home]}.csv"
+        with open(season_dir / name, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(COLUMNS)
+            writer.writerows(rows)
+        n_rows += len(rows)
+        schedule.append((season, game.game_id, game.date.isoformat(), ABBR[game.away], ABBR[game.home]))
+        if on_game is not None:
+            on_game()
+        return events[-1][4] > events[-1][3]
+
+    for game in plan.games:
+        if last_date is None or game.date > last_date:
+            break
+        while trades and trades[0].day <= game.day:
+            _apply_trade(rosters, trades.pop(0))
+        write(game)
+    postseason_dates = None if max_dates is None else max_dates - len(plan.dates)
+    if postseason_dates is None or postseason_dates > 0:
+        games = _postseason(seed, season, plan, rosters)
+        days: set[date] = set()
+        home_won = None
+        while True:
+            try:
+                game = games.send(home_won)
+            except StopIteration:
+                break
+            days.add(game.date)
+            if postseason_dates is not None and len(days) > postseason_dates:
+                break
+            home_won = write(game)
+        n_dates += len(days) if postseason_dates is None else min(len(days), postseason_dates)
+    return _SeasonWritten(schedule, n_rows, n_dates)
+
+
 def generate(
     out_dir: Path,
     first_season: int,
@@ -1626,13 +1693,15 @@ def generate(
     format_generation: str | None = None,
     max_dates_per_season: int | None = None,
     on_game: Callable[[], None] | None = None,
+    workers: int = 1,
 ) -> GenerationSummary:
     """Write `schedule.csv` and one BigDataBall play-by-play file per game into `out_dir`.
 
     Seasons `first_season` .. `first_season + seasons - 1` (2021 = 2021-22), each in its own
     format generation unless `format_generation` forces one. With `max_dates_per_season` only
     the games of the first K game dates of each season are written (and listed in schedule.csv);
-    they are byte-identical to the same files of a full run.
+    they are byte-identical to the same files of a full run. `workers` processes write seasons
+    in parallel (the same files); `on_game` is then called as each season is done.
     """
     started = time.perf_counter()
     if format_generation is not None and format_generation not in FORMAT_GENERATIONS:
@@ -1645,64 +1714,36 @@ def generate(
     out_dir.mkdir(parents=True, exist_ok=True)
     league = _League(seed, first_season)
     schedule_rows: list[tuple] = []
-    n_games = n_rows = 0
-    n_dates = 0
+    n_games = n_rows = n_dates = 0
     season_list = list(range(first_season, first_season + seasons))
-    for season in season_list:
-        plan = league.plan_season(season)
-        fmt = format_generation or format_generation_for(season)
-        season_dir = out_dir / str(season)
-        season_dir.mkdir(exist_ok=True)
-        keep_dates = plan.dates if max_dates_per_season is None else plan.dates[:max_dates_per_season]
-        last_date = keep_dates[-1] if keep_dates else None
-        n_dates += len(keep_dates)
-        rosters = [list(r) for r in plan.rosters]
-        trades = list(plan.trades)
 
-        def write(game: _Game) -> bool:
-            """Play and write one game; whether the home team won."""
-            nonlocal n_rows, n_games
-            frac = min(1.0, game.day / max(1, plan.length_days - 1))  # playoffs: the season's end
-            teams, events = _play(seed, game, rosters, frac)
-            rows = _render(events, fmt, game, teams, season,
-                           random.Random(f"shotzones-render:{seed}:{game.game_id}"))  # fmt: skip
-            name = f"[{game.date.isoformat()}]-{game.game_id}-{ABBR[game.away]}@{ABBR[game.home]}.csv"
-            with open(season_dir / name, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(COLUMNS)
-                writer.writerows(rows)
-            n_rows += len(rows)
-            n_games += 1
-            schedule_rows.append(
-                (season, game.game_id, game.date.isoformat(), ABBR[game.away], ABBR[game.home])
-            )
-            if on_game is not None:
+    def written(season: _SeasonWritten) -> None:
+        nonlocal n_games, n_rows, n_dates
+        schedule_rows.extend(season.schedule)
+        n_games += len(season.schedule)
+        n_rows += season.rows
+        n_dates += season.dates
+
+    # Planning is sequential and cheap (a season's plan follows from the one before it, never
+    # from games); the seasons' games are simulated and written in `workers` processes, each
+    # from a copy of its season's plan, so the files are the same whatever `workers` is.
+    with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        pending = []
+        for season in season_list:
+            plan = league.plan_season(season)
+            fmt = format_generation or format_generation_for(season)
+            if pool is None:
+                written(_write_season(seed, plan, fmt, out_dir, max_dates_per_season, on_game))
+            else:
+                plan_copy = copy.deepcopy(plan)  # end_season below moves the league on
+                pending.append(pool.submit(_write_season, seed, plan_copy, fmt, out_dir, max_dates_per_season))
+            if season != season_list[-1]:
+                league.end_season(plan)
+        for future in pending:
+            season_written = future.result()
+            written(season_written)
+            for _ in season_written.schedule if on_game is not None else ():
                 on_game()
-            return events[-1][4] > events[-1][3]
-
-        for game in plan.games:
-            if last_date is None or game.date > last_date:
-                break
-            while trades and trades[0].day <= game.day:
-                _apply_trade(rosters, trades.pop(0))
-            write(game)
-        postseason_dates = None if max_dates_per_season is None else max_dates_per_season - len(plan.dates)
-        if postseason_dates is None or postseason_dates > 0:
-            games = _postseason(seed, season, plan, rosters)
-            days: set[date] = set()
-            home_won = None
-            while True:
-                try:
-                    game = games.send(home_won)
-                except StopIteration:
-                    break
-                days.add(game.date)
-                if postseason_dates is not None and len(days) > postseason_dates:
-                    break
-                home_won = write(game)
-            n_dates += len(days) if postseason_dates is None else min(len(days), postseason_dates)
-        if season != season_list[-1]:
-            league.end_season(plan)
     with open(out_dir / "schedule.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(("season", "game_id", "game_date", "away_team", "home_team"))

@@ -659,6 +659,15 @@ def test_deterministic_across_processes(tmp_path):
     assert tree_digest(tmp_path / "here") == tree_digest(tmp_path / "there")
 
 
+def test_seasons_written_in_parallel_are_the_same_files(tmp_path):
+    """Three seasons in two processes: byte for byte the files of one process, and the same
+    summary (the regular season's first dates, and a postseason's first date for the last)."""
+    one = generate(tmp_path / "one", 2019, 3, seed=4, max_dates_per_season=3)
+    two = generate(tmp_path / "two", 2019, 3, seed=4, max_dates_per_season=3, workers=2)
+    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
+    assert (one.games, one.dates, one.rows) == (two.games, two.dates, two.rows)
+
+
 def test_prefix_of_a_full_run_is_byte_identical(tmp_path, full_season):
     root, _summary, games, _calls = full_season
     summary = generate(tmp_path, 2021, 1, seed=7, max_dates_per_season=4)
