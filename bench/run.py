@@ -222,7 +222,8 @@ def uptime() -> str:
 
 def generated(spec: dict, regenerate: bool) -> tuple[Path, dict]:
     """The cached generated range, generating it (timed) when missing."""
-    out = DATA / f"seasons-{spec['first_season']}-{spec['seasons']}-seed{spec['seed']}"
+    # "-playoffs": data of the generator since it writes the postseason (older caches lack it)
+    out = DATA / f"seasons-{spec['first_season']}-{spec['seasons']}-seed{spec['seed']}-playoffs"
     record = out.with_suffix(".json")
     if record.exists() and out.exists() and not regenerate:
         info = json.loads(record.read_text())

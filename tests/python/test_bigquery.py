@@ -164,9 +164,9 @@ def test_no_job_modifies_more_partitions_than_the_limit(bigquery_emulator, tmp_p
     jobs: list[str] = []
     query = bq.Client.query
 
-    def recording_query(client, sql, *args, **kwargs):
-        jobs.append(sql)
-        return query(client, sql, *args, **kwargs)
+    def recording_query(client, *args, **kwargs):
+        jobs.append(args[0] if args else kwargs["query"])
+        return query(client, *args, **kwargs)
 
     monkeypatch.setattr(bq.Client, "query", recording_query)
     loaded = cli(settings, "load", str(weeks))
