@@ -32,12 +32,14 @@ $(EMULATOR_VENV)/.installed: $(EMULATOR_REQUIREMENTS)
 demo: install
 	@rm -rf $(DEMO_DIR) $(DEMO_DB)
 	@SECONDS=0; \
-	$(BIN)/shotzones generate --first-season 2023 --seasons 1 --seed 42 --out $(DEMO_DIR) && \
+	$(BIN)/shotzones generate --first-season 2023 --seasons 1 --seed 42 --upcoming-dates 3 --out $(DEMO_DIR) && \
 	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones load $(DEMO_DIR) && \
+	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones load-schedule $(DEMO_DIR) && \
 	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones backfill && \
 	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones status --png warehouse/demo-status.png && \
 	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones report && \
-	echo "demo: generate, load, backfill and report in $${SECONDS} s"
+	SHOTZONES_DUCKDB=$(DEMO_DB) $(BIN)/shotzones features --games 2 && \
+	echo "demo: generate, load, backfill, report and serve the next slate in $${SECONDS} s"
 
 lint: install
 	@mkdir -p warehouse  # the dbt templater opens the default DuckDB file

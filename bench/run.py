@@ -443,7 +443,7 @@ class Bench:
                              "all_match_incremental_tables": all(r["differing_rows"] == 0 for r in per_date)}  # fmt: skip
 
     # 5-6: incremental runs
-    def incremental(self, loaded: Path, dates: list[date], data_dir: Path) -> None:
+    def incremental(self, loaded: Path, dates: list[date], data_dir: Path) -> Path:
         f, d = self.figures, self.details
         newest = dates[-1]
         # first 30 dates, on a fresh copy
@@ -485,6 +485,21 @@ class Bench:
             "one_date_dbt": profile(one),
             "ledger_after": dict(states),
         }  # fmt: skip
+        return chain
+
+    # 7b: serving, on the fully built warehouse the incremental runs leave
+    def serving(self, built: Path, data_dir: Path, newest: date) -> None:
+        f = self.figures
+        measure("setup: load the schedule", [SHOTZONES, "load-schedule", str(data_dir)], built)
+        out = CACHE / "serving"
+        out.mkdir(parents=True, exist_ok=True)
+        slate = measure(f"features: the slate of {newest}",
+                        [SHOTZONES, "features", "--date", newest.isoformat(), "--out", str(out / "slate.parquet")], built)  # fmt: skip
+        export = measure("export: 3-season training set",
+                         [SHOTZONES, "export", "--out", str(out / "training.parquet")], built)  # fmt: skip
+        f["features_slate_s"], f["export_3_seasons_s"] = slate.seconds, export.seconds
+        self.cpu |= {"features_slate_s": slate.cpu_seconds, "export_3_seasons_s": export.cpu_seconds}
+        f["export_3_seasons_rows"] = query(built, f"select count(*) from '{out / 'training.parquet'}'")[0][0]
 
     # 8: ten seasons
     def ten_seasons(self) -> None:
@@ -585,7 +600,8 @@ class Bench:
         self.main_comparison(loaded)
         if "ten" not in self.args.skip:
             self.ten_seasons()  # next to the three-season backfill it is compared with
-        self.incremental(loaded, dates, data_dir)
+        built = self.incremental(loaded, dates, data_dir)
+        self.serving(built, data_dir, dates[-1])
         if "history" not in self.args.skip:
             self.history()
         if "old" not in self.args.skip:
@@ -643,6 +659,9 @@ class Bench:
             target(f"{n} seasons: cost per date, last season / first",
                    f"{edges['last']['per_date_s']:.3f} / {edges['first']['per_date_s']:.3f} s = {f['history_last_over_first_per_date']:.2f}",
                    "<= 1.3", f["history_last_over_first_per_date"] <= 1.3, "each season rebuilt with --force")  # fmt: skip
+        target("serve one slate (`features --date`)", f"{f['features_slate_s']:.2f} s", "< 3 s", f["features_slate_s"] < 3)
+        target("export the 3-season training set", f"{f['export_3_seasons_s']:.1f} s ({f['export_3_seasons_rows']:,} rows)",
+               "< 10 s", f["export_3_seasons_s"] < 10)  # fmt: skip
         target("load 3 seasons", f"{f['load_3_seasons_s']:.1f} s", "< 30 s", f["load_3_seasons_s"] < 30)
         target("generate 3 seasons", f"{f['generate_3_seasons_s']:.1f} s", "< 60 s", f["generate_3_seasons_s"] < 60,
                "cached: measured " + self.details["generation_3"]["when"] if self.details["generation_3"].get("cached") else "")  # fmt: skip

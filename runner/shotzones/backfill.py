@@ -29,8 +29,6 @@ from shotzones.planning import (
 from shotzones.settings import RAW_COLUMNS, Settings
 from shotzones.warehouse import EVERY_DATE, Warehouse, date_list, open_warehouse
 
-STAGING = ("stg_bigdataball__play_by_play", "stg_bigdataball__shots")
-VIEWS_ON_FEATURES = ("player_shot_zone_features_model_ready",)
 # Errors that go away by themselves: a lock held by another process, a serialization
 # conflict, a quota or rate limit, a dropped connection.
 TRANSIENT_ERRORS = (
@@ -369,15 +367,18 @@ def failing_dates(settings: Settings, relation_name: str | None) -> list[date] |
 
 
 def wave_commands(models: tuple[str, ...]) -> list[list[str]]:
-    """The dbt commands of a wave: build the models (and the views over them), then test them
-    and their sources."""
-    selected = [*STAGING, *models, *(VIEWS_ON_FEATURES if FEATURES in models else ())]
+    """The dbt commands of a wave: build the staging views, the models and the views over them
+    (not those over a model this wave leaves alone: it may not exist yet), then test them and
+    their sources."""
+    select = ["--select", "path:models/staging", *(f"{model}+" for model in models)]
+    exclude = ["--exclude", *(f"{model}+" for model in MODELS if model not in models)]
+    exclude = exclude if len(exclude) > 1 else []
     return [
-        ["run", "--select", *selected],
+        ["run", *select, *exclude],
         # a test that also reads a model outside this wave waits for that model's wave
         [
-            "test", "--select", *selected, "source:bigdataball",
-            "--exclude", "test_type:unit", "--indirect-selection", "cautious",
+            "test", *select, "source:bigdataball", "--exclude", "test_type:unit", *exclude[1:],
+            "--indirect-selection", "cautious",
         ],
     ]  # fmt: skip
 

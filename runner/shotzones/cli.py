@@ -6,12 +6,16 @@ import itertools
 import json
 import os
 import sys
+import tempfile
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
 import click
+import pyarrow as pa
+import pyarrow.compute as pc
 from rich import filesize
 from rich.console import Console
 from rich.progress import (
@@ -31,6 +35,18 @@ from shotzones.ledger import BackfillLocked
 from shotzones.load import LoadError, load, load_schedule, quarantine_relation, schedule_relation
 from shotzones.planning import STATES, Batch, partitions_named
 from shotzones.report import build_report
+from shotzones.serving import (
+    FORMATS,
+    NotReady,
+    Rows,
+    ServingError,
+    describe_ranges,
+    historical_features,
+    pregame_features,
+    read_entities,
+    training_set,
+    write,
+)
 from shotzones.settings import Settings
 from shotzones.status import calendar_lines, status, write_png
 
@@ -64,6 +80,13 @@ def main() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option(
+    "--upcoming-dates",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="The last N game dates are scheduled, not played yet: in schedule.csv, without files.",
+)
+@click.option(
     "--format-generation",
     type=click.Choice(["2017", "2021", "2024"]),
     default=None,
@@ -71,8 +94,10 @@ def main() -> None:
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
               help="Processes writing seasons in parallel (the files are the same whatever the number).")  # fmt: skip
-def generate_command(first_season: int, seasons: int, seed: int, out_dir: Path, format_generation: str | None,
-                     workers: int) -> None:  # fmt: skip
+def generate_command(
+    first_season: int, seasons: int, seed: int, out_dir: Path, upcoming_dates: int, format_generation: str | None,
+    workers: int,
+) -> None:
     """Write realistic synthetic BigDataBall files, one per game, and schedule.csv."""
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -84,6 +109,7 @@ def generate_command(first_season: int, seasons: int, seed: int, out_dir: Path, 
             out_dir, first_season, seasons, seed,
             format_generation=format_generation,
             on_game=lambda: progress.advance(task),
+            upcoming_dates=upcoming_dates,
             workers=min(workers, seasons),
         )  # fmt: skip
     console.print(
@@ -372,3 +398,122 @@ def report_command(target: str | None) -> None:
     for row in report.sample:
         sample.add_row(*("" if value is None else str(value) for value in row))
     console.print(sample)
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+# the model-ready columns the slate table shows, short
+_SLATE_COLUMNS = {
+    "paint_rate_last_10": "paint", "mid_range_rate_last_10": "mid", "three_pt_rate_last_10": "three",
+    "assisted_rate_last_10": "assisted",
+}  # fmt: skip
+_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+
+def _serve(read: Callable[[], Rows]) -> Rows:
+    """Run a serving read: nothing to serve is a refusal (2); partitions not done exit 1."""
+    try:
+        rows = read()
+    except (ServingError, NothingLoaded) as error:
+        raise Refused(str(error)) from error
+    except NotReady as error:
+        click.echo(f"{error}\nRun `shotzones backfill` first, or pass --allow-stale to serve anyway.", err=True)
+        raise SystemExit(1) from error
+    if rows.unready:
+        click.echo(
+            f"warning: served with {len(rows.unready)} partition{'s' if len(rows.unready) != 1 else ''} not done"
+            " (--allow-stale):\n"
+            + "\n".join(describe_ranges(rows.unready)),
+            err=True,
+        )
+    return rows
+
+
+def _output_format(fmt: str | None, out: Path | None) -> str:
+    if fmt is None:
+        if out is None:
+            return "table"
+        if out.suffix.lower() not in _SUFFIX_FORMATS:
+            raise click.UsageError(f"--out {out}: name a .csv, .json, .jsonl or .parquet file, or pass --format")
+        return _SUFFIX_FORMATS[out.suffix.lower()]
+    if fmt == "table" and out is not None:
+        raise click.UsageError("--format table prints to the terminal; --out takes csv, json or parquet")
+    if fmt == "parquet" and out is None:
+        raise click.UsageError("--format parquet needs --out FILE")
+    return fmt
+
+
+def _emit(rows: Rows, fmt: str, out: Path | None, title: str) -> None:
+    if fmt == "table":
+        _print_slate(rows, title)
+    elif out is not None:
+        write(rows.table, fmt, out)
+        click.echo(f"{title}: {rows.table.num_rows:,} rows written to {out}", err=True)
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / f"rows.{fmt}"
+            write(rows.table, fmt, path)
+            click.echo(path.read_text(encoding="utf-8"), nl=False)
+
+
+def _print_slate(rows: Rows, title: str) -> None:
+    data = rows.table.to_pylist()
+    games = len({row["game_id"] for row in data})
+    table = Table("game", "team", "vs", "player", *_SLATE_COLUMNS.values(), "games",
+                  title=f"{title}: {games} games, {len(data)} players", caption="* league rate: no window of his own")  # fmt: skip
+    for row in data:
+        cells = [
+            "" if row[name] is None else f"{row[name]:.1f}" + ("*" if row[f"{name}_is_filled"] else "")
+            for name in _SLATE_COLUMNS
+        ]
+        opponent = ("vs " if row["is_home"] else "@ ") + (row["opponent_abbr"] or "")
+        table.add_row(row["game_id"], row["team_abbr"], opponent, row["player_lookup"], *cells, str(row["games_in_window"]))
+    console.print(table)
+
+
+@main.command("features")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Game date, YYYY-MM-DD (default: the first scheduled date after the latest loaded one).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="table (default on a terminal), csv, json (JSON Lines) or parquet; with --out, from its suffix.")  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows to this file.")
+@click.option("--games", type=click.IntRange(1), default=None, help="Only the slate's first N games (by game id).")
+@params.allow_stale
+@params.target
+def features_command(day, fmt, out, games, allow_stale, target) -> None:
+    """Pre-game features of every player expected in the games scheduled on a date: what to
+    score tonight's slate with. Reads only finished partitions of earlier dates (exit 1 if one
+    is not done); a date without scheduled games, or no schedule, exits 2."""
+    fmt = _output_format(fmt, out)
+    rows = _serve(lambda: pregame_features(_settings(target), _date(day), allow_stale))
+    if games is not None:
+        first = sorted(set(rows.table.column("game_id").to_pylist()))[:games]
+        rows = replace(rows, table=rows.table.filter(pc.is_in(rows.table.column("game_id"), pa.array(first))))
+    _emit(rows, fmt, out, f"Pre-game features for {rows.day}")
+
+
+@main.command("export")
+@params.start
+@params.end
+@click.option("--entities", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV of player_lookup, as_of_date: features as of each row's date (a historical read).")  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The file to write: .parquet, .csv, .json or .jsonl.")  # fmt: skip
+@params.allow_stale
+@params.target
+def export_command(start, end, entities, out, allow_stale, target) -> None:
+    """A point-in-time training set: every played (game, player) from --start to --end (default:
+    every loaded date) with its model-ready features and the game's actual shot mix; or, with
+    --entities, the features of each (player, date) row over his games before that date."""
+    fmt = _output_format(None, out)
+    settings = _settings(target)
+    if entities is not None:
+        if start or end:
+            raise click.UsageError("--entities gives its own dates: drop --start and --end")
+        rows = _serve(lambda: historical_features(settings, read_entities(entities), allow_stale))
+        _emit(rows, fmt, out, f"Features of {rows.table.num_rows:,} entity rows")
+        return
+    if start and end and start > end:
+        raise click.UsageError(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}")
+    rows = _serve(lambda: training_set(settings, _date(start), _date(end), allow_stale))
+    _emit(rows, fmt, out, "Training set")

@@ -1623,29 +1623,32 @@ def _play(seed: int, game: _Game, rosters: list[list[Player]], frac: float):
 
 @dataclass(frozen=True)
 class _SeasonWritten:
-    schedule: list[tuple]  # schedule.csv rows of the games written
+    schedule: list[tuple]  # schedule.csv rows: the games written and those still upcoming
+    games: int  # game files written
     rows: int
-    dates: int
+    dates: int  # game dates written
 
 
 def _write_season(seed: int, plan: _SeasonPlan, fmt: str, out_dir: Path, max_dates: int | None,
-                  on_game: Callable[[], None] | None = None) -> _SeasonWritten:  # fmt: skip
+                  upcoming_dates: int = 0, on_game: Callable[[], None] | None = None) -> _SeasonWritten:  # fmt: skip
     """Play and write one season's games: the regular season, then the postseason (only the
-    games of its first `max_dates` game dates, when given)."""
+    games of its first `max_dates` game dates, when given). The last `upcoming_dates` dates
+    kept are scheduled only, and then the season has not reached its postseason."""
     season = plan.season
     season_dir = out_dir / str(season)
     season_dir.mkdir(exist_ok=True)
     keep_dates = plan.dates if max_dates is None else plan.dates[:max_dates]
     last_date = keep_dates[-1] if keep_dates else None
-    n_dates = len(keep_dates)
+    upcoming = set(keep_dates[max(0, len(keep_dates) - upcoming_dates):]) if upcoming_dates else set()
+    n_dates = len(keep_dates) - len(upcoming)
     rosters = [list(r) for r in plan.rosters]
     trades = list(plan.trades)
     schedule: list[tuple] = []
-    n_rows = 0
+    n_rows = n_games = 0
 
     def write(game: _Game) -> bool:
         """Play and write one game; whether the home team won."""
-        nonlocal n_rows
+        nonlocal n_rows, n_games
         frac = min(1.0, game.day / max(1, plan.length_days - 1))  # playoffs: the season's end
         teams, events = _play(seed, game, rosters, frac)
         rows = _render(events, fmt, game, teams, season,
@@ -1656,6 +1659,7 @@ def _write_season(seed: int, plan: _SeasonPlan, fmt: str, out_dir: Path, max_dat
             writer.writerow(COLUMNS)
             writer.writerows(rows)
         n_rows += len(rows)
+        n_games += 1
         schedule.append((season, game.game_id, game.date.isoformat(), ABBR[game.away], ABBR[game.home]))
         if on_game is not None:
             on_game()
@@ -1666,9 +1670,12 @@ def _write_season(seed: int, plan: _SeasonPlan, fmt: str, out_dir: Path, max_dat
             break
         while trades and trades[0].day <= game.day:
             _apply_trade(rosters, trades.pop(0))
+        if game.date in upcoming:
+            schedule.append((season, game.game_id, game.date.isoformat(), ABBR[game.away], ABBR[game.home]))
+            continue
         write(game)
     postseason_dates = None if max_dates is None else max_dates - len(plan.dates)
-    if postseason_dates is None or postseason_dates > 0:
+    if not upcoming and (postseason_dates is None or postseason_dates > 0):
         games = _postseason(seed, season, plan, rosters)
         days: set[date] = set()
         home_won = None
@@ -1682,7 +1689,7 @@ def _write_season(seed: int, plan: _SeasonPlan, fmt: str, out_dir: Path, max_dat
                 break
             home_won = write(game)
         n_dates += len(days) if postseason_dates is None else min(len(days), postseason_dates)
-    return _SeasonWritten(schedule, n_rows, n_dates)
+    return _SeasonWritten(schedule, n_games, n_rows, n_dates)
 
 
 def generate(
@@ -1693,6 +1700,7 @@ def generate(
     format_generation: str | None = None,
     max_dates_per_season: int | None = None,
     on_game: Callable[[], None] | None = None,
+    upcoming_dates: int = 0,
     workers: int = 1,
 ) -> GenerationSummary:
     """Write `schedule.csv` and one BigDataBall play-by-play file per game into `out_dir`.
@@ -1700,8 +1708,10 @@ def generate(
     Seasons `first_season` .. `first_season + seasons - 1` (2021 = 2021-22), each in its own
     format generation unless `format_generation` forces one. With `max_dates_per_season` only
     the games of the first K game dates of each season are written (and listed in schedule.csv);
-    they are byte-identical to the same files of a full run. `workers` processes write seasons
-    in parallel (the same files); `on_game` is then called as each season is done.
+    they are byte-identical to the same files of a full run. The games of the last
+    `upcoming_dates` regular-season dates of the last season are scheduled but not played yet:
+    in schedule.csv, without files, and that season has no postseason yet. `workers` processes
+    write seasons in parallel (the same files); `on_game` is then called as each season is done.
     """
     started = time.perf_counter()
     if format_generation is not None and format_generation not in FORMAT_GENERATIONS:
@@ -1710,6 +1720,8 @@ def generate(
         raise ValueError("seasons must be at least 1")
     if max_dates_per_season is not None and max_dates_per_season < 0:
         raise ValueError("max_dates_per_season must be >= 0")
+    if upcoming_dates < 0:
+        raise ValueError("upcoming_dates must be >= 0")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     league = _League(seed, first_season)
@@ -1720,7 +1732,7 @@ def generate(
     def written(season: _SeasonWritten) -> None:
         nonlocal n_games, n_rows, n_dates
         schedule_rows.extend(season.schedule)
-        n_games += len(season.schedule)
+        n_games += season.games
         n_rows += season.rows
         n_dates += season.dates
 
@@ -1732,17 +1744,20 @@ def generate(
         for season in season_list:
             plan = league.plan_season(season)
             fmt = format_generation or format_generation_for(season)
+            upcoming = upcoming_dates if season == season_list[-1] else 0
             if pool is None:
-                written(_write_season(seed, plan, fmt, out_dir, max_dates_per_season, on_game))
+                written(_write_season(seed, plan, fmt, out_dir, max_dates_per_season, upcoming, on_game))
             else:
                 plan_copy = copy.deepcopy(plan)  # end_season below moves the league on
-                pending.append(pool.submit(_write_season, seed, plan_copy, fmt, out_dir, max_dates_per_season))
+                pending.append(
+                    pool.submit(_write_season, seed, plan_copy, fmt, out_dir, max_dates_per_season, upcoming)
+                )
             if season != season_list[-1]:
                 league.end_season(plan)
         for future in pending:
             season_written = future.result()
             written(season_written)
-            for _ in season_written.schedule if on_game is not None else ():
+            for _ in range(season_written.games if on_game is not None else 0):
                 on_game()
     with open(out_dir / "schedule.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")

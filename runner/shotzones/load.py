@@ -807,6 +807,7 @@ def _validate_and_write(con, settings: Settings) -> dict:
 
     create_raw_table(con, settings)
     create_quarantine_table(con, settings)
+    create_schedule_table(con, settings)  # the models read it, loaded or not
     quoted = ", ".join(f'good."{name}"' for name in RAW_COLUMNS)
     con.execute("begin transaction")
     try:
@@ -1235,7 +1236,8 @@ def _ship_play_by_play(con, settings: Settings, directory: Path) -> list[str]:
         _ensure_bigquery_tables(
             warehouse,
             settings,
-            (settings.raw_relation, games_index_relation(settings), quarantine_relation(settings)),
+            (settings.raw_relation, games_index_relation(settings), quarantine_relation(settings),
+             schedule_relation(settings)),
         )
         for group in groups:
             games = sorted({game for file in group for game in games_by_file.get(file, ())})

@@ -64,6 +64,12 @@ batch_days = click.option(
 
 force = click.option("--force", is_flag=True, help="Rebuild partitions that are already done.")
 
+allow_stale = click.option(
+    "--allow-stale",
+    is_flag=True,
+    help="Serve even if partitions the rows read are pending, failed or stale (they are listed on stderr).",
+)
+
 as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 

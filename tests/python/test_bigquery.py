@@ -12,6 +12,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
+
 import pytest
 from click.testing import CliRunner
 
@@ -102,6 +104,43 @@ def test_the_same_commands_on_bigquery_give_the_duckdb_features(bigquery_setting
     assert again.exit_code == 0 and "Nothing pending" in again.output
     report = cli(bigquery, "report")
     assert report.exit_code == 0 and "12 game-date partitions" in report.output, report.output
+
+
+def exported(path: Path) -> dict[tuple, dict]:
+    rows = duckdb.sql(f"select * from '{path}'")
+    columns = rows.columns
+    return {(row[0], row[1]): dict(zip(columns, row)) for row in rows.fetchall()}
+
+
+def test_serving_on_bigquery_gives_the_duckdb_rows(bigquery_settings, month, tmp_path):
+    """The slate, the training set and the historical read, on the emulator and on DuckDB."""
+    targets = {"duckdb": Settings(duckdb_path=tmp_path / "duckdb.duckdb"), "bigquery": bigquery_settings}
+    last = max(date.fromisoformat(path.name[1:11]) for path in month.rglob("[[]*.csv"))
+    entities = tmp_path / "entities.csv"
+    files: dict[str, dict[str, dict]] = {}
+    for name, settings in targets.items():
+        for command in (["load", str(month)], ["load-schedule", str(month)], ["backfill"]):
+            assert cli(settings, *command).exit_code == 0, (name, command)
+        files[name] = {
+            "slate": tmp_path / f"{name}-slate.csv",
+            "training": tmp_path / f"{name}-training.parquet",
+            "entities": tmp_path / f"{name}-entities.parquet",
+        }
+        slate = cli(settings, "features", "--date", last.isoformat(), "--out", str(files[name]["slate"]))
+        assert slate.exit_code == 0, (name, slate.output)
+        training = cli(settings, "export", "--out", str(files[name]["training"]))
+        assert training.exit_code == 0, (name, training.output)
+        if not entities.exists():
+            players = sorted({key[1] for key in exported(files[name]["slate"])})[:20]
+            entities.write_text(
+                "player_lookup,as_of_date\n" + "".join(f"{p},{last.isoformat()}\n" for p in players) + "nobody,2022-10-25\n"
+            )
+        historical = cli(settings, "export", "--entities", str(entities), "--out", str(files[name]["entities"]))
+        assert historical.exit_code == 0, (name, historical.output)
+    for kind in ("slate", "training", "entities"):
+        bigquery, duckdb_rows = exported(files["bigquery"][kind]), exported(files["duckdb"][kind])
+        assert len(duckdb_rows) > 20, kind
+        assert_same_rows(bigquery, duckdb_rows)
 
 
 def test_a_redelivered_game_rebuilds_exactly_its_partitions_on_bigquery(bigquery_settings, month, tmp_path):

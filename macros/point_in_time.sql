@@ -1,0 +1,185 @@
+{#-
+    Point-in-time features: one home for what a model is served before a game and what it is
+    trained on afterwards (SPEC section 6). The model-ready view fills the features model's
+    rows; the pre-game mart and the runner's historical read (`shotzones export --entities`)
+    compute the same columns for a player as of any date, from his games strictly before it.
+-#}
+
+{#- The four features the props model reads (v3 indices 14-17): name -> (numerator, denominator). -#}
+{% macro model_features() %}
+    {{ return({
+        'paint_rate_last_10': ('paint_fga', 'fga'),
+        'mid_range_rate_last_10': ('mid_range_fga', 'fga'),
+        'three_pt_rate_last_10': ('three_pt_fga', 'fga'),
+        'assisted_rate_last_10': ('assisted_fgm', 'fgm'),
+    }) }}
+{% endmacro %}
+
+
+{#-
+    The league's pooled rates over every game strictly before each date of `dates` (a relation
+    or CTE with the date in `date_column`): one row per distinct date, as_of_date and
+    league_<feature>. NULL before the first game.
+-#}
+{% macro league_rates_before(dates, date_column) %}
+    select
+        {%- for feature, (numerator, denominator) in model_features().items() %}
+        100.0 * earlier.{{ numerator }} / nullif(earlier.{{ denominator }}, 0) as league_{{ feature }},
+        {%- endfor %}
+        asked.as_of_date
+    from (select distinct {{ date_column }} as as_of_date from {{ dates }}) as asked
+    -- an inner join, then an equality: BigQuery runs no outer join without one
+    left join (
+        select
+            asked.as_of_date,
+            accumulated.*
+        from (select distinct {{ date_column }} as as_of_date from {{ dates }}) as asked
+        inner join {{ ref('int_league_shot_totals_accumulated') }} as accumulated
+            on asked.as_of_date > accumulated.game_date
+        where true
+        qualify row_number() over (
+            partition by asked.as_of_date order by accumulated.game_date desc
+        ) = 1
+    ) as earlier
+        on asked.as_of_date = earlier.as_of_date
+{% endmacro %}
+
+
+{#-
+    The model-ready columns: each feature from the player's window (`features` alias), or the
+    league's point-in-time rate (`rates` alias, from league_rates_before) where the window
+    cannot give it, with a flag per filled value.
+-#}
+{% macro filled_features(features, rates) %}
+    {%- for feature in model_features() %}
+    coalesce({{ features }}.{{ feature }}, {{ rates }}.league_{{ feature }}) as {{ feature }},
+    {%- endfor %}
+    {%- for feature in model_features() %}
+    {{ features }}.{{ feature }} is null as {{ feature }}_is_filled,
+    {%- endfor %}
+    coalesce({{ features }}.games_in_window, 0) as games_in_window
+{%- endmacro %}
+
+
+{#-
+    For each row of `targets` (a relation with player_lookup and as_of_date), the model-ready
+    features over the player's previous 10 player-games strictly before as_of_date (SPEC 6),
+    with the rate expressions of player_shot_zone_features: his latest game before the date,
+    and the 10 games up to it in his window order. A player without earlier games gets an
+    empty window (filled from the league, flagged). Returns the targets' columns, then the
+    model-ready columns.
+-#}
+{% macro point_in_time_features(targets) %}
+    with
+
+    targets as (
+
+        select * from {{ targets }}
+
+    ),
+
+    player_games as (
+
+        select * from {{ ref('int_player_game_shot_zones') }}
+        where {{ counts_in_windows('is_playoffs') }}
+
+    ),
+
+    asked as (
+
+        select distinct
+            player_lookup,
+            as_of_date
+        from targets
+
+    ),
+
+    -- each player's games numbered in window order, and the date of his next game
+    numbered_games as (
+
+        select
+            player_games.*,
+            row_number() over (
+                partition by {{ window_partition() }} order by game_date, game_id
+            ) as game_number,
+            lead(game_date) over (
+                partition by player_lookup order by game_date, game_id
+            ) as next_game_date
+        from player_games
+
+    ),
+
+    -- the player's latest game before the date (none in the date's season: an empty window
+    -- when windows are per season)
+    latest_games as (
+
+        select
+            asked.player_lookup,
+            asked.as_of_date,
+            numbered_games.game_number as latest_game_number
+        from asked
+        inner join numbered_games
+            on
+                asked.player_lookup = numbered_games.player_lookup
+                and numbered_games.game_date < asked.as_of_date
+                and (
+                    numbered_games.next_game_date is null
+                    or numbered_games.next_game_date >= asked.as_of_date
+                )
+                and {{ in_window_scope('numbered_games.season', 'asked.as_of_date') }}
+
+    ),
+
+    -- the window: the 10 games up to the latest one
+    history as (
+
+        select
+            latest_games.as_of_date,
+            numbered_games.*
+        from latest_games
+        inner join numbered_games
+            on
+                latest_games.player_lookup = numbered_games.player_lookup
+                and {{ in_window_scope('numbered_games.season', 'latest_games.as_of_date') }}
+                and numbered_games.game_number
+                between latest_games.latest_game_number - 9 and latest_games.latest_game_number
+
+    ),
+
+    windows as (
+
+        select
+            player_lookup,
+            as_of_date,
+            {%- for feature, (numerator, denominator) in model_features().items() %}
+            {{ window_rate(numerator, denominator) }} as {{ feature }},
+            {%- endfor %}
+            count(*) as games_in_window
+        from history
+        group by player_lookup, as_of_date
+
+    ),
+
+    league_rates as (
+
+        {{ league_rates_before('asked', 'as_of_date') }}
+
+    ),
+
+    final as (
+
+        select
+            targets.*,
+            {{ filled_features('windows', 'league_rates') }}
+        from targets
+        left join windows
+            on
+                targets.player_lookup = windows.player_lookup
+                and targets.as_of_date = windows.as_of_date
+        left join league_rates
+            on targets.as_of_date = league_rates.as_of_date
+
+    )
+
+    select * from final
+{% endmacro %}

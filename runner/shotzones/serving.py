@@ -1,0 +1,246 @@
+"""Serving the props model: the pre-game features of a slate (tonight's games) and
+point-in-time training sets. The SQL lives in dbt (`player_pregame_features`,
+`player_shot_zone_training_examples`, macros/point_in_time.sql); this module picks the date,
+checks that what the rows read is done, and writes the rows out.
+
+Rows come back as an Arrow table from either warehouse and are written through an in-memory
+DuckDB, so CSV, JSON Lines and Parquet are written the same way whatever the target."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import duckdb
+
+from shotzones import dbt
+from shotzones.backfill import current_states, loaded_dates, require_warehouse
+from shotzones.planning import FEATURES, PLAYER_GAMES, PartitionState
+from shotzones.settings import Settings
+from shotzones.warehouse import Warehouse, open_warehouse
+
+if TYPE_CHECKING:
+    import pyarrow
+
+PREGAME = "player_pregame_features"
+TRAINING = "player_shot_zone_training_examples"
+SCHEDULE = "stg_bigdataball__schedule"
+# the views serving reads, created by any backfill wave (or here, once, when missing)
+SERVING_VIEWS = (SCHEDULE, "int_league_shot_totals_accumulated", PREGAME,
+                 "player_shot_zone_features_model_ready", TRAINING)  # fmt: skip
+FORMATS = ("table", "csv", "json", "parquet")
+ENTITY_COLUMNS = ("player_lookup", "as_of_date")
+# what `dbt compile --inline` leaves in place of the entities, replaced by their rows
+ENTITIES_PLACEHOLDER = "shotzones_entities_placeholder"
+
+
+class ServingError(Exception):
+    """Nothing to serve: no schedule, no games on the date, a bad entities file (exit 2)."""
+
+
+class NotReady(Exception):
+    """Partitions the rows read are pending, failed or stale (exit 1, unless --allow-stale)."""
+
+    def __init__(self, what: str, unready: list[PartitionState]):
+        self.unready = unready
+        super().__init__(f"{what} reads partitions that are not done:\n" + "\n".join(describe_ranges(unready)))
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a read returns: the rows, and the partitions they read that were not done (only
+    with allow_stale; otherwise NotReady was raised)."""
+
+    table: pyarrow.Table
+    unready: list[PartitionState]
+    day: date | None = None
+
+
+def describe_ranges(partitions: Iterable[PartitionState]) -> list[str]:
+    """`model start..end (N dates): state, reason` lines, consecutive partitions of the same
+    model, state and reason grouped into one range."""
+    lines: list[str] = []
+    run: list[PartitionState] = []
+
+    def flush() -> None:
+        if run:
+            span = f"{run[0].game_date}..{run[-1].game_date}" if len(run) > 1 else f"{run[0].game_date}"
+            count = f" ({len(run)} dates)" if len(run) > 1 else ""
+            lines.append(f"  {run[0].model} {span}{count}: {run[0].state}, {run[0].reason}")
+
+    for partition in sorted(partitions, key=lambda p: (p.model, p.game_date)):
+        if run and (partition.model, partition.state, partition.reason) != (run[0].model, run[0].state, run[0].reason):
+            flush()
+            run = []
+        run.append(partition)
+    flush()
+    return lines
+
+
+def _unready(settings: Settings, wanted) -> list[PartitionState]:
+    states = current_states(settings).states
+    return sorted(
+        (state for (model, day), state in states.items() if wanted(model, day) and state.state != "done"),
+        key=lambda s: (s.game_date, s.model),
+    )
+
+
+def _views_exist(wh: Warehouse) -> bool:
+    """True when every serving view exists; they come with any backfill wave."""
+    return all(wh.table_exists(view) for view in SERVING_VIEWS)
+
+
+def _create_views(settings: Settings) -> None:
+    """A warehouse built before serving existed has none of its views: create them once."""
+    dbt.invoke(settings, ["run", "--select", *SERVING_VIEWS], quiet=True)
+
+
+def _arrow(wh: Warehouse, sql: str) -> pyarrow.Table:
+    if hasattr(wh, "con"):
+        return wh.con.sql(sql).to_arrow_table()
+    return wh.client.query(sql).to_arrow()
+
+
+def _read(settings: Settings, sql_of) -> pyarrow.Table:
+    with open_warehouse(settings) as wh:
+        missing = not _views_exist(wh)
+    if missing:
+        _create_views(settings)
+    with open_warehouse(settings) as wh:
+        return _arrow(wh, sql_of(wh))
+
+
+def next_slate_date(settings: Settings) -> date:
+    """The first scheduled date after the latest loaded game date: tonight, in production."""
+    require_warehouse(settings)
+    with open_warehouse(settings) as wh:
+        latest = loaded_dates(wh)[-1]
+        schedule = wh.relation("schedule", settings.raw_schema)
+        if not wh.table_exists("schedule", settings.raw_schema) or not wh.rows(f"select count(*) from {schedule}")[0][0]:
+            raise ServingError(f"no schedule loaded ({schedule} is empty): run `shotzones load-schedule FILE` first")
+        day = wh.rows(f"select min(game_date) from {schedule} where game_date > {wh.literal(latest)}")[0][0]
+    if day is None:
+        raise ServingError(f"no scheduled games after the latest loaded game date in {schedule}: load a newer schedule")
+    return day
+
+
+def pregame_features(settings: Settings, day: date | None = None, allow_stale: bool = False) -> Rows:
+    """The pre-game rows of every game scheduled on `day` (default: the next slate). They read
+    every player-game partition before the day (windows, rosters, league rates)."""
+    require_warehouse(settings)
+    day = day or next_slate_date(settings)
+    with open_warehouse(settings) as wh:
+        schedule = wh.relation("schedule", settings.raw_schema)
+        if not wh.table_exists("schedule", settings.raw_schema):
+            raise ServingError(f"no schedule loaded ({schedule} does not exist): run `shotzones load-schedule FILE` first")
+        games = wh.rows(f"select count(*) from {schedule} where game_date = {wh.literal(day)}")[0][0]
+    if not games:
+        raise ServingError(f"no games scheduled on {day} in {schedule}")
+    unready = _unready(settings, lambda model, d: model == PLAYER_GAMES and d < day)
+    if unready and not allow_stale:
+        raise NotReady(f"The slate of {day}", unready)
+    table = _read(
+        settings,
+        lambda wh: f"select * from {wh.relation(PREGAME)} where game_date = {wh.literal(day)}"
+        " order by game_id, is_home, team_abbr, player_lookup",
+    )
+    return Rows(table, unready, day)
+
+
+def training_set(settings: Settings, start: date | None = None, end: date | None = None,
+                 allow_stale: bool = False) -> Rows:  # fmt: skip
+    """Every played (game, player) from start to end (default: every loaded date): the
+    model-ready features and the shot mix of the game itself. They read the features partitions
+    of the range and every player-game partition up to its end (league rates)."""
+    require_warehouse(settings)
+
+    def in_range(day: date) -> bool:
+        return (start is None or day >= start) and (end is None or day <= end)
+
+    unready = _unready(
+        settings,
+        lambda model, d: (model == PLAYER_GAMES and (end is None or d <= end)) or (model == FEATURES and in_range(d)),
+    )
+    if unready and not allow_stale:
+        raise NotReady("The training set", unready)
+
+    def sql(wh: Warehouse) -> str:
+        bounds = [f"game_date >= {wh.literal(start)}"] if start else []
+        bounds += [f"game_date <= {wh.literal(end)}"] if end else []
+        where = " and ".join(bounds) or "true"
+        return f"select * from {wh.relation(TRAINING)} where {where} order by game_date, game_id, player_lookup"
+
+    return Rows(_read(settings, sql), unready)
+
+
+def read_entities(path: Path) -> list[tuple[str, date]]:
+    """The rows of an entities CSV (player_lookup, as_of_date YYYY-MM-DD); a bad one names its line."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in ENTITY_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ServingError(f"{path}: the header lacks {', '.join(missing)} (needs {', '.join(ENTITY_COLUMNS)})")
+            rows = []
+            for line, row in enumerate(reader, start=2):
+                player, as_of = (row["player_lookup"] or "").strip(), (row["as_of_date"] or "").strip()
+                try:
+                    day = date.fromisoformat(as_of)
+                except ValueError:
+                    raise ServingError(f"{path}:{line}: as_of_date {as_of!r} is not a YYYY-MM-DD date") from None
+                if not player:
+                    raise ServingError(f"{path}:{line}: player_lookup is empty")
+                rows.append((player, day))
+    except OSError as error:
+        raise ServingError(f"{path}: {error.strerror or error}") from error
+    if not rows:
+        raise ServingError(f"{path}: no entity rows")
+    return rows
+
+
+def _point_in_time_sql(settings: Settings) -> str:
+    """The point-in-time macro compiled over a placeholder for the entities."""
+    invocation = dbt.invoke(
+        settings,
+        # --log-level none: compile prints the SQL it compiled
+        ["compile", "--log-level", "none", "--inline", f"{{{{ point_in_time_features('{ENTITIES_PLACEHOLDER}') }}}}"],
+    )
+    return invocation.result.results[0].node.compiled_code
+
+
+def historical_features(settings: Settings, entities: list[tuple[str, date]], allow_stale: bool = False) -> Rows:
+    """Feast's historical read: for each (player_lookup, as_of_date), the model-ready features
+    over that player's games strictly before the date, whether or not he played that day; a
+    player never seen gets an empty window. Rows in the order given."""
+    require_warehouse(settings)
+    last = max(day for _, day in entities)
+    unready = _unready(settings, lambda model, d: model == PLAYER_GAMES and d < last)
+    if unready and not allow_stale:
+        raise NotReady(f"Entities up to {last}", unready)
+    compiled = _point_in_time_sql(settings)
+
+    def sql(wh: Warehouse) -> str:
+        values = wh.rows_as_select(
+            ("entity_row", *ENTITY_COLUMNS),
+            [(number, player, day) for number, (player, day) in enumerate(entities)],
+            {"entity_row": wh.types["int"], "player_lookup": wh.types["string"], "as_of_date": wh.types["date"]},
+        )
+        body = compiled.replace(ENTITIES_PLACEHOLDER, f"({values}) as entities")
+        return f"select * from ({body}) as features order by entity_row"
+
+    return Rows(_read(settings, sql).drop_columns(["entity_row"]), unready)
+
+
+def write(table: pyarrow.Table, fmt: str, out: Path) -> None:
+    """CSV with a header, JSON Lines, or Parquet, written by DuckDB; NULL stays NULL (an empty
+    CSV field, JSON null)."""
+    con = duckdb.connect()
+    try:
+        con.register("result", table)
+        options = {"csv": "format csv, header true", "json": "format json", "parquet": "format parquet"}[fmt]
+        con.execute(f"copy result to '{str(out).replace(chr(39), chr(39) * 2)}' ({options})")
+    finally:
+        con.close()
