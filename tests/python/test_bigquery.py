@@ -243,3 +243,11 @@ def test_partition_cap_splits_batches_and_waves_by_calendar_days():
     assert [d for wave in waves for batch in wave for d in batch.dates] == days
     assert len(waves) == 3
     assert cap_partitions([[Batch(MODELS, days)]], None) == [[Batch(MODELS, days)]]
+
+
+def test_a_warning_before_a_table_fills_its_10000_partitions():
+    bigquery = Settings(target="bigquery")
+    assert bigquery.partition_warning(8_000) is None
+    warning = bigquery.partition_warning(9_200)
+    assert "9,200 game dates" in warning and "10,000" in warning and "by month" in warning
+    assert Settings().partition_warning(20_000) is None  # DuckDB has no such limit
