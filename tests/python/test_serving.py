@@ -124,6 +124,8 @@ def test_a_historical_read_equals_the_features_of_the_games_played(replay):
 def served(replay, tmp_path, monkeypatch) -> Settings:
     """A copy of the replayed warehouse, named by SHOTZONES_DUCKDB for the CLI."""
     path = tmp_path / "served.duckdb"
+    with duckdb.connect(str(replay.settings.duckdb_path)) as con:
+        con.execute("checkpoint")  # everything in the file itself, none of it in the WAL
     shutil.copy(replay.settings.duckdb_path, path)
     monkeypatch.setenv("SHOTZONES_DUCKDB", str(path))
     monkeypatch.delenv("SHOTZONES_TARGET", raising=False)
@@ -191,7 +193,7 @@ def test_export_writes_a_training_set_with_labels(served, replay, tmp_path):
     assert result.exit_code == 0, result.output
     exported = duckdb.sql(f"select * from read_parquet('{out}')")
     expected = model_ready(served, f"game_date between date '{start}' and date '{end}'")
-    assert exported.count("*").fetchone()[0] == len(expected)
+    assert exported.count("*").fetchall()[0][0] == len(expected)
     labels = query(served, f"select game_id, player_lookup, fga, three_pt_fga from int_player_game_shot_zones"
                            f" where game_date between date '{start}' and date '{end}'")  # fmt: skip
     by_key = {(r["game_id"], r["player_lookup"]): (r["fga"], r["three_pt_fga"]) for r in labels}
