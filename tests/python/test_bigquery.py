@@ -182,9 +182,9 @@ def partitions_named_in(sql: str) -> set[date]:
 
 
 # a statement writing the raw table or a model (or dbt's temporary copy of one), after dbt's
-# leading query comment
+# leading comments (its query comment, and `-- back compat...` before an insert_overwrite MERGE)
 PARTITIONED_TARGET = re.compile(
-    r"^\s*(?:/\*.*?\*/\s*)*(?:merge(?:\s+into)?|insert\s+into|create\s+(?:or\s+replace\s+)?table)\s+"
+    r"^\s*(?:(?:/\*.*?\*/|--[^\n]*)\s*)*(?:merge(?:\s+into)?|insert\s+into|create\s+(?:or\s+replace\s+)?table)\s+"
     r"[`\w.-]*?(bigdataball_play_by_play|int_player_game_shot_zones|player_shot_zone_features)(?:__dbt_tmp)?\b",
     re.I | re.S,
 )
