@@ -47,6 +47,7 @@ PROFILES = ROOT / "profiles"
 
 THREE = {"first_season": 2021, "seasons": 3, "seed": 7}
 TEN = {"first_season": 2015, "seasons": 10, "seed": 7}
+HISTORY = {"first_season": 1996, "seasons": 30, "seed": 7}  # 1996-97 to 2025-26, playoffs included
 OLD_APPROACH_SAMPLES = 10
 EDGE_DATES = 30  # first 30 against last 30
 LATE_MICROBATCH_DAYS = 30  # calendar days at the end of the range, for the late per-batch cost
@@ -223,7 +224,8 @@ def uptime() -> str:
 
 def generated(spec: dict, regenerate: bool) -> tuple[Path, dict]:
     """The cached generated range, generating it (timed) when missing."""
-    out = DATA / f"seasons-{spec['first_season']}-{spec['seasons']}-seed{spec['seed']}"
+    # "-playoffs": data of the generator since it writes the postseason (older caches lack it)
+    out = DATA / f"seasons-{spec['first_season']}-{spec['seasons']}-seed{spec['seed']}-playoffs"
     record = out.with_suffix(".json")
     if record.exists() and out.exists() and not regenerate:
         info = json.loads(record.read_text())
@@ -603,6 +605,47 @@ class Bench:
         d["ten_seasons"] = {"rows": rows, "dates": dates, "generation": info,
                             "backfill_dbt": profile(backfill)}  # fmt: skip
 
+    # 9: the full history, thirty seasons with playoffs
+    def history(self) -> None:
+        """Generate (cached), load, backfill from empty; then status, plan and a backfill with
+        nothing pending; and the cost per date of rebuilding the first and the last season."""
+        f, d = self.figures, self.details
+        spec = HISTORY | {"seasons": self.args.history_seasons}
+        data_dir, info = generated(spec, self.args.regenerate)
+        warehouse = WAREHOUSES / "history.duckdb"
+        for stale in (warehouse, warehouse.with_suffix(".duckdb.wal")):
+            stale.unlink(missing_ok=True)
+        n = spec["seasons"]
+        load = measure(f"load {n} seasons", [SHOTZONES, "load", str(data_dir)], warehouse)
+        parse(warehouse, runner=True)
+        backfill = measure(f"backfill {n} seasons", [SHOTZONES, "backfill"], warehouse)
+        status = measure(f"status, {n} seasons", [SHOTZONES, "status"], warehouse)
+        plan = measure(f"plan, {n} seasons, nothing pending", [SHOTZONES, "plan"], warehouse)
+        nothing = measure(f"backfill, {n} seasons, nothing pending", [SHOTZONES, "backfill"], warehouse)
+        dates = game_dates(warehouse)
+        seasons = sorted({season_of(day) for day in dates})
+        edges = {}
+        for label, season in (("first", seasons[0]), ("last", seasons[-1])):
+            days = [day for day in dates if season_of(day) == season]
+            run = measure(f"rebuild the {label} season ({season}-{str(season + 1)[2:]}, {len(days)} dates)",
+                          [SHOTZONES, "backfill", "--force", "--start", days[0].isoformat(), "--end", days[-1].isoformat()],
+                          warehouse)  # fmt: skip
+            edges[label] = {"season": season, "dates": len(days), "seconds": run.seconds,
+                            "per_date_s": round(run.seconds / len(days), 4), "dbt": profile(run)}  # fmt: skip
+        rows = query(warehouse, "select count(*) from nba_raw.bigdataball_play_by_play")[0][0]
+        playoff_dates = query(warehouse, "select count(distinct game_date) from nba_raw.bigdataball_play_by_play"
+                                         " where data_set like '%Playoffs' or data_set like '%Play-In'")[0][0]  # fmt: skip
+        f["history_seasons"] = n
+        f["history_generate_s"] = info["seconds"]
+        f["history_load_s"], f["history_load_peak_mb"] = load.seconds, load.peak_mb
+        f["history_backfill_s"], f["history_backfill_peak_mb"] = backfill.seconds, backfill.peak_mb
+        f["history_load_and_backfill_s"] = round(load.seconds + backfill.seconds, 2)
+        f["history_status_s"], f["history_plan_s"], f["history_nothing_pending_s"] = status.seconds, plan.seconds, nothing.seconds
+        f["history_last_over_first_per_date"] = round(edges["last"]["per_date_s"] / edges["first"]["per_date_s"], 3)
+        self.cpu |= {"history_load_s": load.cpu_seconds, "history_backfill_s": backfill.cpu_seconds}
+        d["history"] = {"spec": spec, "rows": rows, "dates": len(dates), "playoff_dates": playoff_dates,
+                        "generation": info, "edges": edges, "backfill_dbt": profile(backfill)}  # fmt: skip
+
     def run(self) -> None:
         f, d = self.figures, self.details
         started = time.perf_counter()
@@ -610,6 +653,10 @@ class Bench:
         self.machine = machine()
         self.load_before = uptime()
         print(f"shotzones benchmark, {self.started_at:%Y-%m-%d %H:%M}; {self.load_before}")
+        if self.args.only_history:
+            self.history()
+            print(json.dumps({k: v for k, v in f.items() if k.startswith("history")}, indent=2))
+            return
         data_dir, info = generated(THREE, self.args.regenerate)
         f["generate_3_seasons_s"] = info["seconds"]
         if "cpu_seconds" in info:
@@ -642,6 +689,8 @@ class Bench:
             self.nightly(data_dir)
         if "selective" not in self.args.skip:
             self.selective_rebuild(data_dir)
+        if "history" not in self.args.skip:
+            self.history()
         if "old" not in self.args.skip:
             self.old_approach(dates)
         if "microbatch" not in self.args.skip:
@@ -691,6 +740,22 @@ class Bench:
                    "<= 1x", f["selective_over_force"] <= 1.0,
                    f"{sel['planned_batches']} batches in {sel['planned_waves']} waves; a wave's fixed cost"
                    f" {f['wave_fixed_s']:.2f} s, {f['partition_s'] * 1000:.1f} ms a partition")  # fmt: skip
+        if "history_seasons" in f:
+            n = f["history_seasons"]
+            target(f"{n} seasons with playoffs: load + backfill from empty",
+                   f"{f['history_load_s']:.1f} + {f['history_backfill_s']:.1f} = {f['history_load_and_backfill_s']:.1f} s",
+                   "< 240 s", f["history_load_and_backfill_s"] < 240,
+                   f"generation {f['history_generate_s']:.0f} s, cached")  # fmt: skip
+            target(f"{n} seasons: peak memory", f"{max(f['history_backfill_peak_mb'], f['history_load_peak_mb']) / 1024:.2f} GB",
+                   "< 2 GB", max(f["history_backfill_peak_mb"], f["history_load_peak_mb"]) < 2048,
+                   f"backfill {f['history_backfill_peak_mb']:,.0f} MB, load {f['history_load_peak_mb']:,.0f} MB")  # fmt: skip
+            target(f"{n} seasons: status / nothing pending", f"{f['history_status_s']:.2f} / {f['history_nothing_pending_s']:.2f} s",
+                   "< 3 s each", f["history_status_s"] < 3 and f["history_nothing_pending_s"] < 3,
+                   f"plan {f['history_plan_s']:.2f} s")  # fmt: skip
+            edges = self.details["history"]["edges"]
+            target(f"{n} seasons: cost per date, last season / first",
+                   f"{edges['last']['per_date_s']:.3f} / {edges['first']['per_date_s']:.3f} s = {f['history_last_over_first_per_date']:.2f}",
+                   "<= 1.3", f["history_last_over_first_per_date"] <= 1.3, "each season rebuilt with --force")  # fmt: skip
         target("serve one slate (`features --date`)", f"{f['features_slate_s']:.2f} s", "< 3 s", f["features_slate_s"] < 3)
         target("export the 3-season training set", f"{f['export_3_seasons_s']:.1f} s ({f['export_3_seasons_rows']:,} rows)",
                "< 10 s", f["export_3_seasons_s"] < 10)  # fmt: skip
@@ -913,7 +978,10 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regenerate", action="store_true", help="generate the data again (measures generation)")
-    parser.add_argument("--skip", default="", help="comma-separated: old,microbatch,ten,sqlmesh,nightly,selective (development only)")
+    parser.add_argument("--skip", default="", help="comma-separated: old,microbatch,ten,sqlmesh,nightly,selective,history (development only)")
+    parser.add_argument("--history-seasons", type=int, default=HISTORY["seasons"],
+                        help="seasons of the full-history run, from 1996-97 (development: fewer)")
+    parser.add_argument("--only-history", action="store_true", help="run the full-history scenario alone (development only)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the main comparison; the best is reported")
     parser.add_argument("--keep", action="store_true", help="keep the warehouses under bench/cache/warehouses")
     args = parser.parse_args()

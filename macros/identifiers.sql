@@ -22,6 +22,19 @@
 
 
 {#- A season is named by its starting year: August onwards belongs to that year's season. -#}
+{#- Postseason games, from the canonical game_id: playoffs `004...`, play-in `005...` (SPEC 2). -#}
+{% macro is_playoff_game(game_id) -%}
+    substr({{ game_id }}, 1, 3) in ('004', '005')
+{%- endmacro %}
+
+
+{#- Whether a player-game counts in the rolling windows: var `include_playoffs` false leaves the
+    postseason (play-in included) out of the windows and the features. -#}
+{% macro counts_in_windows(is_playoffs) -%}
+    {{ 'true' if var('include_playoffs') else 'not ' ~ is_playoffs }}
+{%- endmacro %}
+
+
 {% macro season_of(date_expression) -%}
     case
         when extract(month from {{ date_expression }}) >= 8 then extract(year from {{ date_expression }})

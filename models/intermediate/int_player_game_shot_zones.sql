@@ -27,6 +27,7 @@ roles as (
         game_id,
         game_date,
         season,
+        is_playoffs,
         {%- for slot in lineup_slots %}
         {{ slot }}_player_lookup as {{ slot }},
         {%- endfor %}
@@ -43,6 +44,7 @@ appearances as (
         game_id,
         game_date,
         season,
+        is_playoffs,
         role,
         appearing_player_lookup
     from roles
@@ -67,6 +69,7 @@ players as (
         appearing_player_lookup as player_lookup,
         min(game_date) as game_date,
         min(season) as season,
+        is_playoffs,
         max(
             case
                 when role like 'a_' then 'away'
@@ -74,7 +77,7 @@ players as (
             end
         ) as side
     from appearances
-    group by game_id, appearing_player_lookup
+    group by game_id, appearing_player_lookup, is_playoffs
 
 ),
 
@@ -187,6 +190,7 @@ final as (
         players.player_lookup,
         players.game_date,
         players.season,
+        players.is_playoffs,
         coalesce(own_teams.team_abbr, side_teams.team_abbr) as team_abbr,
         {%- for count_column in [
             'fga', 'fgm', 'paint_fga', 'paint_fgm', 'mid_range_fga', 'mid_range_fgm',

@@ -30,6 +30,7 @@ from shotzones.planning import (
     plan_batches,
     UpstreamChange,
     player_game_states,
+    cap_partitions,
     waves,
 )
 from shotzones.settings import RAW_COLUMNS, Settings
@@ -408,6 +409,11 @@ def plan_survey(survey: Survey, options: Options) -> list[Batch]:
     )  # fmt: skip
 
 
+def plan_waves(settings: Settings, batches: list[Batch], workers: int) -> list[list[Batch]]:
+    """The waves a backfill runs: up to `workers` batches each, within BigQuery's partitions per job."""
+    return cap_partitions(waves(batches, workers), settings.max_partitions_per_statement)
+
+
 def is_transient(message: str) -> bool:
     lowered = message.lower()
     return any(pattern in lowered for pattern in TRANSIENT_ERRORS)
@@ -707,7 +713,7 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
     """Build the plan wave by wave. `fingerprints` were taken before the plan: a load during
     the run can only make a build look older than it is (a redo later), never newer (a change
     missed)."""
-    queue = deque(waves(result.planned, options.workers))
+    queue = deque(plan_waves(settings, result.planned, options.workers))
     concurrency = options.workers
     attempts: dict[int, int] = {}
     while queue:

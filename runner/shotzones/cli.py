@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -29,13 +29,13 @@ from rich.progress import (
 from rich.table import Table
 
 from shotzones import busy, params
-from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan, unlock
+from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan, plan_waves, unlock
 from shotzones.cost import TIB, estimate
 from shotzones.generate import SEASONS, generate
 from shotzones.ledger import BackfillLocked
 from shotzones.load import LoadError, load, load_schedule, quarantine_relation, schedule_relation
-from shotzones.planning import STATES, Batch, waves
 from shotzones.nightly import Step, update
+from shotzones.planning import STATES, Batch, partitions_named, waves
 from shotzones.report import build_report
 from shotzones.serving import (
     FORMATS,
@@ -50,7 +50,7 @@ from shotzones.serving import (
     write,
 )
 from shotzones.settings import BadSetting, Settings
-from shotzones.status import COLOURS, GLYPHS, NO_GAME, calendar_rows, status, write_png
+from shotzones.status import calendar_lines, status, write_png
 from shotzones.warehouse import WarehouseUnavailable
 
 # Piped output (CI logs, `make demo | tee`) gets room for the tables rather than 80 columns, and
@@ -157,8 +157,11 @@ def main() -> None:
     default=None,
     help="Render every season in one format generation (default: the season's own).",
 )
+@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+              help="Processes writing seasons in parallel (the files are the same whatever the number).")  # fmt: skip
 def generate_command(
-    first_season: int, seasons: int, seed: int, out_dir: Path, upcoming_dates: int, format_generation: str | None
+    first_season: int, seasons: int, seed: int, out_dir: Path, upcoming_dates: int, format_generation: str | None,
+    workers: int,
 ) -> None:
     """Write realistic synthetic BigDataBall files, one per game, and schedule.csv."""
     if first_season + seasons - 1 not in SEASONS:
@@ -171,12 +174,14 @@ def generate_command(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,
     ) as progress:  # fmt: skip
-        task = progress.add_task("generating games", total=1230 * seasons)
+        # about 1,320 games a season: 1,230 regular, 6 play-in, 80-105 playoff games
+        task = progress.add_task("generating games", total=1320 * seasons)
         summary = generate(
             out_dir, first_season, seasons, seed,
             format_generation=format_generation,
             on_game=lambda: progress.advance(task),
             upcoming_dates=upcoming_dates,
+            workers=min(workers, seasons),
         )  # fmt: skip
     console.print(
         f"Wrote {_count(summary.files, 'file')} ({_count(summary.games, 'game')} on {_count(summary.dates, 'date')},"
@@ -396,13 +401,15 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
     Exit codes: 0 planned (or nothing pending), 2 refused (nothing loaded in the range)."""
     settings = _settings(target, wait_seconds, dbt_vars)
     planned = plan(settings, _options(start, end, models, workers, batch_days, force))
-    planned_waves = waves(planned, workers)
+    planned_waves = plan_waves(settings, planned, workers)
     # on BigQuery, what each wave would scan and cost, from dry runs of its compiled statements
     costs = estimate(settings, planned_waves) if settings.target == "bigquery" else None
     price = settings.bq_price_per_tib
     if as_json:
         for number, wave in enumerate(planned_waves, start=1):
-            cost = {"wave_bytes": costs[number - 1].bytes, "wave_dollars": costs[number - 1].dollars(price)} if costs else {}
+            cost = {"wave_bytes": costs[number - 1].bytes, "wave_dollars": costs[number - 1].dollars(price),
+                    "wave_statements": len(costs[number - 1].bytes_by_node),
+                    "wave_partitions": partitions_named(wave)} if costs else {}  # fmt: skip
             for batch in wave:
                 emit("batch", wave=number, **_batch_fields(batch), reasons=sorted(batch.reasons), **cost)
         total = sum(cost.bytes for cost in costs) if costs else None
@@ -412,18 +419,24 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
     if not planned:
         console.print("Nothing pending: every partition in range is done.")
         return
-    table = Table("wave", "batch", "why", *(("scans", "cost") if costs else ()), title="Backfill plan")
+    columns = ("statements", "partitions", "scans", "cost") if costs else ()
+    table = Table("wave", "batch", "why", *columns, title="Backfill plan")
     for number, wave in enumerate(planned_waves, start=1):
         for index, batch in enumerate(wave):
-            cost = [filesize.decimal(costs[number - 1].bytes), f"${costs[number - 1].dollars(price):.4f}"] if costs else []
+            cost = [str(len(costs[number - 1].bytes_by_node)), f"{partitions_named(wave):,}",
+                    filesize.decimal(costs[number - 1].bytes), f"${costs[number - 1].dollars(price):.4f}"] if costs else []  # fmt: skip
             table.add_row(str(number), _describe_batch(batch), "; ".join(sorted(batch.reasons)),
-                          *(cost if index == 0 else ["", ""][: len(cost)]))  # fmt: skip
+                          *(cost if index == 0 else [""] * len(cost)))  # fmt: skip
     console.print(table)
     if costs:
         total = sum(cost.bytes for cost in costs)
         console.print(
             f"Estimated from dry runs: {filesize.decimal(total)} scanned, ${total / TIB * price:.4f}"
             f" at ${price:g} per TiB (SHOTZONES_BQ_PRICE_PER_TIB). A wave's batches run as one statement per model."
+        )
+        console.print(
+            f"The largest statement names {max(map(partitions_named, planned_waves)):,} partitions"
+            f" (at most {settings.bq_max_partitions_per_job:,} a job: SHOTZONES_BQ_MAX_PARTITIONS_PER_JOB)."
         )
 
 
@@ -484,12 +497,8 @@ def status_command(start, end, target, as_json, dbt_vars, png) -> None:
             f"Last run {run['run_id']} on {run['host']} started {run['started_at']:%Y-%m-%d %H:%M:%S}:"
             f" {run['outcome'] or 'not finished'}"
         )
-    legend = "  ".join(f"[{COLOURS[s]}]{GLYPHS[s]}[/] {s}" for s in STATES) + f"  {NO_GAME} no game"
-    for season, months in calendar_rows(report.date_states()).items():
-        console.print(f"[bold]{season}-{(season + 1) % 100:02d}[/]  {legend}")
-        for year, month, cells in months:
-            row = "".join(f"[{COLOURS[c]}]{GLYPHS[c]}[/]" if c else NO_GAME for c in cells)
-            console.print(f"  {calendar.month_abbr[month]} {year}  {row}")
+    for line in calendar_lines(report.date_states()):
+        console.print(line)
     if png:
         console.print(f"Calendar written to {png}")
     raise SystemExit(report.exit_code)

@@ -18,6 +18,7 @@ How it stays deterministic and cheap:
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import random
@@ -25,10 +26,12 @@ import re
 import time
 import unicodedata
 from bisect import bisect
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Generator
 
 __all__ = ["COLUMNS", "GenerationSummary", "generate", "format_generation_for", "player_lookup"]
 
@@ -310,6 +313,7 @@ class _Game:
     game_id: str
     away: int
     home: int
+    data_set: str = "Regular Season"  # after the season's years: `2017-2018 Regular Season`
 
 
 @dataclass
@@ -643,6 +647,105 @@ def _try_assign(rng: random.Random, games: list[tuple[int, int]],
     if sum(team_rem):
         return None
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Postseason
+# --------------------------------------------------------------------------------------------
+
+PLAY_IN_FIRST_SEASON = 2020  # the NBA's play-in tournament began in 2020-21
+# days from game 1 to games 1..7 of a series, by round: travel days in the first two rounds,
+# every other day in the conference finals (the two alternate days), the finals' longer gaps
+_GAME_DAYS = {
+    1: (0, 2, 5, 7, 10, 12, 15),
+    2: (0, 2, 5, 7, 10, 12, 15),
+    3: (0, 2, 4, 6, 8, 10, 12),
+    4: (0, 3, 5, 8, 10, 13, 16),
+}
+_HIGHER_SEED_HOSTS = (True, True, False, False, True, False, True)  # 2-2-1-1-1
+# first-round series 1-8, 4-5, 3-6, 2-7 of each conference start Saturday (0) to Monday (2):
+# a game every day, and the play-in's Friday winners rest a day
+_FIRST_ROUND_STARTS = ((1, 0, 0, 2), (2, 1, 0, 1))
+
+
+@dataclass
+class _Series:
+    high: int  # the better seed, at home in games 1, 2, 5 and 7
+    low: int
+    start: date
+    round: int  # 1..4, the finals being 4
+    index: int  # within the round: the game id's series digit
+    played: int = 0
+    high_wins: int = 0
+
+    def next_day(self) -> date:
+        return self.start + timedelta(_GAME_DAYS[self.round][self.played])
+
+
+def _postseason(seed: int, season: int, plan: _SeasonPlan,
+                rosters: list[list[Player]]) -> Generator[_Game, bool, None]:  # fmt: skip
+    """The play-in (from 2020-21) and the best-of-seven bracket, game by game in date order.
+
+    Seeds come from the rosters' strength, with noise, from an RNG of its own (so the regular
+    season is what it was without playoffs); who advances comes from the games: the caller
+    sends back whether the home team won each game it was given."""
+    rng = random.Random(f"shotzones-postseason:{seed}:{season}")
+    opener = plan.dates[0]
+    yy = f"{season % 100:02d}"
+    strength = [sum(sorted((p.rating for p in r), reverse=True)[:8]) + rng.gauss(0.0, 0.35)
+                for r in rosters]  # fmt: skip
+    order = sorted(range(N_TEAMS), key=lambda t: -strength[t])
+    seeds = {c: [t for t in order if TEAMS[t][2] == c] for c in "EW"}
+    last_sunday = plan.dates[-1]
+
+    def game(day: date, game_id: str, away: int, home: int, data_set: str) -> _Game:
+        return _Game(day, (day - opener).days, game_id, away, home, data_set)
+
+    if season >= PLAY_IN_FIRST_SEASON:
+        # Tuesday the East's 7-8 and 9-10 games, Wednesday the West's, Friday the last two
+        losers, nines = {}, {}
+        for s, conf in enumerate("EW"):
+            seven, eight, nine, ten = seeds[conf][6:10]
+            day = last_sunday + timedelta(2 + s)
+            seven_won = yield game(day, f"005{yy}001{2 * s}1", eight, seven, "Play-In")
+            nine_won = yield game(day, f"005{yy}001{2 * s + 1}1", ten, nine, "Play-In")
+            seeds[conf][6], losers[conf] = (seven, eight) if seven_won else (eight, seven)
+            nines[conf] = nine if nine_won else ten
+        for s, conf in enumerate("EW"):
+            day = last_sunday + timedelta(5)
+            home_won = yield game(day, f"005{yy}002{s}1", nines[conf], losers[conf], "Play-In")
+            seeds[conf][7] = losers[conf] if home_won else nines[conf]
+    rank = {t: (n, order.index(t)) for conf in "EW" for n, t in enumerate(seeds[conf][:8])}
+    first_day = last_sunday + timedelta(6)  # a Saturday
+    active = [
+        _Series(seeds[conf][a], seeds[conf][b], first_day + timedelta(starts[k]), 1, 4 * c + k)
+        for c, (conf, starts) in enumerate(zip("EW", _FIRST_ROUND_STARTS))
+        for k, (a, b) in enumerate(((0, 7), (3, 4), (2, 5), (1, 6)))
+    ]
+    waiting: dict[tuple[int, int], tuple[int, date]] = {}  # a series' winner and last day
+    while active:
+        series = min(active, key=lambda s: (s.next_day(), s.round, s.index))
+        day = series.next_day()
+        high_home = _HIGHER_SEED_HOSTS[series.played]
+        home, away = (series.high, series.low) if high_home else (series.low, series.high)
+        series.played += 1
+        gid = f"004{yy}00{series.round}{series.index}{series.played}"
+        home_won = yield game(day, gid, away, home, "Playoffs")
+        series.high_wins += home_won == high_home
+        if 4 not in (series.high_wins, series.played - series.high_wins):
+            continue
+        active.remove(series)
+        winner = series.high if series.high_wins == 4 else series.low
+        sibling = waiting.pop((series.round, series.index ^ 1), None)
+        if series.round == 4:
+            continue
+        if sibling is None:
+            waiting[(series.round, series.index)] = (winner, day)
+            continue
+        high, low = sorted((winner, sibling[0]), key=rank.__getitem__)
+        rest = rng.randint(4, 6) if series.round == 3 else rng.randint(2, 3)
+        active.append(_Series(high, low, max(day, sibling[1]) + timedelta(rest), series.round + 1,
+                              series.index // 2))  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -1389,7 +1492,7 @@ def _render(events: list[tuple], fmt: str, game: _Game, teams: tuple[_TeamGame, 
         names = {p: p.name for tg in teams for p in tg.players}
     names[None] = ""
     abbr = (teams[0].abbr, teams[1].abbr, "")
-    data_set = f"{season}-{season + 1} Regular Season"
+    data_set = f"{season}-{season + 1} {game.data_set}"
     gid = game.game_id
     gid_forms = (f'="{gid}"', gid, gid.lstrip("0"))
     d = game.date
@@ -1528,6 +1631,77 @@ def _play(seed: int, game: _Game, rosters: list[list[Player]], frac: float):
     return teams, events
 
 
+@dataclass(frozen=True)
+class _SeasonWritten:
+    schedule: list[tuple]  # schedule.csv rows: the games written and those still upcoming
+    games: int  # game files written
+    rows: int
+    dates: int  # game dates written
+
+
+def _write_season(seed: int, plan: _SeasonPlan, fmt: str, out_dir: Path, max_dates: int | None,
+                  upcoming_dates: int = 0, on_game: Callable[[], None] | None = None) -> _SeasonWritten:  # fmt: skip
+    """Play and write one season's games: the regular season, then the postseason (only the
+    games of its first `max_dates` game dates, when given). The last `upcoming_dates` dates
+    kept are scheduled only, and then the season has not reached its postseason."""
+    season = plan.season
+    season_dir = out_dir / str(season)
+    season_dir.mkdir(exist_ok=True)
+    keep_dates = plan.dates if max_dates is None else plan.dates[:max_dates]
+    last_date = keep_dates[-1] if keep_dates else None
+    upcoming = set(keep_dates[max(0, len(keep_dates) - upcoming_dates):]) if upcoming_dates else set()
+    n_dates = len(keep_dates) - len(upcoming)
+    rosters = [list(r) for r in plan.rosters]
+    trades = list(plan.trades)
+    schedule: list[tuple] = []
+    n_rows = n_games = 0
+
+    def write(game: _Game) -> bool:
+        """Play and write one game; whether the home team won."""
+        nonlocal n_rows, n_games
+        frac = min(1.0, game.day / max(1, plan.length_days - 1))  # playoffs: the season's end
+        teams, events = _play(seed, game, rosters, frac)
+        rows = _render(events, fmt, game, teams, season,
+                       random.Random(f"shotzones-render:{seed}:{game.game_id}"))  # fmt: skip
+        name = f"[{game.date.isoformat()}]-{game.game_id}-{ABBR[game.away]}@{ABBR[game.home]}.csv"
+        with open(season_dir / name, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(COLUMNS)
+            writer.writerows(rows)
+        n_rows += len(rows)
+        n_games += 1
+        schedule.append((season, game.game_id, game.date.isoformat(), ABBR[game.away], ABBR[game.home]))
+        if on_game is not None:
+            on_game()
+        return events[-1][4] > events[-1][3]
+
+    for game in plan.games:
+        if last_date is None or game.date > last_date:
+            break
+        while trades and trades[0].day <= game.day:
+            _apply_trade(rosters, trades.pop(0))
+        if game.date in upcoming:
+            schedule.append((season, game.game_id, game.date.isoformat(), ABBR[game.away], ABBR[game.home]))
+            continue
+        write(game)
+    postseason_dates = None if max_dates is None else max_dates - len(plan.dates)
+    if not upcoming and (postseason_dates is None or postseason_dates > 0):
+        games = _postseason(seed, season, plan, rosters)
+        days: set[date] = set()
+        home_won = None
+        while True:
+            try:
+                game = games.send(home_won)
+            except StopIteration:
+                break
+            days.add(game.date)
+            if postseason_dates is not None and len(days) > postseason_dates:
+                break
+            home_won = write(game)
+        n_dates += len(days) if postseason_dates is None else min(len(days), postseason_dates)
+    return _SeasonWritten(schedule, n_games, n_rows, n_dates)
+
+
 def generate(
     out_dir: Path,
     first_season: int,
@@ -1537,6 +1711,7 @@ def generate(
     max_dates_per_season: int | None = None,
     on_game: Callable[[], None] | None = None,
     upcoming_dates: int = 0,
+    workers: int = 1,
 ) -> GenerationSummary:
     """Write `schedule.csv` and one BigDataBall play-by-play file per game into `out_dir`.
 
@@ -1544,7 +1719,9 @@ def generate(
     format generation unless `format_generation` forces one. With `max_dates_per_season` only
     the games of the first K game dates of each season are written (and listed in schedule.csv);
     they are byte-identical to the same files of a full run. The games of the last
-    `upcoming_dates` dates are scheduled but not played yet: in schedule.csv, without files.
+    `upcoming_dates` regular-season dates of the last season are scheduled but not played yet:
+    in schedule.csv, without files, and that season has no postseason yet. `workers` processes
+    write seasons in parallel (the same files); `on_game` is then called as each season is done.
     """
     started = time.perf_counter()
     if format_generation is not None and format_generation not in FORMAT_GENERATIONS:
@@ -1559,45 +1736,39 @@ def generate(
     out_dir.mkdir(parents=True, exist_ok=True)
     league = _League(seed, first_season)
     schedule_rows: list[tuple] = []
-    n_games = n_rows = 0
-    n_dates = 0
+    n_games = n_rows = n_dates = 0
     season_list = list(range(first_season, first_season + seasons))
-    for season in season_list:
-        plan = league.plan_season(season)
-        fmt = format_generation or format_generation_for(season)
-        season_dir = out_dir / str(season)
-        season_dir.mkdir(exist_ok=True)
-        keep_dates = plan.dates if max_dates_per_season is None else plan.dates[:max_dates_per_season]
-        last_date = keep_dates[-1] if keep_dates else None
-        upcoming = set(keep_dates[max(0, len(keep_dates) - upcoming_dates):]) if season == season_list[-1] and upcoming_dates else set()
-        n_dates += len(keep_dates) - len(upcoming)
-        rosters = [list(r) for r in plan.rosters]
-        trades = list(plan.trades)
-        for game in plan.games:
-            if last_date is None or game.date > last_date:
-                break
-            schedule_row = (season, game.game_id, game.date.isoformat(), ABBR[game.away], ABBR[game.home])
-            if game.date in upcoming:
-                schedule_rows.append(schedule_row)
-                continue
-            while trades and trades[0].day <= game.day:
-                _apply_trade(rosters, trades.pop(0))
-            frac = game.day / max(1, plan.length_days - 1)
-            teams, events = _play(seed, game, rosters, frac)
-            rows = _render(events, fmt, game, teams, season,
-                           random.Random(f"shotzones-render:{seed}:{game.game_id}"))  # fmt: skip
-            name = f"[{game.date.isoformat()}]-{game.game_id}-{ABBR[game.away]}@{ABBR[game.home]}.csv"
-            with open(season_dir / name, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(COLUMNS)
-                writer.writerows(rows)
-            n_rows += len(rows)
-            n_games += 1
-            schedule_rows.append(schedule_row)
-            if on_game is not None:
+
+    def written(season: _SeasonWritten) -> None:
+        nonlocal n_games, n_rows, n_dates
+        schedule_rows.extend(season.schedule)
+        n_games += season.games
+        n_rows += season.rows
+        n_dates += season.dates
+
+    # Planning is sequential and cheap (a season's plan follows from the one before it, never
+    # from games); the seasons' games are simulated and written in `workers` processes, each
+    # from a copy of its season's plan, so the files are the same whatever `workers` is.
+    with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        pending = []
+        for season in season_list:
+            plan = league.plan_season(season)
+            fmt = format_generation or format_generation_for(season)
+            upcoming = upcoming_dates if season == season_list[-1] else 0
+            if pool is None:
+                written(_write_season(seed, plan, fmt, out_dir, max_dates_per_season, upcoming, on_game))
+            else:
+                plan_copy = copy.deepcopy(plan)  # end_season below moves the league on
+                pending.append(
+                    pool.submit(_write_season, seed, plan_copy, fmt, out_dir, max_dates_per_season, upcoming)
+                )
+            if season != season_list[-1]:
+                league.end_season(plan)
+        for future in pending:
+            season_written = future.result()
+            written(season_written)
+            for _ in range(season_written.games if on_game is not None else 0):
                 on_game()
-        if season != season_list[-1]:
-            league.end_season(plan)
     with open(out_dir / "schedule.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(("season", "game_id", "game_date", "away_team", "home_team"))

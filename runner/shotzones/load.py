@@ -788,7 +788,7 @@ def _load(
     settings: Settings,
     files: list[Path],
     rejected: list[Rejected],
-    ship: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    ship: Callable[[duckdb.DuckDBPyConnection], list[str] | None] | None = None,
 ) -> LoadSummary:
     started = time.perf_counter()
     rejected = list(rejected)
@@ -827,7 +827,7 @@ def _load(
 
         summary = _validate_and_write(con, settings)
         if ship is not None:
-            ship(con)
+            notes.extend(ship(con) or ())
         notes.extend(summary.pop("notes"))
         notes.extend(
             f"{path}: header only, no rows"
@@ -1364,28 +1364,33 @@ class _Staging:
         return table
 
 
-def _ship_play_by_play(con, settings: Settings, directory: Path) -> None:
+def _ship_play_by_play(con, settings: Settings, directory: Path) -> list[str]:
     """Replace, on BigQuery, the delivered games and the loaded files' earlier rows with the rows
-    the local validation wrote, and the files' quarantined rows likewise."""
+    the local validation wrote, and the files' quarantined rows likewise. Files go in groups
+    whose MERGE stays within the literal budget and the partitions a job may modify."""
     canonical = CANONICAL_GAME_ID_SQL.format("game_id")
     files = [
         file for (file,) in con.execute("select target from read_files order by target").fetchall()
     ]
-    games_by_file = {
-        file: sorted(games)
-        for file, games in con.execute(
-            f"select source_file, list(distinct {canonical}) from {settings.raw_relation} group by all"
-        ).fetchall()
-    }
+    games_by_file, dates_by_file = {}, {}
+    for file, games, dates in con.execute(
+        f"select source_file, list(distinct {canonical}), list(distinct game_date)"
+        f" from {settings.raw_relation} group by all"
+    ).fetchall():
+        games_by_file[file], dates_by_file[file] = sorted(games), set(dates)
     groups: list[list[str]] = [[]]
     size = 0
+    group_dates: set = set()
     for file in files:
         cost = len(file) + 4 + sum(len(game) + 4 for game in games_by_file.get(file, ()))
-        if groups[-1] and size + cost > LITERAL_BUDGET:
+        dates = group_dates | dates_by_file.get(file, set())
+        if groups[-1] and (size + cost > LITERAL_BUDGET or len(dates) > settings.bq_max_partitions_per_job):
             groups.append([])
             size = 0
+            dates = dates_by_file.get(file, set())
         groups[-1].append(file)
         size += cost
+        group_dates = dates
     with open_warehouse(settings) as warehouse:
         _ensure_bigquery_tables(
             warehouse,
@@ -1396,6 +1401,9 @@ def _ship_play_by_play(con, settings: Settings, directory: Path) -> None:
         for group in groups:
             games = sorted({game for file in group for game in games_by_file.get(file, ())})
             _ship_group(con, warehouse, settings, directory, group, games)
+        loaded_dates = warehouse.rows(f"select count(distinct game_date) from {games_index_relation(settings)}")[0][0]
+    warning = settings.partition_warning(loaded_dates)
+    return [warning] if warning else []
 
 
 def _ship_group(
@@ -1466,6 +1474,13 @@ def _ship_group(
             )
         else:
             index_entries = _empty_select(warehouse, _INDEX_COLUMNS)
+        touched = sorted(set(old_dates) | set(new_dates))
+        if len(touched) > settings.bq_max_partitions_per_job:
+            raise LoadError(
+                f"replacing these games would modify {len(touched):,} partitions of {raw} in one"
+                f" job, more than SHOTZONES_BQ_MAX_PARTITIONS_PER_JOB ({settings.bq_max_partitions_per_job:,}):"
+                " their earlier rows are on dates the new files do not hold; load fewer files at a time"
+            )
         if stage or old_dates:
             warehouse.execute(
                 f"""
@@ -1473,7 +1488,7 @@ def _ship_group(
                 using {stage or _empty_select(warehouse, _RAW_STAGE_COLUMNS)} as src
                 on false
                 when not matched by source
-                    and dest.game_date in {date_list(sorted(set(old_dates) | set(new_dates)))}
+                    and dest.game_date in {date_list(touched)}
                     and {replaced}
                     then delete
                 when not matched then

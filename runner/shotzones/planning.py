@@ -246,3 +246,34 @@ def waves(batches: list[Batch], workers: int) -> list[list[Batch]]:
         else:
             grouped.append([batch])
     return grouped
+
+
+def partitions_named(batches: list[Batch]) -> int:
+    """Partitions one model statement over these batches names: every calendar day of each batch
+    (BigQuery's static insert_overwrite lists the days of each range, game or not)."""
+    return sum((batch.end - batch.start).days + 1 for batch in batches)
+
+
+def cap_partitions(planned_waves: list[list[Batch]], limit: int | None) -> list[list[Batch]]:
+    """Waves in which no statement names more than `limit` partitions (BigQuery refuses a job
+    that modifies more than 4,000). A wave runs one statement per model over all its batches: a
+    batch spanning more days is split, and a wave's batches span at most `limit` days together.
+    """
+    if limit is None:
+        return planned_waves
+    capped: list[list[Batch]] = []
+    for wave in planned_waves:
+        current: list[Batch] = []
+        for batch in wave:
+            parts = [Batch(batch.models, [], set(batch.reasons))]
+            for day in batch.dates:
+                if parts[-1].dates and (day - parts[-1].start).days + 1 > limit:
+                    parts.append(Batch(batch.models, [], set(batch.reasons)))
+                parts[-1].dates.append(day)
+            for part in parts:
+                if current and partitions_named([*current, part]) > limit:
+                    capped.append(current)
+                    current = []
+                current.append(part)
+        capped.append(current)
+    return capped

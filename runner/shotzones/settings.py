@@ -21,6 +21,8 @@ RAW_COLUMNS = (
 )  # fmt: skip
 
 INCREMENTAL_MODELS = ("int_player_game_shot_zones", "player_shot_zone_features")
+# BigQuery holds at most 10,000 partitions a table; warn from nine in ten
+BQ_MAX_PARTITIONS_PER_TABLE = 10_000
 
 
 class BadSetting(ValueError):
@@ -51,6 +53,10 @@ class Settings:
     project_dir: Path = PROJECT_DIR
     # dbt vars for every dbt invocation (`--vars`, as dbt takes it: a YAML mapping)
     dbt_vars: str = ""
+    # No job may modify more than 4,000 partitions (SPEC 8). The runner counts what its model
+    # statements write exactly; the margin of 100 is for what a load's MERGE into raw learns only
+    # after grouping its files by date: the old dates of re-delivered or moved games it deletes.
+    bq_max_partitions_per_job: int = 3_900
 
     @classmethod
     def from_env(cls, target: str | None = None) -> Settings:
@@ -58,11 +64,14 @@ class Settings:
         target = target or env("SHOTZONES_TARGET", "duckdb")
         if target not in TARGETS:
             raise BadSetting(f"SHOTZONES_TARGET={target} is not a target: choose {' or '.join(TARGETS)}")
-        price = env("SHOTZONES_BQ_PRICE_PER_TIB", str(cls.bq_price_per_tib))
-        try:
-            price_per_tib = float(price)
-        except ValueError:
-            raise BadSetting(f"SHOTZONES_BQ_PRICE_PER_TIB={price} is not a number of dollars") from None
+
+        def number(name: str, default, kind, what: str):
+            value = env(name, str(default))
+            try:
+                return kind(value)
+            except ValueError:
+                raise BadSetting(f"{name}={value} is not {what}") from None
+
         return cls(
             target=target,
             duckdb_path=Path(env("SHOTZONES_DUCKDB", "warehouse/shotzones.duckdb")).resolve(),
@@ -73,7 +82,26 @@ class Settings:
             bq_keyfile=env("SHOTZONES_BQ_KEYFILE", ""),
             bq_api_endpoint=env("SHOTZONES_BQ_API_ENDPOINT", ""),
             bq_token=env("SHOTZONES_BQ_TOKEN", ""),
-            bq_price_per_tib=price_per_tib,
+            bq_price_per_tib=number("SHOTZONES_BQ_PRICE_PER_TIB", cls.bq_price_per_tib, float, "a number of dollars"),
+            bq_max_partitions_per_job=number(
+                "SHOTZONES_BQ_MAX_PARTITIONS_PER_JOB", cls.bq_max_partitions_per_job, int, "a whole number"
+            ),
+        )
+
+    @property
+    def max_partitions_per_statement(self) -> int | None:
+        """What one statement may modify: BigQuery's per-job limit; DuckDB has none."""
+        return self.bq_max_partitions_per_job if self.target == "bigquery" else None
+
+    def partition_warning(self, dates: int) -> str | None:
+        """Before a date-partitioned table (raw or a model) nears BigQuery's 10,000 partitions."""
+        if self.target != "bigquery" or dates < 0.9 * BQ_MAX_PARTITIONS_PER_TABLE:
+            return None
+        return (
+            f"{dates:,} game dates: a table partitioned by game_date holds at most"
+            f" {BQ_MAX_PARTITIONS_PER_TABLE:,} partitions on BigQuery (some 45 seasons with playoffs)."
+            " Before it fills, partition the raw table by month (a coarser partition) or keep each"
+            " era in a dataset of its own (SHOTZONES_BQ_DATASET, var raw_schema)."
         )
 
     @property

@@ -124,7 +124,114 @@ def calendar_rows(date_states: dict[date, str]) -> dict[int, list[tuple[int, int
     }
 
 
+# more seasons than this, and the calendar shows one line per season instead of one per month
+SEASONS_IN_FULL = 3
+WORST_FIRST = ("failed", "stale", "pending", "done")
+
+
+def worst(states) -> str:
+    return min(states, key=WORST_FIRST.index)
+
+
+def season_weeks(date_states: dict[date, str]) -> dict[int, list[str | None]]:
+    """Per season, the worst state of each week from its first game date (None: no games)."""
+    seasons: dict[int, dict[date, str]] = defaultdict(dict)
+    for day, state in date_states.items():
+        seasons[season_of(day)][day] = state
+    summary = {}
+    for season, states in sorted(seasons.items()):
+        first = min(states)
+        weeks: list[list[str]] = [[] for _ in range((max(states) - first).days // 7 + 1)]
+        for day, state in states.items():
+            weeks[(day - first).days // 7].append(state)
+        summary[season] = [worst(week) if week else None for week in weeks]
+    return summary
+
+
+def dates_to_list(date_states: dict[date, str]) -> dict[str, list[date]]:
+    """The dates a summary must not hide: every failed and every stale one."""
+    return {state: sorted(d for d, s in date_states.items() if s == state) for state in ("failed", "stale")}
+
+
+def calendar_lines(date_states: dict[date, str]) -> list[str]:
+    """The terminal calendar (rich markup): a line per month of each season, or, past
+    SEASONS_IN_FULL seasons, a line per season (a square a week, coloured by its worst date)
+    with its counts, and then every failed and stale date."""
+    legend = "  ".join(f"[{COLOURS[s]}]■[/] {s}" for s in STATES)
+    rows = calendar_rows(date_states)
+    lines = []
+    if len(rows) <= SEASONS_IN_FULL:
+        for season, months in rows.items():
+            lines.append(f"[bold]{season}-{(season + 1) % 100:02d}[/]  {legend}")
+            for year, month, cells in months:
+                row = "".join(f"[{COLOURS[c]}]■[/]" if c else "·" for c in cells)
+                lines.append(f"  {calendar.month_abbr[month]} {year}  {row}")
+        return lines
+    lines.append(f"[bold]By season[/], a square a week  {legend}")
+    for season, weeks in season_weeks(date_states).items():
+        counts = Counter(s for d, s in date_states.items() if season_of(d) == season)
+        row = "".join(f"[{COLOURS[w]}]■[/]" if w else "·" for w in weeks)
+        tally = ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s])
+        lines.append(f"  {season}-{(season + 1) % 100:02d}  {row}  {tally}")
+    for state, days in dates_to_list(date_states).items():
+        if days:
+            lines.append(f"[{COLOURS[state]}]{state}[/] ({len(days)}): " + ", ".join(d.isoformat() for d in days))
+    return lines
+
+
 def write_png(date_states: dict[date, str], path: Path) -> None:
+    """The calendar as an image: a row per month of each season, or, past SEASONS_IN_FULL
+    seasons, a row per season (a narrow cell a game date) and every failed and stale date."""
+    if len(calendar_rows(date_states)) > SEASONS_IN_FULL:
+        _write_season_png(date_states, path)
+    else:
+        _write_month_png(date_states, path)
+
+
+def _legend(draw, y: int) -> None:
+    x = 4
+    for state, colour in COLOURS.items():
+        draw.rectangle([x, y + 4, x + 10, y + 14], fill=colour)
+        draw.text((x + 14, y + 3), state, fill="black")
+        x += 80
+
+
+def _write_season_png(date_states: dict[date, str], path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    seasons: dict[int, list[tuple[date, str]]] = defaultdict(list)
+    for day, state in sorted(date_states.items()):
+        seasons[season_of(day)].append((day, state))
+    listed = [(state, day) for state, days in dates_to_list(date_states).items() for day in days]
+    per_line = 8
+    text_lines = -(-len(listed) // per_line)
+    cell, gap, label_width, line, counts_width = 3, 1, 70, 14, 260
+    most = max(len(days) for days in seasons.values())
+    width = label_width + most * (cell + gap) + counts_width
+    height = (len(seasons) + 2 + text_lines) * line + 3 * line
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    y = 4
+    draw.text((4, y), "By season, a cell a game date", fill="black")
+    y += line
+    for season, days in seasons.items():
+        draw.text((4, y), f"{season}-{(season + 1) % 100:02d}", fill="black")
+        for index, (_day, state) in enumerate(days):
+            x = label_width + index * (cell + gap)
+            draw.rectangle([x, y + 1, x + cell - 1, y + line - 3], fill=COLOURS[state])
+        counts = Counter(state for _day, state in days)
+        tally = ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s])
+        draw.text((label_width + most * (cell + gap) + 8, y), tally, fill="black")
+        y += line
+    for start in range(0, len(listed), per_line):
+        chunk = listed[start : start + per_line]
+        draw.text((4, y), "   ".join(f"{state} {day.isoformat()}" for state, day in chunk), fill="black")
+        y += line
+    _legend(draw, y + 4)
+    image.save(path)
+
+
+def _write_month_png(date_states: dict[date, str], path: Path) -> None:
     from PIL import Image, ImageDraw
 
     rows = calendar_rows(date_states)
@@ -145,9 +252,5 @@ def write_png(date_states: dict[date, str], path: Path) -> None:
                     draw.rectangle([x, y, x + cell, y + cell], fill=COLOURS[state])
             y += cell + gap
         y += gap
-    x = 4
-    for state, colour in COLOURS.items():
-        draw.rectangle([x, y + 4, x + 10, y + 14], fill=colour)
-        draw.text((x + 14, y + 3), state, fill="black")
-        x += 80
+    _legend(draw, y)
     image.save(path)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
+import re
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -20,7 +22,7 @@ from shotzones import ledger
 from shotzones.backfill import current_states
 from shotzones.cli import main
 from shotzones.generate import generate
-from shotzones.planning import MODELS
+from shotzones.planning import MODELS, Batch, cap_partitions, partitions_named
 from shotzones.settings import Settings
 from shotzones.warehouse import EVERY_DATE, open_warehouse
 
@@ -37,6 +39,7 @@ def month(tmp_path_factory) -> Path:
 def cli(settings: Settings, *args: str):
     env = {
         "SHOTZONES_DUCKDB": str(settings.duckdb_path),
+        "SHOTZONES_BQ_MAX_PARTITIONS_PER_JOB": str(settings.bq_max_partitions_per_job),
         "SHOTZONES_BQ_PROJECT": settings.bq_project,
         "SHOTZONES_BQ_API_ENDPOINT": settings.bq_api_endpoint,
         "SHOTZONES_BQ_TOKEN": settings.bq_token,
@@ -164,3 +167,87 @@ def test_a_redelivered_game_rebuilds_exactly_its_partitions_on_bigquery(bigquery
     assert cli(duckdb, "backfill").exit_code == 0
     for table in TABLES:
         assert_same_rows(table_rows(bigquery, table), table_rows(duckdb, table))
+
+
+def partitions_named_in(sql: str) -> set[date]:
+    """The game dates a statement names: its `date 'D'` literals, and every day of its
+    `between date 'A' and date 'B'` ranges. The runner's and dbt's statements into the
+    date-partitioned tables write only on dates they name (their batches, or the dates of the
+    games a load replaces), so this is every partition such a statement can modify."""
+    days = {date.fromisoformat(d) for d in re.findall(r"date\s*'(\d{4}-\d{2}-\d{2})'", sql, re.I)}
+    for first, last in re.findall(r"between date '([\d-]+)' and date '([\d-]+)'", sql, re.I):
+        start, end = date.fromisoformat(first), date.fromisoformat(last)
+        days |= {start + timedelta(n) for n in range((end - start).days + 1)}
+    return days
+
+
+# a statement writing the raw table or a model (or dbt's temporary copy of one), after dbt's
+# leading comments (its query comment, and `-- back compat...` before an insert_overwrite MERGE)
+PARTITIONED_TARGET = re.compile(
+    r"^\s*(?:(?:/\*.*?\*/|--[^\n]*)\s*)*(?:merge(?:\s+into)?|insert\s+into|create\s+(?:or\s+replace\s+)?table)\s+"
+    r"[`\w.-]*?(bigdataball_play_by_play|int_player_game_shot_zones|player_shot_zone_features)(?:__dbt_tmp)?\b",
+    re.I | re.S,
+)
+
+
+def test_no_job_modifies_more_partitions_than_the_limit(bigquery_emulator, tmp_path_factory, tmp_path, monkeypatch):
+    """SHOTZONES_BQ_MAX_PARTITIONS_PER_JOB at 6 over three weeks of games: the loader ships
+    in date groups and the backfill in waves of at most 6 days, every statement into a
+    date-partitioned table names at most 6 partitions, and the tables equal DuckDB's."""
+    from google.cloud import bigquery as bq
+
+    weeks = tmp_path_factory.mktemp("weeks")
+    generate(weeks, 2022, seasons=1, seed=SEED, max_dates_per_season=20)
+    limit = 6
+    settings = replace(bigquery_emulator.settings(tmp_path / "warehouse.duckdb"), bq_max_partitions_per_job=limit)
+    jobs: list[str] = []
+    query = bq.Client.query
+
+    def recording_query(client, *args, **kwargs):
+        jobs.append(args[0] if args else kwargs["query"])
+        return query(client, *args, **kwargs)
+
+    monkeypatch.setattr(bq.Client, "query", recording_query)
+    loaded = cli(settings, "load", str(weeks))
+    assert loaded.exit_code == 0, loaded.output
+    load_jobs = len(jobs)
+    planned = cli(settings, "plan", "--json")
+    assert planned.exit_code == 0, planned.output
+    batches = json.loads(planned.output)
+    assert max(b["wave_partitions"] for b in batches) <= limit
+    assert sum(b["dates"] for b in batches if b["models"] == list(MODELS)) == 20
+    built = cli(settings, "backfill")
+    assert built.exit_code == 0, built.output
+    assert "40 partitions built, 0 failed" in built.output
+
+    writes = [(match[1], sql) for sql in jobs if (match := PARTITIONED_TARGET.match(sql))]
+    named = {(table, len(partitions_named_in(sql))) for table, sql in writes}
+    assert max(count for _, count in named) <= limit, sorted(named)
+    # several statements per table: the limit split the work
+    for table in ("bigdataball_play_by_play", "int_player_game_shot_zones", "player_shot_zone_features"):
+        assert sum(1 for t, _ in writes if t == table) >= 4, table
+    assert sum(1 for t, sql in writes[: load_jobs] if t == "bigdataball_play_by_play") >= 4
+
+    duckdb = Settings(duckdb_path=tmp_path / "duckdb.duckdb")
+    assert cli(duckdb, "load", str(weeks)).exit_code == 0
+    assert cli(duckdb, "backfill").exit_code == 0
+    for table in TABLES:
+        assert_same_rows(table_rows(settings, table), table_rows(duckdb, table))
+
+
+def test_partition_cap_splits_batches_and_waves_by_calendar_days():
+    """Thirty seasons in one pending range: no wave names more days than the cap, none is lost."""
+    days = [date(1996, 11, 1) + timedelta(n) for n in range(0, 30 * 365, 2)]
+    waves = cap_partitions([[Batch(MODELS, days)]], 3_900)
+    assert max(partitions_named(wave) for wave in waves) <= 3_900
+    assert [d for wave in waves for batch in wave for d in batch.dates] == days
+    assert len(waves) == 3
+    assert cap_partitions([[Batch(MODELS, days)]], None) == [[Batch(MODELS, days)]]
+
+
+def test_a_warning_before_a_table_fills_its_10000_partitions():
+    bigquery = Settings(target="bigquery")
+    assert bigquery.partition_warning(8_000) is None
+    warning = bigquery.partition_warning(9_200)
+    assert "9,200 game dates" in warning and "10,000" in warning and "by month" in warning
+    assert Settings().partition_warning(20_000) is None  # DuckDB has no such limit

@@ -73,6 +73,7 @@ final as (
     select
         *,
         {{ season_of('game_date') }} as season,
+        {{ is_playoff_game('game_id') }} as is_playoffs,
         -- play_id is not monotonic in delivered files: order by the game clock, then file row.
         row_number() over (
             partition by game_date, game_id
