@@ -73,7 +73,7 @@ latest_team_games as (
             and scheduled_sides.game_date > team_games.game_date
             and (
                 team_games.next_game_date is null
-                or team_games.next_game_date >= scheduled_sides.game_date
+                or scheduled_sides.game_date <= team_games.next_game_date
             )
 
 ),
@@ -90,9 +90,9 @@ recent_team_games as (
     inner join team_games
         on
             latest_team_games.team_abbr = team_games.team_abbr
-            and team_games.team_game_number
-            > latest_team_games.latest_team_game_number - {{ var('slate_recent_team_games') }}
-            and team_games.team_game_number <= latest_team_games.latest_team_game_number
+            and latest_team_games.latest_team_game_number - {{ var('slate_recent_team_games') }}
+            < team_games.team_game_number
+            and latest_team_games.latest_team_game_number >= team_games.team_game_number
 
 ),
 
