@@ -153,24 +153,29 @@ def dates_to_list(date_states: dict[date, str]) -> dict[str, list[date]]:
     return {state: sorted(d for d, s in date_states.items() if s == state) for state in ("failed", "stale")}
 
 
+def _cell(state: str | None) -> str:
+    """A calendar cell: a glyph per state, so the states stay apart without colour too."""
+    return f"[{COLOURS[state]}]{GLYPHS[state]}[/]" if state else NO_GAME
+
+
 def calendar_lines(date_states: dict[date, str]) -> list[str]:
     """The terminal calendar (rich markup): a line per month of each season, or, past
     SEASONS_IN_FULL seasons, a line per season (a square a week, coloured by its worst date)
     with its counts, and then every failed and stale date."""
-    legend = "  ".join(f"[{COLOURS[s]}]■[/] {s}" for s in STATES)
+    legend = "  ".join(f"{_cell(s)} {s}" for s in STATES) + f"  {NO_GAME} no game"
     rows = calendar_rows(date_states)
     lines = []
     if len(rows) <= SEASONS_IN_FULL:
         for season, months in rows.items():
             lines.append(f"[bold]{season}-{(season + 1) % 100:02d}[/]  {legend}")
             for year, month, cells in months:
-                row = "".join(f"[{COLOURS[c]}]■[/]" if c else "·" for c in cells)
+                row = "".join(_cell(c) for c in cells)
                 lines.append(f"  {calendar.month_abbr[month]} {year}  {row}")
         return lines
     lines.append(f"[bold]By season[/], a square a week  {legend}")
     for season, weeks in season_weeks(date_states).items():
         counts = Counter(s for d, s in date_states.items() if season_of(d) == season)
-        row = "".join(f"[{COLOURS[w]}]■[/]" if w else "·" for w in weeks)
+        row = "".join(_cell(w) for w in weeks)
         tally = ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s])
         lines.append(f"  {season}-{(season + 1) % 100:02d}  {row}  {tally}")
     for state, days in dates_to_list(date_states).items():
