@@ -187,17 +187,21 @@ def test_a_transient_error_is_retried_to_success(clean):
     """A competing transaction holds the rows the batch replaces: DuckDB reports a write
     conflict, the runner backs off, drops its concurrency and tries again."""
     dates = dates_of(clean)
-    released = threading.Event()
+    released, retried = threading.Event(), threading.Event()
 
     def hold_rows(event):
+        if event.kind == "retry":
+            retried.set()
         if event.kind == "started" and not released.is_set():
             released.set()
 
             def hold():
+                # held until the runner has met the conflict and backs off, however long dbt
+                # takes to reach the model
                 with connect(clean) as con:
                     con.execute("begin transaction")
                     con.execute(f"delete from {PLAYER_GAMES} where game_date = ?", [dates[0]])
-                    time.sleep(5.0)
+                    retried.wait(timeout=300)
                     con.execute("rollback")
 
             threading.Thread(target=hold, daemon=True).start()
