@@ -679,7 +679,7 @@ class Bench:
         warm_up = fresh_copy(loaded, "warm-up", parsed=False)
         measure("warm-up: dbt parse", [DBT, "parse", "--profiles-dir", "profiles", "--quiet"], warm_up)
         # and the code fingerprints, compiled once and cached for every later runner command
-        measure("warm-up: code fingerprints", [SHOTZONES, "status", "--json"], warm_up)
+        measure("warm-up: code fingerprints", [SHOTZONES, "plan", "--json"], warm_up)
         self.main_comparison(loaded)
         if "ten" not in self.args.skip:
             self.ten_seasons()  # next to the three-season backfill it is compared with
