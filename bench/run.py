@@ -104,6 +104,13 @@ def measure(label: str, argv: list[str], warehouse: Path | None = None, cwd: Pat
     return run
 
 
+def json_events(run: Run, kind: str) -> list[dict]:
+    """The `--json` events of one kind a command printed (its output holds stderr too)."""
+    lines = (ROOT / run.log_dir / "output.txt").read_text().splitlines()
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    return [event for event in events if event.get("event") == kind]
+
+
 def parse(warehouse: Path, project: Path = ROOT, target: Path = TARGET, runner: bool = False) -> None:
     """Not measured: `dbt parse` for this warehouse path, so that the measured command starts
     as a user's next command would. dbt re-parses in full when the profile (the warehouse path)
@@ -523,11 +530,12 @@ class Bench:
         selective, forced = fresh_copy(self.backfilled, "selective"), fresh_copy(self.backfilled, "forced")
         for copy in (selective, forced):
             measure("setup: load a re-delivered game", [SHOTZONES, "load", str(redelivered)], copy)
-        stale = measure("status after the re-delivery", [SHOTZONES, "status", "--json"], selective)
-        states = json.loads((ROOT / stale.log_dir / "output.txt").read_text())["partitions"]
+        # status exits 3: partitions are stale
+        stale = measure("status after the re-delivery", [SHOTZONES, "status", "--json"], selective, check=False)
+        states = json_events(stale, "partition")
         stale_dates = sorted(date.fromisoformat(p["date"]) for p in states if p["state"] == "stale")
         planned = measure("plan the selective rebuild", [SHOTZONES, "plan", "--json"], selective)
-        batches = json.loads((ROOT / planned.log_dir / "output.txt").read_text())
+        batches = json_events(planned, "batch")
         rebuilt = measure("backfill, selective", [SHOTZONES, "backfill"], selective)
         first, last = stale_dates[0].isoformat(), stale_dates[-1].isoformat()
         force = measure("backfill --force over the stale range", [SHOTZONES, "backfill", "--force", "--start", first, "--end", last], forced)
