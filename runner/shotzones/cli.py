@@ -35,7 +35,7 @@ from shotzones.generate import SEASONS, generate
 from shotzones.ledger import BackfillLocked
 from shotzones.load import LoadError, load, load_schedule, quarantine_relation, schedule_relation
 from shotzones.nightly import Step, update
-from shotzones.planning import STATES, Batch, partitions_named, waves
+from shotzones.planning import STATES, Batch, partitions_named
 from shotzones.report import build_report
 from shotzones.serving import (
     FORMATS,
@@ -295,8 +295,10 @@ def _batch_fields(batch: Batch) -> dict:
             "dates": len(batch.dates)}  # fmt: skip
 
 
-def _plan_fields(batches: list[Batch], workers: int) -> dict:
-    return {"batches": len(batches), "waves": len(waves(batches, workers)),
+def _plan_fields(planned_waves: list[list[Batch]]) -> dict:
+    """The plan's summary, counted as it runs (BigQuery's partition cap may split batches)."""
+    batches = [batch for wave in planned_waves for batch in wave]
+    return {"batches": len(batches), "waves": len(planned_waves),
             "partitions": sum(len(b.dates) * len(b.models) for b in batches)}  # fmt: skip
 
 
@@ -356,13 +358,13 @@ def _say(as_json: bool, message: str) -> None:
 
 @contextmanager
 def _progress_display(
-    as_json: bool, workers: int
+    as_json: bool, settings: Settings, workers: int
 ) -> Iterator[tuple[Callable[[list[Batch]], None], Callable[[Event], None]]]:
     """JSON lines with --json; a progress bar on a terminal; plain log lines otherwise. Yields
     what to call with the plan, and with each event."""
     if as_json:
         yield (
-            lambda planned: emit("planned", **_plan_fields(planned, workers)),
+            lambda planned: emit("planned", **_plan_fields(plan_waves(settings, planned, workers))),
             lambda event: emit(event.kind, **_batch_fields(event.batch), seconds=round(event.seconds, 3),
                                error=event.error, attempt=event.attempt),
         )  # fmt: skip
@@ -413,7 +415,7 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
             for batch in wave:
                 emit("batch", wave=number, **_batch_fields(batch), reasons=sorted(batch.reasons), **cost)
         total = sum(cost.bytes for cost in costs) if costs else None
-        emit("planned", **_plan_fields(planned, workers),
+        emit("planned", **_plan_fields(planned_waves),
              **({"bytes": total, "dollars": total / TIB * price} if costs else {}))  # fmt: skip
         return
     if not planned:

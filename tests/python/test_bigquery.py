@@ -213,7 +213,7 @@ def test_no_job_modifies_more_partitions_than_the_limit(bigquery_emulator, tmp_p
     load_jobs = len(jobs)
     planned = cli(settings, "plan", "--json")
     assert planned.exit_code == 0, planned.output
-    batches = json.loads(planned.output)
+    batches = [event for event in map(json.loads, planned.stdout.splitlines()) if event["event"] == "batch"]
     assert max(b["wave_partitions"] for b in batches) <= limit
     assert sum(b["dates"] for b in batches if b["models"] == list(MODELS)) == 20
     built = cli(settings, "backfill")
