@@ -312,7 +312,7 @@ def backfill_command(start, end, workers, batch_days, models, force, target, as_
     the range, another command holding the warehouse past --wait), 130/143 stopped by SIGINT/SIGTERM."""
     settings = _settings(target, wait_seconds, dbt_vars)
     options = _options(start, end, models, workers, batch_days, force)
-    with _progress_display(as_json, workers) as (on_plan, on_event):
+    with _progress_display(as_json, settings, workers) as (on_plan, on_event):
         result = backfill(settings, options, on_event, on_plan=on_plan)
     if result.recovered_lock is not None:
         _say(as_json, f"recovered the lock of a dead backfill: {result.recovered_lock.describe()}")
