@@ -27,11 +27,11 @@ def test_generate_load_backfill_report(tmp_path, monkeypatch):
         main, ["generate", "--first-season", "2023", "--seasons", "1", "--seed", "3", "--out", str(out)]
     )
     assert generated.exit_code == 0, generated.output
-    assert "1,230 games" in generated.output
+    assert "1,326 games" in generated.output  # 1,230 regular-season games, the play-in and playoffs
 
     loaded = runner.invoke(main, ["load", str(out / "2023")])
     assert loaded.exit_code == 0, loaded.output
-    assert "1,230 games" in loaded.output
+    assert "1,326 games" in loaded.output
 
     planned = runner.invoke(main, ["plan", "--start", "2023-10-24", "--end", "2023-11-30", "--batch-days", "20"])
     assert planned.exit_code == 0, planned.output
