@@ -218,7 +218,7 @@ def test_update_loads_what_is_new_backfills_and_serves_the_next_slate(busy_then_
     events = [json.loads(line) for line in quiet.output.splitlines()]
     assert [e["event"] for e in events] == ["loaded", "backfilled", "served", "finished"]
     assert events[0]["files"] == 0 and events[1]["done"] == 0 and events[-1]["exit_code"] == 0
-    assert all(e["at"].endswith("+00:00") for e in events)
+    assert all(e["at"].endswith("Z") for e in events)  # ISO-8601 UTC, as every --json event
 
 
 # --- BigQuery: loads under the lock ------------------------------------------------------------
