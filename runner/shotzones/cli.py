@@ -632,7 +632,7 @@ def _print_slate(rows: Rows, title: str) -> None:
     data = rows.table.to_pylist()
     games = len({row["game_id"] for row in data})
     table = Table("game", "team", "vs", "player", *_SLATE_COLUMNS.values(), "games",
-                  title=f"{title}: {games} games, {len(data)} players", caption="* league rate: no window of his own")  # fmt: skip
+                  title=f"{title}: {_count(games, 'game')}, {_count(len(data), 'player')}", caption="* league rate: no window of his own")  # fmt: skip
     for row in data:
         cells = [
             "" if row[name] is None else f"{row[name]:.1f}" + ("*" if row[f"{name}_is_filled"] else "")
