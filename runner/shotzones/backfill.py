@@ -257,7 +257,6 @@ REACH_SQL = """
 
     select distinct change_id, game_date from later_games where games_after <= {window}
 """
-LONGEST_WINDOW = 20
 
 
 def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamChange, set[date]]:
@@ -299,7 +298,8 @@ def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamC
             changes=values,
             players="\n        union distinct\n        ".join(sources),
             player_games=wh.relation(PLAYER_GAMES),
-            window=LONGEST_WINDOW,
+            # the longest window: as far as a game's players' later features read it
+            window=int(code.effective_vars(wh.settings)["long_window_games"]),
         )
     )
     reach: dict[UpstreamChange, set[date]] = {change: set() for change in changes}
