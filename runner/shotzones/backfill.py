@@ -299,7 +299,7 @@ def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamC
             players="\n        union distinct\n        ".join(sources),
             player_games=wh.relation(PLAYER_GAMES),
             # the longest window: as far as a game's players' later features read it
-            window=int(code.effective_vars(wh.settings)["long_window_games"]),
+            window=int(wh.settings.vars["long_window_games"]),
         )
     )
     reach: dict[UpstreamChange, set[date]] = {change: set() for change in changes}

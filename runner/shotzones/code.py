@@ -18,7 +18,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from shotzones import dbt
 from shotzones.settings import MODELS, Settings
@@ -68,25 +67,6 @@ def without_warehouse_name(compiled: str, database: str) -> str:
     """Compiled SQL without the warehouse's name (a DuckDB file's stem, a GCP project): a copy
     of the warehouse runs the same code. The on-run-end hook strips it the same way."""
     return compiled.replace(f'"{database}".', "").replace(f"`{database}`.", "")
-
-
-def parse_vars(text: str | None) -> dict:
-    """`--vars` as dbt takes it: a YAML (or JSON) mapping. ValueError when it is not one."""
-    if not text:
-        return {}
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ValueError(f"not YAML: {error}") from error
-    if not isinstance(value, dict):
-        raise ValueError(f"a mapping like '{{zone_scheme: legacy_distance}}', got {text!r}")
-    return value
-
-
-def effective_vars(settings: Settings) -> dict:
-    """Every var as dbt will see it: dbt_project.yml's, overridden by the settings' --vars."""
-    project = yaml.safe_load((settings.project_dir / "dbt_project.yml").read_text())
-    return {**(project.get("vars") or {}), **parse_vars(settings.dbt_vars)}
 
 
 def target_dir(settings: Settings) -> Path:
@@ -141,7 +121,7 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
             todo += macros[name]["depends_on"]["macros"]
         return seen
 
-    project_vars = effective_vars(settings)
+    project_vars = settings.vars
     versions: dict[str, dict] = {}
 
     def version(unique_id: str) -> dict:
