@@ -476,6 +476,14 @@ class WaveOutcome:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # the invocation itself failed
     views_built: bool = False  # the wave (re)created every view it selected
+    # what raised (dbt's `error` status: the warehouse, the SQL), as opposed to a test that ran
+    # and found failing rows: only an error can be transient
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def transient(self) -> bool:
+        """The wave failed on something a retry may not meet: a lock, a quota, the network."""
+        return any(is_transient(message) for message in ([self.error] if self.error else []) + self.errors)
 
     def error_for(self, model: str, day: date) -> str | None:
         if self.error:
@@ -597,6 +605,8 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bo
             continue
         # an error (SQL, compilation) or a failure that names no date: the whole wave
         whole = f"{node.name} {status}" + (f": {node_result.message}" if node_result.message else "")
+        if status == "error":
+            outcome.errors.append(whole)
         for owner in owners:
             for day, message in (measured or {None: whole}).items():
                 outcome.problems[owner].setdefault(day, []).append(message)
@@ -788,7 +798,7 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
         seconds = time.perf_counter() - wave_started
         failure = outcome.failure_text()
 
-        if failure and is_transient(failure):
+        if failure and outcome.transient:
             attempt = attempts.get(id(wave[0]), 0) + 1
             attempts[id(wave[0])] = attempt
             if attempt < options.max_attempts:
