@@ -51,7 +51,7 @@ first_batch_games as (
 
 ),
 
--- of that history, what the longest window (long_window_games) reaches back from a player's first game
+-- of that history, what the longest window (20 games) reaches back from a player's first game
 -- in the batches, onwards: the windows then run over a few dozen games a player, not careers
 lookbacks as (
 

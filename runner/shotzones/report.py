@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from shotzones import busy
-from shotzones.backfill import NothingLoaded, loaded_dates
+from shotzones.survey import NothingLoaded, loaded_dates
 from shotzones.planning import FEATURES as FEATURES_MODEL
 from shotzones.planning import PLAYER_GAMES
 from shotzones.settings import Settings

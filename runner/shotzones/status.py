@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from shotzones import busy, ledger
-from shotzones.backfill import current_states, require_dates_in_range
+from shotzones.survey import current_states, require_dates_in_range
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
 from shotzones.warehouse import open_warehouse

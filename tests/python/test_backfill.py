@@ -19,13 +19,14 @@ from click.testing import CliRunner
 
 from conftest import query
 from shotzones import ledger
-from shotzones.backfill import Options, WaveOutcome, backfill
+from shotzones.backfill import Options, backfill
 from shotzones.cli import main
 from shotzones.generate import generate
 from shotzones.load import load
 from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES
 from shotzones.settings import Settings
 from shotzones.status import status
+from shotzones.waves import WaveOutcome
 from shotzones.warehouse import connect, open_warehouse
 
 SHOTZONES = Path(sys.executable).parent / "shotzones"

@@ -13,7 +13,8 @@ import pytest
 
 from conftest import query
 from shotzones import code
-from shotzones.backfill import _fingerprints, backfill, source_fingerprints, window_reach
+from shotzones.backfill import backfill
+from shotzones.survey import _fingerprints, source_fingerprints, window_reach
 from shotzones.generate import generate
 from shotzones.load import load
 from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES, UpstreamChange
