@@ -105,8 +105,8 @@ def play(seed: int, game: Game, rosters: list[list[Player]],
 
 class GameSimulation:
     """One game: `simulate()` plays its periods and returns its events. The methods below are
-    the game's events; each appends its rows and says what the game needs to go on (who has
-    the ball, whether it is dead). Game state lives on the instance; side 0 is away, 1 home."""
+    the game's events; each appends what happened and says what the game needs to go on (who
+    has the ball, whether it is dead). Game state lives on the instance; side 0 is away, 1 home."""
 
     __slots__ = (
         "rng", "rnd", "randint", "teams", "events", "score", "stats", "per", "plen", "bonus",
