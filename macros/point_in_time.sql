@@ -130,7 +130,7 @@
 
     ),
 
-    -- the window: the 10 games up to the latest one
+    -- the window: the window_games games up to the latest one
     history as (
 
         select
@@ -142,7 +142,8 @@
                 latest_games.player_lookup = numbered_games.player_lookup
                 and {{ in_window_scope('numbered_games.season', 'latest_games.as_of_date') }}
                 and numbered_games.game_number
-                between latest_games.latest_game_number - 9 and latest_games.latest_game_number
+                between latest_games.latest_game_number - {{ var('window_games') }} + 1
+                and latest_games.latest_game_number
 
     ),
 
@@ -183,3 +184,23 @@
 
     select * from final
 {% endmacro %}
+
+
+{#-
+    The scheduled games a pre-game read asks for. DuckDB pushes no filter into a CTE read twice,
+    so `select ... where game_date = d` over player_pregame_features would compute every slate
+    ever scheduled; `shotzones features` sets the session variable shotzones_slate_date (the
+    runner's serving.SLATE_DATE_VARIABLE) to narrow the view to one date first. Unset, it is
+    every scheduled game. Elsewhere the query's own filter is all there is.
+-#}
+{% macro scheduled_for_slate(game_date) %}
+    {{ return(adapter.dispatch('scheduled_for_slate', 'shotzones')(game_date)) }}
+{% endmacro %}
+
+{% macro default__scheduled_for_slate(game_date) -%}
+    true
+{%- endmacro %}
+
+{% macro duckdb__scheduled_for_slate(game_date) -%}
+    {{ game_date }} = coalesce(getvariable('shotzones_slate_date'), {{ game_date }})
+{%- endmacro %}

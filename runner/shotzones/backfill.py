@@ -4,7 +4,9 @@ tests have passed. Killed at any moment, the next run redoes exactly what was no
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import signal
 import sys
@@ -71,6 +73,9 @@ class BackfillResult:
     seconds: float = 0.0
     recovered_lock: ledger.Holder | None = None
     interrupted: int | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
+    # after a successful run, the partitions still not done (outside its range): what a survey
+    # under the same hold would find, without its cost. None when the run did not succeed.
+    not_done: list[PartitionState] | None = None
 
     @property
     def success(self) -> bool:
@@ -149,21 +154,63 @@ FINGERPRINT_SQL = """
         count(*) as row_count,
         cast(sum({row_hash}) as {string}) as content_hash
     from {raw}
-    where {every_date}
+    where {every_date} and {rows}
     group by 1, 2
 """
+FINGERPRINT_CACHE = "shotzones_source_fingerprints"  # a directory in dbt's target/
 
 
 def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
+    """Every game's fingerprint as the play-by-play holds it now. Only the loader writes the raw
+    table, stamping each row it writes with loaded_at and replacing a game whole, so the
+    fingerprints a previous survey took (cached in dbt's target/) stay true of every game with
+    no row loaded since: only the games loaded since are hashed again. Row counts that do not
+    add up to the table's (a game deleted, none replacing it) hash every game again."""
+    total, latest = wh.rows(f"select count(*), max(loaded_at) from {wh.settings.raw_relation} where {EVERY_DATE}")[0]
+    cache = code.target_dir(wh.settings) / FINGERPRINT_CACHE / f"{_warehouse_key(wh.settings)}.json"
+    cached = json.loads(cache.read_text()) if cache.exists() else None
+    if cached and (cached["total"], cached["latest"]) == (total, str(latest)):
+        return {(date.fromisoformat(day), game): (count, digest) for day, game, count, digest in cached["games"]}
+    fingerprints = None
+    if cached and cached["latest"] != "None" and latest is not None:
+        # each statement of a load stamps its rows with its own current_timestamp: a survey taken
+        # between two of them saw the first whole, and the second is later
+        since = _fingerprints(wh, f"loaded_at > {wh.literal(datetime.fromisoformat(cached['latest']))}")
+        reloaded = {game for _, game in since}
+        kept = {(date.fromisoformat(day), game): (count, digest)
+                for day, game, count, digest in cached["games"] if game not in reloaded}  # fmt: skip
+        fingerprints = kept | since
+        if sum(count for count, _ in fingerprints.values()) != total:
+            fingerprints = None
+    if fingerprints is None:
+        fingerprints = _fingerprints(wh, "true")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(f".{os.getpid()}.tmp")
+    games = [[day.isoformat(), game, count, digest] for (day, game), (count, digest) in sorted(fingerprints.items())]
+    partial.write_text(json.dumps({"total": total, "latest": str(latest), "games": games}))
+    partial.replace(cache)  # atomic: a concurrent survey reads the old cache or the new
+    return fingerprints
+
+
+def _fingerprints(wh: Warehouse, rows: str) -> ledger.Fingerprints:
+    """The fingerprints of the games with rows matching `rows` (every row of each such game
+    must match: the loader writes a game whole)."""
     sql = FINGERPRINT_SQL.format(
         game_id=wh.canonical_game_id("game_id"),
         row_hash=wh.row_hash([wh.quote(name) for name in RAW_COLUMNS]),
         string=wh.types["string"],
         raw=wh.settings.raw_relation,
         every_date=EVERY_DATE,
+        rows=rows,
     )
-    rows = wh.rows(sql)
-    return {(day, game): (count, digest) for day, game, count, digest in rows}
+    return {(day, game): (count, digest) for day, game, count, digest in wh.rows(sql)}
+
+
+def _warehouse_key(settings: Settings) -> str:
+    """A file name for the warehouse's raw table: its DuckDB file, or its BigQuery dataset."""
+    where = [str(settings.duckdb_path)] if settings.target == "duckdb" else [settings.bq_project, settings.bq_api_endpoint]
+    identity = json.dumps([settings.target, *where, settings.raw_relation])
+    return hashlib.sha256(identity.encode()).hexdigest()[:20]
 
 
 def source_changes(
@@ -210,7 +257,6 @@ REACH_SQL = """
 
     select distinct change_id, game_date from later_games where games_after <= {window}
 """
-LONGEST_WINDOW = 20
 
 
 def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamChange, set[date]]:
@@ -252,7 +298,8 @@ def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamC
             changes=values,
             players="\n        union distinct\n        ".join(sources),
             player_games=wh.relation(PLAYER_GAMES),
-            window=LONGEST_WINDOW,
+            # the longest window: as far as a game's players' later features read it
+            window=int(code.effective_vars(wh.settings)["long_window_games"]),
         )
     )
     reach: dict[UpstreamChange, set[date]] = {change: set() for change in changes}
@@ -428,6 +475,7 @@ class WaveOutcome:
     finished_at: dict[str, datetime]
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # the invocation itself failed
+    views_built: bool = False  # the wave (re)created every view it selected
 
     def error_for(self, model: str, day: date) -> str | None:
         if self.error:
@@ -483,17 +531,19 @@ def _measured(node, rows: list[dict]) -> str:
     return f"{len(rows):,} failing {'row' if len(rows) == 1 else 'rows'}"
 
 
-def wave_commands(models: tuple[str, ...]) -> list[list[str]]:
+def wave_commands(models: tuple[str, ...], with_views: bool = True) -> list[list[str]]:
     """The dbt commands of a wave: build the staging views, the models and the views over them
     (not those over a model this wave leaves alone: it may not exist yet), then test them and
-    their sources."""
+    their sources. Without views, the models alone: a view reads no batch, so once a backfill
+    has created them, later waves leave them be."""
     select = ["--select", "path:models/staging", *(f"{model}+" for model in models)]
     # a model upstream of the wave's is left alone itself; one downstream with its views
     exclude = ["--exclude", *(f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m
                               for m in MODELS if m not in models)]  # fmt: skip
     exclude = exclude if len(exclude) > 1 else []
+    build = ["run", *select, *exclude] if with_views else ["run", "--select", *models]
     return [
-        ["run", *select, *exclude],
+        build,
         # a test that also reads a model outside this wave waits for that model's wave
         [
             "test", *select, "source:bigdataball", "--exclude", "test_type:unit", *exclude[1:],
@@ -502,14 +552,14 @@ def wave_commands(models: tuple[str, ...]) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome:
+def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bool = True) -> WaveOutcome:
     """Build the wave's batches, then test them: two dbt invocations, because in one `dbt build`
     a failing test skips everything downstream for every date of the wave, where only the dates
     the test names have failed."""
     models = wave[0].models
     results = []
     try:
-        for command in wave_commands(models):
+        for command in wave_commands(models, with_views):
             batches = [(b.start, b.end) for b in wave]
             invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], batches, quiet=True)
             results += invocation.result.results
@@ -518,6 +568,8 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
     except dbt.DbtError as error:
         return WaveOutcome({}, {}, error=str(error))
     outcome = WaveOutcome({model: {} for model in models}, {})
+    views = [r for r in results if r.node.resource_type == "model" and r.node.name not in models]
+    outcome.views_built = with_views and all(str(r.status) == "success" for r in views)
     ran = {r.node.name for r in results if r.node.resource_type == "model"}
     for model in models:
         if model not in ran:  # never record done what dbt did not build
@@ -653,6 +705,10 @@ def backfill(
             on_plan(result.planned)
             _run_waves(settings, options, result, survey.fingerprints, progress.wrap(on_event), sleep, signals,
                        survey.code.current)  # fmt: skip
+            if result.success:
+                planned = {(model, day) for batch in result.planned for model in batch.models for day in batch.dates}
+                result.not_done = [state for key, state in survey.states.items()
+                                   if state.state != "done" and key not in planned]  # fmt: skip
         except Interrupted:
             result.interrupted = signals.received
         finally:
@@ -716,6 +772,7 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
     queue = deque(plan_waves(settings, result.planned, options.workers))
     concurrency = options.workers
     attempts: dict[int, int] = {}
+    views_built = False  # the first wave that succeeds in creating the views is the last to
     while queue:
         wave = queue.popleft()
         if len(wave) > concurrency:
@@ -726,7 +783,8 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
         wave_started, started_at = time.perf_counter(), datetime.now()
         wave_days = [d for b in wave for d in b.dates]
         with signals.interruptible():  # an interrupted wave records nothing: its partitions stay as they were
-            outcome = run_wave(settings, wave, concurrency)
+            outcome = run_wave(settings, wave, concurrency, with_views=not views_built)
+        views_built = views_built or outcome.views_built
         seconds = time.perf_counter() - wave_started
         failure = outcome.failure_text()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from shotzones import dbt
-from shotzones.settings import INCREMENTAL_MODELS, Settings
+from shotzones.settings import MODELS, Settings
 
 CACHE = "shotzones_code_fingerprints.json"  # in dbt's target directory
 SOURCE_FILES = ("models", "macros", "dbt_project.yml")
@@ -123,7 +123,7 @@ def current_versions(settings: Settings) -> dict[str, CodeVersion]:
 
 def compile_versions(settings: Settings) -> dict[str, dict]:
     """One `dbt compile` of the incremental models and everything upstream, for every date."""
-    selection = [f"+{model}" for model in INCREMENTAL_MODELS]
+    selection = [f"+{model}" for model in MODELS]
     invocation = dbt.invoke(settings, ["compile", "--select", *selection, "--exclude", "resource_type:test",
                                        "--log-level", "none"])  # fmt: skip
     nodes = {result.node.unique_id: result.node for result in invocation.result.results}
@@ -168,4 +168,4 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
         return versions[unique_id]
 
     by_name = {node.name: unique_id for unique_id, node in nodes.items()}
-    return {model: version(by_name[model]) for model in INCREMENTAL_MODELS}
+    return {model: version(by_name[model]) for model in MODELS}

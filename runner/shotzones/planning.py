@@ -8,10 +8,8 @@ from datetime import date, datetime
 
 from shotzones.code import CodeVersion
 from shotzones.ledger import Entry
+from shotzones.settings import FEATURES, MODELS, PLAYER_GAMES  # noqa: F401 (planning's vocabulary)
 
-PLAYER_GAMES = "int_player_game_shot_zones"
-FEATURES = "player_shot_zone_features"
-MODELS = (PLAYER_GAMES, FEATURES)  # in dependency order
 STATES = ("done", "pending", "failed", "stale")
 CODE_CHANGED = "code changed"
 # What a wave costs whatever it builds (dbt start-up, two invocations, 55 tests, the ledger) and

@@ -20,7 +20,11 @@ RAW_COLUMNS = (
     "shot_distance", "original_x", "original_y", "converted_x", "converted_y", "description",
 )  # fmt: skip
 
-INCREMENTAL_MODELS = ("int_player_game_shot_zones", "player_shot_zone_features")
+# The incremental models, partitioned by game_date, whose partitions the ledger tracks: the
+# one list of them (the code fingerprints, the planner, the waves, status and report read it)
+PLAYER_GAMES = "int_player_game_shot_zones"
+FEATURES = "player_shot_zone_features"
+MODELS = (PLAYER_GAMES, FEATURES)  # in dependency order
 # BigQuery holds at most 10,000 partitions a table; warn from nine in ten
 BQ_MAX_PARTITIONS_PER_TABLE = 10_000
 
