@@ -307,8 +307,11 @@ def bigquery_client(settings: Settings) -> bigquery.Client:
 
 
 def require_warehouse(settings: Settings) -> None:
-    """Refuse a DuckDB file that does not exist, rather than create an empty one."""
-    if settings.target == "duckdb" and not settings.duckdb_path.exists():
+    """Refuse a DuckDB file that does not exist, rather than create an empty one, and BigQuery
+    without credentials, before anything (a dbt compile) meets it less clearly."""
+    if settings.target == "bigquery":
+        bigquery_client(settings)
+    elif not settings.duckdb_path.exists():
         raise WarehouseUnavailable(
             f"no warehouse at {settings.duckdb_path} (SHOTZONES_DUCKDB): run `shotzones load` first"
         )
@@ -317,7 +320,8 @@ def require_warehouse(settings: Settings) -> None:
 @contextmanager
 def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
     """The runner's connection to an existing warehouse (the loader's `connect` creates one)."""
-    require_warehouse(settings)
+    if settings.target == "duckdb":
+        require_warehouse(settings)
     if settings.target == "bigquery":
         client = bigquery_client(settings)
         try:
