@@ -18,7 +18,7 @@ from conftest import SEED
 from test_bigquery import TABLES, assert_same_rows, table_rows
 from test_load import read_rows, write_rows
 from shotzones import dbt
-from shotzones import load as loader
+from shotzones.load import shipping
 from shotzones.generate import generate
 from shotzones.load import (
     LITERAL_BUDGET, QUARANTINE_TABLE, SCHEDULE_FILE, games_index_relation, load, load_schedule,
@@ -169,9 +169,9 @@ def test_a_redelivered_game_replaces_its_rows_even_from_another_date(
     # On BigQuery the first load is shipped in three groups (one a file: lists over the budget),
     # and the index is lost before the redelivery: rebuilt from the raw table, it still knows
     # the game's old date.
-    monkeypatch.setattr(loader, "LITERAL_BUDGET", 1)
+    monkeypatch.setattr(shipping, "LITERAL_BUDGET", 1)
     load(bigquery_settings, files)
-    monkeypatch.setattr(loader, "LITERAL_BUDGET", LITERAL_BUDGET)
+    monkeypatch.setattr(shipping, "LITERAL_BUDGET", LITERAL_BUDGET)
     with open_warehouse(bigquery_settings) as warehouse:
         warehouse.client.delete_table(games_index_relation(bigquery_settings))
     on_bigquery = load(bigquery_settings, [redelivered])
