@@ -183,3 +183,23 @@
 
     select * from final
 {% endmacro %}
+
+
+{#-
+    The scheduled games a pre-game read asks for. DuckDB pushes no filter into a CTE read twice,
+    so `select ... where game_date = d` over player_pregame_features would compute every slate
+    ever scheduled; `shotzones features` sets the session variable shotzones_slate_date (the
+    runner's serving.SLATE_DATE_VARIABLE) to narrow the view to one date first. Unset, it is
+    every scheduled game. Elsewhere the query's own filter is all there is.
+-#}
+{% macro scheduled_for_slate(game_date) %}
+    {{ return(adapter.dispatch('scheduled_for_slate', 'shotzones')(game_date)) }}
+{% endmacro %}
+
+{% macro default__scheduled_for_slate(game_date) -%}
+    true
+{%- endmacro %}
+
+{% macro duckdb__scheduled_for_slate(game_date) -%}
+    {{ game_date }} = coalesce(getvariable('shotzones_slate_date'), {{ game_date }})
+{%- endmacro %}

@@ -53,12 +53,3 @@
     end
 {%- endmacro %}
 
-
-{#- The zone labels a scheme produces, for accepted_values tests. -#}
-{% macro shot_zones() -%}
-    {%- if var('zone_scheme') == 'official' -%}
-    {{ return(['Restricted Area', 'In The Paint (Non-RA)', 'Mid-Range', 'Left Corner 3', 'Right Corner 3', 'Above the Break 3', 'Backcourt']) }}
-    {%- else -%}
-    {{ return(['Paint (Legacy)', 'Mid-Range (Legacy)', 'Three (Legacy)']) }}
-    {%- endif -%}
-{%- endmacro %}

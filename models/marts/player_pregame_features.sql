@@ -5,6 +5,7 @@ with
 schedule as (
 
     select * from {{ ref('stg_bigdataball__schedule') }}
+    where {{ scheduled_for_slate('game_date') }}
 
 ),
 

@@ -71,6 +71,9 @@ class BackfillResult:
     seconds: float = 0.0
     recovered_lock: ledger.Holder | None = None
     interrupted: int | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
+    # after a successful run, the partitions still not done (outside its range): what a survey
+    # under the same hold would find, without its cost. None when the run did not succeed.
+    not_done: list[PartitionState] | None = None
 
     @property
     def success(self) -> bool:
@@ -428,6 +431,7 @@ class WaveOutcome:
     finished_at: dict[str, datetime]
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # the invocation itself failed
+    views_built: bool = False  # the wave (re)created every view it selected
 
     def error_for(self, model: str, day: date) -> str | None:
         if self.error:
@@ -483,17 +487,19 @@ def _measured(node, rows: list[dict]) -> str:
     return f"{len(rows):,} failing {'row' if len(rows) == 1 else 'rows'}"
 
 
-def wave_commands(models: tuple[str, ...]) -> list[list[str]]:
+def wave_commands(models: tuple[str, ...], with_views: bool = True) -> list[list[str]]:
     """The dbt commands of a wave: build the staging views, the models and the views over them
     (not those over a model this wave leaves alone: it may not exist yet), then test them and
-    their sources."""
+    their sources. Without views, the models alone: a view reads no batch, so once a backfill
+    has created them, later waves leave them be."""
     select = ["--select", "path:models/staging", *(f"{model}+" for model in models)]
     # a model upstream of the wave's is left alone itself; one downstream with its views
     exclude = ["--exclude", *(f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m
                               for m in MODELS if m not in models)]  # fmt: skip
     exclude = exclude if len(exclude) > 1 else []
+    build = ["run", *select, *exclude] if with_views else ["run", "--select", *models]
     return [
-        ["run", *select, *exclude],
+        build,
         # a test that also reads a model outside this wave waits for that model's wave
         [
             "test", *select, "source:bigdataball", "--exclude", "test_type:unit", *exclude[1:],
@@ -502,14 +508,14 @@ def wave_commands(models: tuple[str, ...]) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome:
+def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bool = True) -> WaveOutcome:
     """Build the wave's batches, then test them: two dbt invocations, because in one `dbt build`
     a failing test skips everything downstream for every date of the wave, where only the dates
     the test names have failed."""
     models = wave[0].models
     results = []
     try:
-        for command in wave_commands(models):
+        for command in wave_commands(models, with_views):
             batches = [(b.start, b.end) for b in wave]
             invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], batches, quiet=True)
             results += invocation.result.results
@@ -518,6 +524,8 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int) -> WaveOutcome
     except dbt.DbtError as error:
         return WaveOutcome({}, {}, error=str(error))
     outcome = WaveOutcome({model: {} for model in models}, {})
+    views = [r for r in results if r.node.resource_type == "model" and r.node.name not in models]
+    outcome.views_built = with_views and all(str(r.status) == "success" for r in views)
     ran = {r.node.name for r in results if r.node.resource_type == "model"}
     for model in models:
         if model not in ran:  # never record done what dbt did not build
@@ -653,6 +661,10 @@ def backfill(
             on_plan(result.planned)
             _run_waves(settings, options, result, survey.fingerprints, progress.wrap(on_event), sleep, signals,
                        survey.code.current)  # fmt: skip
+            if result.success:
+                planned = {(model, day) for batch in result.planned for model in batch.models for day in batch.dates}
+                result.not_done = [state for key, state in survey.states.items()
+                                   if state.state != "done" and key not in planned]  # fmt: skip
         except Interrupted:
             result.interrupted = signals.received
         finally:
@@ -716,6 +728,7 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
     queue = deque(plan_waves(settings, result.planned, options.workers))
     concurrency = options.workers
     attempts: dict[int, int] = {}
+    views_built = False  # the first wave that succeeds in creating the views is the last to
     while queue:
         wave = queue.popleft()
         if len(wave) > concurrency:
@@ -726,7 +739,8 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
         wave_started, started_at = time.perf_counter(), datetime.now()
         wave_days = [d for b in wave for d in b.dates]
         with signals.interruptible():  # an interrupted wave records nothing: its partitions stay as they were
-            outcome = run_wave(settings, wave, concurrency)
+            outcome = run_wave(settings, wave, concurrency, with_views=not views_built)
+        views_built = views_built or outcome.views_built
         seconds = time.perf_counter() - wave_started
         failure = outcome.failure_text()
 

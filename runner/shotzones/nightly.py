@@ -112,7 +112,7 @@ def update(
 def _serve(settings: Settings, result: UpdateResult, out: Path | None, fmt: str) -> None:
     """The next slate's pre-game features, from finished partitions only."""
     try:
-        result.served = pregame_features(settings)
+        result.served = pregame_features(settings, not_done=result.backfilled.not_done)
     except ServingError as nothing:
         result.serve_note = f"nothing served: {nothing}"
         return

@@ -35,6 +35,8 @@ FORMATS = ("table", "csv", "json", "parquet")
 ENTITY_COLUMNS = ("player_lookup", "as_of_date")
 # what `dbt compile --inline` leaves in place of the entities, replaced by their rows
 ENTITIES_PLACEHOLDER = "shotzones_entities_placeholder"
+# the session variable that narrows player_pregame_features to one date (macro scheduled_for_slate)
+SLATE_DATE_VARIABLE = "shotzones_slate_date"
 
 
 class ServingError(Exception):
@@ -80,10 +82,13 @@ def describe_ranges(partitions: Iterable[PartitionState]) -> list[str]:
     return lines
 
 
-def _unready(settings: Settings, wanted) -> list[PartitionState]:
-    states = current_states(settings).states
+def _unready(settings: Settings, wanted, not_done: list[PartitionState] | None = None) -> list[PartitionState]:
+    """The partitions `wanted(model, day)` selects that are not done: from `not_done` when the
+    caller knows them (a backfill that just finished under the same hold), else surveyed."""
+    if not_done is None:
+        not_done = [state for state in current_states(settings).states.values() if state.state != "done"]
     return sorted(
-        (state for (model, day), state in states.items() if wanted(model, day) and state.state != "done"),
+        (state for state in not_done if wanted(state.model, state.game_date)),
         key=lambda s: (s.game_date, s.model),
     )
 
@@ -98,19 +103,13 @@ def _create_views(settings: Settings) -> None:
     dbt.invoke(settings, ["run", "--select", *SERVING_VIEWS], quiet=True)
 
 
-def _arrow(wh: Warehouse, sql: str) -> pyarrow.Table:
-    if hasattr(wh, "con"):
-        return wh.con.sql(sql).to_arrow_table()
-    return wh.client.query(sql).to_arrow()
-
-
-def _read(settings: Settings, sql_of) -> pyarrow.Table:
+def _read(settings: Settings, sql_of, variables: dict | None = None) -> pyarrow.Table:
     with open_warehouse(settings) as wh:
         missing = not _views_exist(wh)
     if missing:
         _create_views(settings)
     with open_warehouse(settings) as wh:
-        return _arrow(wh, sql_of(wh))
+        return wh.arrow(sql_of(wh), variables)
 
 
 def next_slate_date(settings: Settings) -> date:
@@ -126,9 +125,11 @@ def next_slate_date(settings: Settings) -> date:
     return day
 
 
-def pregame_features(settings: Settings, day: date | None = None, allow_stale: bool = False) -> Rows:
+def pregame_features(settings: Settings, day: date | None = None, allow_stale: bool = False,
+                     not_done: list[PartitionState] | None = None) -> Rows:  # fmt: skip
     """The pre-game rows of every game scheduled on `day` (default: the next slate). They read
-    every player-game partition before the day (windows, rosters, league rates)."""
+    every player-game partition before the day (windows, rosters, league rates), which must be
+    done; `not_done` spares the survey that finds those that are not."""
     day = day or next_slate_date(settings)
     with open_warehouse(settings) as wh:
         schedule = wh.relation("schedule", settings.raw_schema)
@@ -137,13 +138,14 @@ def pregame_features(settings: Settings, day: date | None = None, allow_stale: b
         games = wh.rows(f"select count(*) from {schedule} where game_date = {wh.literal(day)}")[0][0]
     if not games:
         raise ServingError(f"no games scheduled on {day} in {schedule}")
-    unready = _unready(settings, lambda model, d: model == PLAYER_GAMES and d < day)
+    unready = _unready(settings, lambda model, d: model == PLAYER_GAMES and d < day, not_done)
     if unready and not allow_stale:
         raise NotReady(f"The slate of {day}", unready)
     table = _read(
         settings,
         lambda wh: f"select * from {wh.relation(PREGAME)} where game_date = {wh.literal(day)}"
         " order by game_id, is_home, team_abbr, player_lookup",
+        {SLATE_DATE_VARIABLE: day},
     )
     return Rows(table, unready, day)
 

@@ -22,6 +22,7 @@ from shotzones.busy import POLL_SECONDS, WarehouseBusy, read_activity
 from shotzones.settings import Settings
 
 if TYPE_CHECKING:
+    import pyarrow
     from google.cloud import bigquery
 
 # A filter on game_date that keeps every date (the first NBA game was played on 1946-11-01):
@@ -161,6 +162,17 @@ class DuckDBWarehouse(Warehouse):
     def rows(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
 
+    def arrow(self, sql: str, variables: dict[str, Any] | None = None) -> pyarrow.Table:
+        """The rows as an Arrow table, with these session variables set (`getvariable`) while
+        the query runs: views read them to narrow what they compute."""
+        for name, value in (variables or {}).items():
+            self.con.execute(f"set variable {name} = {self.literal(value)}")
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        finally:
+            for name in variables or {}:
+                self.con.execute(f"reset variable {name}")
+
     def string_literal(self, text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
 
@@ -202,6 +214,11 @@ class BigQueryWarehouse(Warehouse):
 
     def rows(self, sql: str) -> list[tuple]:
         return [tuple(_naive(value) for value in row.values()) for row in self.client.query(sql).result()]
+
+    def arrow(self, sql: str, variables: dict[str, Any] | None = None) -> pyarrow.Table:
+        """The rows as an Arrow table. A BigQuery view reads no session variables: the
+        query's own filter is all there is."""
+        return self.client.query(sql).to_arrow()
 
     def string_literal(self, text: str) -> str:
         return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"

@@ -20,8 +20,9 @@ from conftest import query
 from shotzones.backfill import backfill
 from shotzones.cli import main
 from shotzones.load import load, load_schedule
-from shotzones.serving import historical_features, next_slate_date, pregame_features
+from shotzones.serving import PREGAME, SLATE_DATE_VARIABLE, historical_features, next_slate_date, pregame_features
 from shotzones.settings import Settings
+from shotzones.warehouse import open_warehouse
 
 BASE_DATES = 10  # loaded before the replay: history for the first slates
 REPLAYED_DATES = 30  # across the offseason between the two generated seasons
@@ -115,6 +116,20 @@ def test_a_historical_read_equals_the_features_of_the_games_played(replay):
     unknown = rows[-1]
     assert unknown["games_in_window"] == 0 and unknown["paint_rate_last_10_is_filled"]
     assert unknown["paint_rate_last_10"] is not None  # the league's rate before that date
+
+
+def test_the_slate_read_narrowed_to_its_date_equals_the_whole_view_filtered(replay):
+    """`features` narrows the pre-game view to its date before the windows are computed (a
+    DuckDB session variable, macro scheduled_for_slate): the rows must be those of the whole
+    view filtered to the date, and the narrowing must really happen."""
+    day = replay.dates[-1]
+    query = f"select * from main.{PREGAME} where game_date = date '{day}' order by game_id, player_lookup"
+    with open_warehouse(replay.settings) as wh:
+        whole = wh.arrow(query)
+        narrowed = wh.arrow(query, {SLATE_DATE_VARIABLE: day})
+        dates = wh.arrow(f"select distinct game_date from main.{PREGAME}", {SLATE_DATE_VARIABLE: day})
+    assert whole.num_rows and narrowed.equals(whole)
+    assert dates.column("game_date").to_pylist() == [day]
 
 
 # --- the command line -------------------------------------------------------------------------
