@@ -22,6 +22,7 @@ from shotzones.load import shipping
 from shotzones.generate import generate
 from shotzones.load import (
     LITERAL_BUDGET, QUARANTINE_TABLE, SCHEDULE_FILE, games_index_relation, load, load_schedule,
+    manifest_relation, quarantine_relation, schedule_relation,
 )  # fmt: skip
 from shotzones.settings import PROJECT_DIR, RAW_COLUMNS, Settings
 from shotzones.warehouse import EVERY_DATE, connect, open_warehouse
@@ -120,6 +121,40 @@ def test_the_raw_table_on_bigquery_equals_the_duckdb_load(on_bigquery, on_duckdb
     assert loaded.rows > 20_000 and loaded.games > 40 and shipped.exit_code == 0
     assert raw_on_bigquery(bigquery) == raw_on_duckdb(duckdb_settings)
     index_matches_raw(bigquery)
+
+
+# DuckDB's type name -> BigQuery's, as the tables API reports it
+SAME_TYPE = {"VARCHAR": "STRING", "BIGINT": "INTEGER", "INTEGER": "INTEGER", "DATE": "DATE",
+             "TIMESTAMP": "TIMESTAMP", "JSON": "JSON"}  # fmt: skip
+
+
+def test_the_loaders_tables_have_the_same_columns_on_both_targets(on_bigquery, on_duckdb):
+    """Raw play-by-play, quarantine, schedule and manifest: the same columns, in the same order,
+    of the same types (both are written from one registry, tables.TABLES). The emulator reports
+    every column NULLABLE, so NOT NULL is not compared."""
+    (bigquery, _), (duckdb_settings, _) = on_bigquery, on_duckdb
+    relations = (
+        bigquery.raw_relation, quarantine_relation(bigquery), schedule_relation(bigquery),
+        manifest_relation(bigquery),
+    )  # fmt: skip
+    with open_warehouse(bigquery) as warehouse:
+        on_bigquery_tables = {
+            relation: [
+                (field.name, field.field_type.replace("INT64", "INTEGER"))
+                for field in warehouse.client.get_table(relation).schema
+            ]
+            for relation in relations
+        }
+    for relation in relations:
+        duckdb_columns = duckdb_rows(
+            duckdb_settings,
+            "select column_name, data_type from information_schema.columns"
+            f" where table_schema || '.' || table_name = '{relation}' order by ordinal_position",
+        )
+        assert duckdb_columns, relation
+        assert [(name, SAME_TYPE[kind]) for name, kind in duckdb_columns] == (
+            on_bigquery_tables[relation]
+        ), relation
 
 
 def test_reloading_the_same_files_changes_nothing(on_bigquery, on_duckdb, week):

@@ -46,10 +46,6 @@ class Table:
     bigquery_layout: str = ""  # partitioning, clustering and options on BigQuery
 
     @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns)
-
-    @property
     def shipped(self) -> tuple[Column, ...]:
         """The columns a load writes; `loaded_at` is stamped by the statement that inserts."""
         return tuple(column for column in self.columns if column.name != "loaded_at")
