@@ -4,7 +4,9 @@ tests have passed. Killed at any moment, the next run redoes exactly what was no
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import signal
 import sys
@@ -152,21 +154,63 @@ FINGERPRINT_SQL = """
         count(*) as row_count,
         cast(sum({row_hash}) as {string}) as content_hash
     from {raw}
-    where {every_date}
+    where {every_date} and {rows}
     group by 1, 2
 """
+FINGERPRINT_CACHE = "shotzones_source_fingerprints"  # a directory in dbt's target/
 
 
 def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
+    """Every game's fingerprint as the play-by-play holds it now. Only the loader writes the raw
+    table, stamping each row it writes with loaded_at and replacing a game whole, so the
+    fingerprints a previous survey took (cached in dbt's target/) stay true of every game with
+    no row loaded since: only the games loaded since are hashed again. Row counts that do not
+    add up to the table's (a game deleted, none replacing it) hash every game again."""
+    total, latest = wh.rows(f"select count(*), max(loaded_at) from {wh.settings.raw_relation} where {EVERY_DATE}")[0]
+    cache = code.target_dir(wh.settings) / FINGERPRINT_CACHE / f"{_warehouse_key(wh.settings)}.json"
+    cached = json.loads(cache.read_text()) if cache.exists() else None
+    if cached and (cached["total"], cached["latest"]) == (total, str(latest)):
+        return {(date.fromisoformat(day), game): (count, digest) for day, game, count, digest in cached["games"]}
+    fingerprints = None
+    if cached and cached["latest"] != "None" and latest is not None:
+        # each statement of a load stamps its rows with its own current_timestamp: a survey taken
+        # between two of them saw the first whole, and the second is later
+        since = _fingerprints(wh, f"loaded_at > {wh.literal(datetime.fromisoformat(cached['latest']))}")
+        reloaded = {game for _, game in since}
+        kept = {(date.fromisoformat(day), game): (count, digest)
+                for day, game, count, digest in cached["games"] if game not in reloaded}  # fmt: skip
+        fingerprints = kept | since
+        if sum(count for count, _ in fingerprints.values()) != total:
+            fingerprints = None
+    if fingerprints is None:
+        fingerprints = _fingerprints(wh, "true")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(f".{os.getpid()}.tmp")
+    games = [[day.isoformat(), game, count, digest] for (day, game), (count, digest) in sorted(fingerprints.items())]
+    partial.write_text(json.dumps({"total": total, "latest": str(latest), "games": games}))
+    partial.replace(cache)  # atomic: a concurrent survey reads the old cache or the new
+    return fingerprints
+
+
+def _fingerprints(wh: Warehouse, rows: str) -> ledger.Fingerprints:
+    """The fingerprints of the games with rows matching `rows` (every row of each such game
+    must match: the loader writes a game whole)."""
     sql = FINGERPRINT_SQL.format(
         game_id=wh.canonical_game_id("game_id"),
         row_hash=wh.row_hash([wh.quote(name) for name in RAW_COLUMNS]),
         string=wh.types["string"],
         raw=wh.settings.raw_relation,
         every_date=EVERY_DATE,
+        rows=rows,
     )
-    rows = wh.rows(sql)
-    return {(day, game): (count, digest) for day, game, count, digest in rows}
+    return {(day, game): (count, digest) for day, game, count, digest in wh.rows(sql)}
+
+
+def _warehouse_key(settings: Settings) -> str:
+    """A file name for the warehouse's raw table: its DuckDB file, or its BigQuery dataset."""
+    where = [str(settings.duckdb_path)] if settings.target == "duckdb" else [settings.bq_project, settings.bq_api_endpoint]
+    identity = json.dumps([settings.target, *where, settings.raw_relation])
+    return hashlib.sha256(identity.encode()).hexdigest()[:20]
 
 
 def source_changes(

@@ -8,15 +8,17 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from conftest import query
-from shotzones.backfill import backfill
+from shotzones.backfill import _fingerprints, backfill, source_fingerprints
 from shotzones.generate import generate
 from shotzones.load import load
 from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES
 from shotzones.settings import Settings
 from shotzones.status import status
+from shotzones.warehouse import open_warehouse
 
 WINDOW_REACH = 20  # the longest window: a game is read by its players' next 20 games
 
@@ -145,3 +147,20 @@ def test_reloading_an_identical_file_marks_nothing_stale(season, clean_build):
     load(clean_build, game_files(season)[30:40], reread=True)  # read again, not skipped
     assert stale(clean_build) == set()
     assert backfill(clean_build).planned == []
+
+
+def test_the_cached_fingerprints_see_a_game_deleted_without_a_replacement(clean_build, tmp_path):
+    """The survey re-hashes only games loaded since its last look; a game whose rows went
+    without new ones (row counts no longer add up) makes it hash every game again."""
+    path = tmp_path / "copied.duckdb"
+    with duckdb.connect(str(clean_build.duckdb_path)) as con:
+        con.execute("checkpoint")  # everything in the file itself, none of it in the WAL
+    shutil.copy(clean_build.duckdb_path, path)
+    settings = replace(clean_build, duckdb_path=path)
+    assert stale(settings) == set()  # a first survey: every game hashed, and cached
+    day, game_id = query(settings, "select game_date, game_id from int_player_game_shot_zones order by 1, 2 limit 1 offset 500")[0].values()
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"delete from {settings.raw_relation} where game_id like '%{game_id.lstrip('0')}'")
+    assert (PLAYER_GAMES, day) in stale(settings)
+    with open_warehouse(settings) as wh:
+        assert source_fingerprints(wh) == _fingerprints(wh, "true")
