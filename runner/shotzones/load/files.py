@@ -7,12 +7,13 @@ import codecs
 import csv
 import gzip
 import hashlib
+import os
 import re
 import zlib
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from shotzones.load.tables import MANIFEST, MANIFEST_SUFFIX, column_types, create_table_sql, manifest_relation
 from shotzones.settings import Settings
@@ -70,14 +71,26 @@ def find_files(
     missing: list[Rejected] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and wanted(p)))
+            found.extend(sorted(p for p in _files_under(path.resolve()) if wanted(p)))
         elif path.is_file():
-            found.append(path)
+            found.append(path.resolve())
         else:
             missing.append(Rejected(path, "no such file or directory"))
     if not found and not missing:
         raise LoadError(f"no {what} found in " + ", ".join(map(str, paths)))
-    return list(dict.fromkeys(p.resolve() for p in found)), missing
+    return list(dict.fromkeys(found)), missing
+
+
+def _files_under(directory: Path) -> Iterator[Path]:
+    """Every file in the (resolved) directory tree, symbolic links resolved. A nightly folder
+    holds every file ever delivered: scandir's entries tell files from directories without a
+    stat each, and only links need resolving."""
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                yield from _files_under(Path(entry.path))
+            elif entry.is_file():
+                yield Path(entry.path).resolve() if entry.is_symlink() else Path(entry.path)
 
 
 def is_play_by_play_name(path: Path) -> bool:
