@@ -269,7 +269,12 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
     queue = deque(plan_waves(settings, result.planned, options.workers))
     concurrency = options.workers
     attempts: dict[int, int] = {}
-    views_built = False  # the first wave that succeeds in creating the views is the last to
+    views = {name: version.fingerprint for name, version in versions.items() if version.materialized == "view"}
+    with open_warehouse(settings) as wh:
+        # views read no batch: created (all of them) by the first wave, unless every one is there
+        # as the code says
+        created = ledger.read_views(wh)
+        views_current = all(created.get(name) == fp and wh.table_exists(name) for name, fp in views.items())
     while queue:
         wave = queue.popleft()
         if len(wave) > concurrency:
@@ -280,8 +285,8 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
         wave_started, started_at = time.perf_counter(), datetime.now()
         wave_days = [d for b in wave for d in b.dates]
         with signals.interruptible():  # an interrupted wave records nothing: its partitions stay as they were
-            outcome = run_wave(settings, wave, concurrency, with_views=not views_built)
-        views_built = views_built or outcome.views_built
+            outcome = run_wave(settings, wave, concurrency, with_views=not views_current)
+        views_current = views_current or bool(outcome.views_built) and not outcome.views_failed
         seconds = time.perf_counter() - wave_started
         failure = outcome.failure_text()
 
@@ -322,6 +327,7 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
                         )
                     )  # fmt: skip
             ledger.record_code_versions(wh, code_components(versions), datetime.now())
+            ledger.record_views(wh, {name: views[name] for name in outcome.views_built}, datetime.now())
             ledger.record(wh, entries)
             built = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
             if built:

@@ -20,11 +20,12 @@ from pathlib import Path
 
 
 from shotzones import dbt
-from shotzones.settings import MODELS, Settings
+from shotzones.settings import Settings
 
 CACHE = "shotzones_code_fingerprints.json"  # in dbt's target directory
 SOURCE_FILES = ("models", "macros", "dbt_project.yml")
 CACHE_ENTRIES = 16
+CACHE_FORMAT = 2  # 2: every model, views too
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class CodeVersion:
     # "sql": hash of the model's own SQL file; "macros": {name: hash} of every macro it and its
     # upstream models call; "upstream": {model: fingerprint}; "vars": every var's value
     components: dict
+    materialized: str = "incremental"  # or "view"
 
     def changes_since(self, before: CodeVersion | None) -> str:
         """What differs from an earlier version, as well as can be told."""
@@ -82,12 +84,13 @@ def _cache_key(settings: Settings) -> str:
         paths += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
     for path in paths:
         digest.update(str(path.relative_to(settings.project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(json.dumps([settings.target, settings.dbt_vars]).encode())
+    digest.update(json.dumps([CACHE_FORMAT, settings.target, settings.dbt_vars]).encode())
     return digest.hexdigest()
 
 
 def current_versions(settings: Settings) -> dict[str, CodeVersion]:
-    """The fingerprint of each incremental model as the project compiles now (cached)."""
+    """The fingerprint of every model (the incremental ones and the views) as the project
+    compiles now (cached)."""
     key = _cache_key(settings)
     path = target_dir(settings) / CACHE
     cached = json.loads(path.read_text()) if path.exists() else {}
@@ -102,10 +105,8 @@ def current_versions(settings: Settings) -> dict[str, CodeVersion]:
 
 
 def compile_versions(settings: Settings) -> dict[str, dict]:
-    """One `dbt compile` of the incremental models and everything upstream, for every date."""
-    selection = [f"+{model}" for model in MODELS]
-    invocation = dbt.invoke(settings, ["compile", "--select", *selection, "--exclude", "resource_type:test",
-                                       "--log-level", "none"])  # fmt: skip
+    """One `dbt compile` of every model, for every date."""
+    invocation = dbt.invoke(settings, ["compile", "--select", "resource_type:model", "--log-level", "none"])
     nodes = {result.node.unique_id: result.node for result in invocation.result.results}
     manifest = json.loads((target_dir(settings) / "manifest.json").read_text())
     macros = manifest["macros"]
@@ -144,8 +145,8 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
                     "macros": {name.removeprefix("macro."): digest for name, digest in sorted(all_macros.items())},
                     "vars": project_vars,
                 },
+                "materialized": node.config.materialized,
             }
         return versions[unique_id]
 
-    by_name = {node.name: unique_id for unique_id, node in nodes.items()}
-    return {model: version(by_name[model]) for model in MODELS}
+    return {node.name: version(unique_id) for unique_id, node in nodes.items()}

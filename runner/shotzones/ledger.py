@@ -24,6 +24,7 @@ RUNS = "shotzones_runs"
 LOCK = "shotzones_lock"
 SOURCE_GAMES = "shotzones_source_games"
 CODE_VERSIONS = "shotzones_code_versions"
+VIEWS = "shotzones_views"
 # written by the project's on-run-end hook (macros/direct_builds.sql) after a direct dbt run
 DIRECT_BUILDS = "shotzones_direct_builds"
 LOCK_NAME = "backfill"
@@ -88,6 +89,9 @@ TABLES = {
         "game_date": "date", "game_id": "string", "row_count": "int", "content_hash": "string",
         "changed_at": "timestamp",
     },
+    # the views a backfill created and the code fingerprint each was created from: a later
+    # backfill creates them again only when that changed (or one is missing)
+    VIEWS: {"view_name": "string", "code_fingerprint": "string", "created_at": "timestamp"},
     # one seeded row; run_id is null while nobody holds it
     LOCK: {"lock_name": "string", "run_id": "string", "host": "string", "pid": "int", "started_at": "timestamp"},
 }  # fmt: skip
@@ -161,6 +165,34 @@ def record_code_versions(wh: Warehouse, versions: dict[str, tuple[str, dict]], a
         columns = list(TABLES[CODE_VERSIONS])
         source = wh.rows_as_select(columns, rows, _types(wh, CODE_VERSIONS))
         wh.execute(f"insert into {wh.relation(CODE_VERSIONS)} ({', '.join(columns)}) {source}")
+
+
+def read_views(wh: Warehouse) -> dict[str, str]:
+    """view -> the code fingerprint a backfill created it from."""
+    if not wh.table_exists(VIEWS):
+        return {}
+    return dict(wh.rows(f"select view_name, code_fingerprint from {wh.relation(VIEWS)}"))
+
+
+def record_views(wh: Warehouse, fingerprints: dict[str, str], at: datetime) -> None:
+    """Remember the views a wave created, with their code."""
+    if not fingerprints:
+        return
+    columns = list(TABLES[VIEWS])
+    source = wh.rows_as_select(columns, [(v, f, at) for v, f in sorted(fingerprints.items())], _types(wh, VIEWS))
+    wh.execute(
+        f"""
+        merge into {wh.relation(VIEWS)} as t using ({source}) as s on t.view_name = s.view_name
+        when matched then update set code_fingerprint = s.code_fingerprint, created_at = s.created_at
+        when not matched then insert ({", ".join(columns)}) values ({", ".join("s." + c for c in columns)})
+        """
+    )
+
+
+def forget_views(wh: Warehouse) -> None:
+    """Something else (a direct dbt run) may have created the views since: not known now."""
+    if wh.table_exists(VIEWS):
+        wh.execute(f"delete from {wh.relation(VIEWS)} where true")
 
 
 def _process_is_alive(pid: int) -> bool:

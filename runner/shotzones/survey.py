@@ -270,6 +270,7 @@ def reconcile_direct_builds(wh: Warehouse, dates: list[date], versions: dict[str
     if not builds:
         return
     ledger.create_tables(wh)
+    ledger.forget_views(wh)  # the run created its views from its own code
     present = rows_present(wh)
     fingerprints = source_fingerprints(wh)
     loaded_at = {

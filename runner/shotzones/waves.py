@@ -38,7 +38,8 @@ class WaveOutcome:
     finished_at: dict[str, datetime]
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # the invocation itself failed
-    views_built: bool = False  # the wave (re)created every view it selected
+    views_built: list[str] = field(default_factory=list)  # the views the wave (re)created
+    views_failed: bool = False  # one it selected was not created
     # what raised (dbt's `error` status: the warehouse, the SQL), as opposed to a test that ran
     # and found failing rows: only an error can be transient
     errors: list[str] = field(default_factory=list)
@@ -141,7 +142,8 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bo
         return WaveOutcome({}, {}, error=str(error))
     outcome = WaveOutcome({model: {} for model in models}, {})
     views = [r for r in results if r.node.resource_type == "model" and r.node.name not in models]
-    outcome.views_built = with_views and all(str(r.status) == "success" for r in views)
+    outcome.views_built = [r.node.name for r in views if str(r.status) == "success"]
+    outcome.views_failed = len(outcome.views_built) < len(views)
     ran = {r.node.name for r in results if r.node.resource_type == "model"}
     for model in models:
         if model not in ran:  # never record done what dbt did not build

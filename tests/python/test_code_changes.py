@@ -246,3 +246,34 @@ def test_the_raw_relation_is_the_dbt_vars_for_the_loader_and_the_source_alike(ge
     assert loaded and not query(settings, "select * from information_schema.tables where table_schema = 'nba_raw'")
     dbt.invoke(settings, ["run", "--select", "stg_bigdataball__play_by_play"], quiet=True)
     assert query(settings, "select count(*) as n from main.stg_bigdataball__play_by_play")[0]["n"] == loaded
+
+
+def test_views_are_created_again_only_when_their_code_changed_or_one_is_missing(built):
+    """A view reads no batch: a backfill creates the views when one is missing or unlike the
+    code, and else leaves them be (its waves' dbt runs build only the incremental models)."""
+    day = date.fromisoformat(str(query(built, "select max(game_date) as d from player_shot_zone_features")[0]["d"]))
+
+    def created() -> dict[str, object]:
+        return {row["view_name"]: row["created_at"] for row in query(built, "select * from shotzones_views")}
+
+    def rebuild_one_date(settings: Settings) -> None:
+        assert backfill(settings, Options(start=day, end=day, force=True)).success
+
+    rebuild_one_date(built)  # after a build from before views were recorded: created, recorded
+    before = created()
+    assert {"stg_bigdataball__play_by_play", "int_game_players", "player_pregame_features"} <= set(before)
+    rebuild_one_date(built)
+    assert created() == before, "views as the code says are left alone"
+
+    # var slate_recent_team_games changes the pre-game view's code: the views are created again
+    fewer = replace(built, dbt_vars="{slate_recent_team_games: 5}")
+    rebuild_one_date(fewer)
+    after = created()
+    assert after["player_pregame_features"] > before["player_pregame_features"]
+    assert stale(fewer) == set(), "a view's var leaves the incremental models done"
+    rebuild_one_date(fewer)
+    assert created() == after
+    with connect(built) as con:
+        con.execute("drop view stg_bigdataball__shots")
+    rebuild_one_date(fewer)  # one missing: the views are created again, and the build works
+    assert created()["stg_bigdataball__shots"] > after["stg_bigdataball__shots"]
