@@ -536,7 +536,9 @@ def wave_commands(models: tuple[str, ...], with_views: bool = True) -> list[list
     (not those over a model this wave leaves alone: it may not exist yet), then test them and
     their sources. Without views, the models alone: a view reads no batch, so once a backfill
     has created them, later waves leave them be."""
-    select = ["--select", "path:models/staging", *(f"{model}+" for model in models)]
+    # every staging view, and every view the models read (int_shots_classified)
+    select = ["--select", "path:models/staging", *(f"+{model},config.materialized:view" for model in models),
+              *(f"{model}+" for model in models)]  # fmt: skip
     # a model upstream of the wave's is left alone itself; one downstream with its views
     exclude = ["--exclude", *(f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m
                               for m in MODELS if m not in models)]  # fmt: skip

@@ -38,7 +38,7 @@ class Report:
 def build_report(settings: Settings, sample_players: int = 5) -> Report:
     relations = {
         "raw play-by-play": settings.raw_relation,
-        "shots": settings.models_schema + ".stg_bigdataball__shots",
+        "shots": settings.models_schema + ".int_shots_classified",
         "player-games": settings.models_schema + ".int_player_game_shot_zones",
         "features": settings.models_schema + ".player_shot_zone_features",
     }
