@@ -92,6 +92,9 @@
 
 {#- True when the model or source behind a relation declares a game_date column in its YAML. -#}
 {% macro has_game_date(relation) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
     {%- set nodes = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | list
         + graph.sources.values() | list -%}
     {%- for node in nodes -%}

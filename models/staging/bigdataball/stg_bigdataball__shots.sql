@@ -8,4 +8,5 @@ shots as (
 
 )
 
-select * from shots
+-- every column of the new model, whatever they become: an alias, not a contract
+select * from shots  -- noqa: AM04
