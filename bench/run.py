@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -310,7 +310,6 @@ class Bench:
 
     # 3: dbt microbatch with daily batches
     def microbatch(self, loaded: Path, dates: list[date]) -> None:
-        f, d = self.figures, self.details
         packages = CACHE / "dbt_packages"
         packages.mkdir(parents=True, exist_ok=True)
         link = packages / "shotzones"

@@ -130,7 +130,7 @@
 
     ),
 
-    -- the window: the 10 games up to the latest one
+    -- the window: the window_games games up to the latest one
     history as (
 
         select
@@ -142,7 +142,8 @@
                 latest_games.player_lookup = numbered_games.player_lookup
                 and {{ in_window_scope('numbered_games.season', 'latest_games.as_of_date') }}
                 and numbered_games.game_number
-                between latest_games.latest_game_number - 9 and latest_games.latest_game_number
+                between latest_games.latest_game_number - {{ var('window_games') }} + 1
+                and latest_games.latest_game_number
 
     ),
 

@@ -58,7 +58,7 @@ lookbacks as (
     from player_histories
     inner join first_batch_games
         on player_histories.player_lookup = first_batch_games.player_lookup
-    where player_histories.game_number >= first_batch_games.first_batch_game_number - 20
+    where player_histories.game_number >= first_batch_games.first_batch_game_number - {{ var('long_window_games') }}
 
 ),
 
@@ -94,12 +94,12 @@ windowed as (
         count(*) over last_20 as games_in_window_20,
         {%- for zone in zones %}
         case
-            when count(*) over last_20 >= 15
+            when count(*) over last_20 >= {{ var('long_window_min_games') }}
                 then {{ window_rate(zone ~ '_fga', 'fga', 'last_20') }}
         end as {{ zone }}_rate_last_20,
         {%- endfor %}
         case
-            when count(*) over last_20 >= 15
+            when count(*) over last_20 >= {{ var('long_window_min_games') }}
                 then {{ window_rate('assisted_fgm', 'fgm', 'last_20') }}
         end as assisted_rate_last_20
 
@@ -108,12 +108,12 @@ windowed as (
         last_10 as (
             partition by {{ window_partition() }}
             order by game_date, game_id
-            rows between 10 preceding and 1 preceding
+            rows between {{ var('window_games') }} preceding and 1 preceding
         ),
         last_20 as (
             partition by {{ window_partition() }}
             order by game_date, game_id
-            rows between 20 preceding and 1 preceding
+            rows between {{ var('long_window_games') }} preceding and 1 preceding
         )
 
 ),

@@ -192,7 +192,7 @@ def _lock_row(settings: Settings, activity: Activity, deadline: float) -> Iterat
     """BigQuery: the ledger's lock row, taken for this run (and the run recorded), as a backfill
     takes it; refused past the deadline with the ledger's own refusal."""
     from shotzones import ledger
-    from shotzones.backfill import is_transient
+    from shotzones.waves import is_transient
     from shotzones.warehouse import open_warehouse
 
     started = datetime.now()

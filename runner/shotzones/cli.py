@@ -29,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from shotzones import busy, params
-from shotzones.backfill import Event, NothingLoaded, Options, backfill, plan, plan_waves, unlock
+from shotzones.backfill import Event, Options, backfill, plan, plan_waves, unlock
 from shotzones.cost import TIB, estimate
 from shotzones.generate import SEASONS, generate
 from shotzones.ledger import BackfillLocked
@@ -51,6 +51,7 @@ from shotzones.serving import (
 )
 from shotzones.settings import BadSetting, Settings
 from shotzones.status import calendar_lines, hours, status, write_png
+from shotzones.survey import NothingLoaded
 from shotzones.warehouse import WarehouseUnavailable
 
 # Piped output (CI logs, `make demo | tee`) gets room for the tables rather than 80 columns, and

@@ -18,10 +18,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from shotzones import dbt
-from shotzones.settings import INCREMENTAL_MODELS, Settings
+from shotzones.settings import MODELS, Settings
 
 CACHE = "shotzones_code_fingerprints.json"  # in dbt's target directory
 SOURCE_FILES = ("models", "macros", "dbt_project.yml")
@@ -70,25 +69,6 @@ def without_warehouse_name(compiled: str, database: str) -> str:
     return compiled.replace(f'"{database}".', "").replace(f"`{database}`.", "")
 
 
-def parse_vars(text: str | None) -> dict:
-    """`--vars` as dbt takes it: a YAML (or JSON) mapping. ValueError when it is not one."""
-    if not text:
-        return {}
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ValueError(f"not YAML: {error}") from error
-    if not isinstance(value, dict):
-        raise ValueError(f"a mapping like '{{zone_scheme: legacy_distance}}', got {text!r}")
-    return value
-
-
-def effective_vars(settings: Settings) -> dict:
-    """Every var as dbt will see it: dbt_project.yml's, overridden by the settings' --vars."""
-    project = yaml.safe_load((settings.project_dir / "dbt_project.yml").read_text())
-    return {**(project.get("vars") or {}), **parse_vars(settings.dbt_vars)}
-
-
 def target_dir(settings: Settings) -> Path:
     """dbt's target directory: target/ in the project, unless DBT_TARGET_PATH says otherwise."""
     return settings.project_dir / os.environ.get("DBT_TARGET_PATH", "target")
@@ -123,7 +103,7 @@ def current_versions(settings: Settings) -> dict[str, CodeVersion]:
 
 def compile_versions(settings: Settings) -> dict[str, dict]:
     """One `dbt compile` of the incremental models and everything upstream, for every date."""
-    selection = [f"+{model}" for model in INCREMENTAL_MODELS]
+    selection = [f"+{model}" for model in MODELS]
     invocation = dbt.invoke(settings, ["compile", "--select", *selection, "--exclude", "resource_type:test",
                                        "--log-level", "none"])  # fmt: skip
     nodes = {result.node.unique_id: result.node for result in invocation.result.results}
@@ -141,7 +121,7 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
             todo += macros[name]["depends_on"]["macros"]
         return seen
 
-    project_vars = effective_vars(settings)
+    project_vars = settings.vars
     versions: dict[str, dict] = {}
 
     def version(unique_id: str) -> dict:
@@ -168,4 +148,4 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
         return versions[unique_id]
 
     by_name = {node.name: unique_id for unique_id, node in nodes.items()}
-    return {model: version(by_name[model]) for model in INCREMENTAL_MODELS}
+    return {model: version(by_name[model]) for model in MODELS}

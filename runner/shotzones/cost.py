@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shotzones import dbt
-from shotzones.backfill import wave_commands
+from shotzones.waves import wave_commands
 from shotzones.planning import Batch
 from shotzones.settings import Settings
 from shotzones.warehouse import BigQueryWarehouse, open_warehouse

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from shotzones.code import parse_vars
+from shotzones.settings import parse_vars
 from shotzones.planning import MODELS
 from shotzones.settings import TARGETS
 

@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from shotzones.code import CodeVersion
-from shotzones.ledger import Entry
+from shotzones.ledger import Entry, Fingerprints, SourceGame
+from shotzones.settings import FEATURES, MODELS, PLAYER_GAMES  # noqa: F401 (planning's vocabulary)
 
-PLAYER_GAMES = "int_player_game_shot_zones"
-FEATURES = "player_shot_zone_features"
-MODELS = (PLAYER_GAMES, FEATURES)  # in dependency order
 STATES = ("done", "pending", "failed", "stale")
 CODE_CHANGED = "code changed"
 # What a wave costs whatever it builds (dbt start-up, two invocations, 55 tests, the ledger) and
@@ -277,3 +275,49 @@ def cap_partitions(planned_waves: list[list[Batch]], limit: int | None) -> list[
                 current.append(part)
         capped.append(current)
     return capped
+
+
+def source_changes(
+    recorded: dict[tuple[date, str], SourceGame], current: Fingerprints, built: set[date]
+) -> dict[date, dict[str, str]]:
+    """Per built date, the games whose play-by-play changed since its build read it."""
+    changes: dict[date, dict[str, str]] = {}
+    for day, game in sorted(recorded.keys() | current.keys()):
+        if day not in built:
+            continue
+        now = current.get((day, game), (0, ""))
+        before = recorded.get((day, game))
+        if before is None:
+            changes.setdefault(day, {})[game] = f"game {game} arrived late"
+        elif (before.row_count, before.content_hash) != now:
+            what = "was removed" if now == (0, "") else "was re-delivered changed"
+            changes.setdefault(day, {})[game] = f"game {game} {what}"
+    return changes
+
+
+def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamChange]:
+    """What changed under features partitions built earlier: games re-delivered, late or
+    removed (rebuilt or not yet), and player-game dates not done. Only what a built features
+    partition on or after the date could have read."""
+    oldest_features_from: dict[date, datetime | None] = {}
+    oldest = None
+    for day in sorted(player_games, reverse=True):
+        entry = entries.get((FEATURES, day))
+        if entry is not None and entry.state == "done":
+            oldest = entry.finished_at if oldest is None else min(oldest, entry.finished_at)
+        oldest_features_from[day] = oldest
+    changes = []
+    for day, games in sorted(changed.items()):
+        changes.append(UpstreamChange(day, frozenset(games), None, "; ".join(games.values())))
+    for day, state in sorted(player_games.items()):
+        # new player-game code changes every features fingerprint (they chain): stale already
+        if state.state != "done" and day not in changed and not state.reason.startswith(CODE_CHANGED):
+            changes.append(UpstreamChange(day, None, None, f"its player-games are {state.state}: {state.reason}"))
+    rebuilt: dict[tuple[date, datetime], set[str]] = {}
+    for (day, game), source in recorded.items():
+        oldest = oldest_features_from.get(day)
+        if oldest is not None and source.changed_at > oldest:
+            rebuilt.setdefault((day, source.changed_at), set()).add(game)
+    for (day, since), games in sorted(rebuilt.items()):
+        changes.append(UpstreamChange(day, frozenset(games), since, f"games {', '.join(sorted(games))} changed"))
+    return [c for c in changes if oldest_features_from.get(c.day) is not None]

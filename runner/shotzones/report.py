@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from shotzones import busy
-from shotzones.backfill import NothingLoaded, loaded_dates
+from shotzones.survey import NothingLoaded, loaded_dates
+from shotzones.planning import FEATURES as FEATURES_MODEL
+from shotzones.planning import PLAYER_GAMES
 from shotzones.settings import Settings
 from shotzones.warehouse import EVERY_DATE, open_warehouse, require_warehouse
 
@@ -39,16 +41,16 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
     relations = {
         "raw play-by-play": settings.raw_relation,
         "shots": settings.models_schema + ".int_shots_classified",
-        "player-games": settings.models_schema + ".int_player_game_shot_zones",
-        "features": settings.models_schema + ".player_shot_zone_features",
+        "player-games": f"{settings.models_schema}.{PLAYER_GAMES}",
+        "features": f"{settings.models_schema}.{FEATURES_MODEL}",
     }
     short = [name.removesuffix("_rate_last_10") for name in FEATURES]
     require_warehouse(settings)
     with busy.hold(settings, busy.command_line("report"), writes=False), open_warehouse(settings) as wh:
         loaded_dates(wh)  # refuses when nothing is loaded
-        if not wh.table_exists("player_shot_zone_features"):
+        if not wh.table_exists(FEATURES_MODEL):
             raise NothingBuilt("no features built yet: run `shotzones backfill` first")
-        features, player_games = wh.relation("player_shot_zone_features"), wh.relation("int_player_game_shot_zones")
+        features, player_games = wh.relation(FEATURES_MODEL), wh.relation(PLAYER_GAMES)
         rows = {
             name: wh.rows(f"select count(*) from {relation} where {EVERY_DATE}")[0][0]
             for name, relation in relations.items()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 import duckdb
 
 from shotzones import dbt
-from shotzones.backfill import current_states, loaded_dates
+from shotzones.survey import current_states, loaded_dates
 from shotzones.planning import FEATURES, PLAYER_GAMES, PartitionState
 from shotzones.settings import Settings
 from shotzones.warehouse import Warehouse, open_warehouse

@@ -3,9 +3,12 @@ reads the same environment variables, so the runner and dbt always see one wareh
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TARGETS = ("duckdb", "bigquery")
@@ -20,7 +23,11 @@ RAW_COLUMNS = (
     "shot_distance", "original_x", "original_y", "converted_x", "converted_y", "description",
 )  # fmt: skip
 
-INCREMENTAL_MODELS = ("int_player_game_shot_zones", "player_shot_zone_features")
+# The incremental models, partitioned by game_date, whose partitions the ledger tracks: the
+# one list of them (the code fingerprints, the planner, the waves, status and report read it)
+PLAYER_GAMES = "int_player_game_shot_zones"
+FEATURES = "player_shot_zone_features"
+MODELS = (PLAYER_GAMES, FEATURES)  # in dependency order
 # BigQuery holds at most 10,000 partitions a table; warn from nine in ten
 BQ_MAX_PARTITIONS_PER_TABLE = 10_000
 
@@ -37,8 +44,6 @@ class Settings:
     duckdb_path: Path = Path("warehouse/shotzones.duckdb")
     # DuckDB spills to disk past this: a ten-season build stays well inside a small machine
     duckdb_memory_limit: str = "1GB"
-    raw_schema: str = "nba_raw"
-    raw_table: str = "bigdataball_play_by_play"
     bq_project: str = ""
     bq_dataset: str = "shotzones"
     bq_location: str = "US"
@@ -110,6 +115,22 @@ class Settings:
         return self.bq_dataset if self.target == "bigquery" else "main"
 
     @property
+    def vars(self) -> dict:
+        """Every dbt var as dbt sees it: dbt_project.yml's, overridden by `dbt_vars`."""
+        project = self.project_dir / "dbt_project.yml"
+        stat = project.stat()
+        return {**_project_vars(project, stat.st_mtime_ns, stat.st_size), **parse_vars(self.dbt_vars)}
+
+    @property
+    def raw_schema(self) -> str:
+        """Where the loader writes: the dbt vars raw_schema and raw_table the source reads."""
+        return str(self.vars["raw_schema"])
+
+    @property
+    def raw_table(self) -> str:
+        return str(self.vars["raw_table"])
+
+    @property
     def raw_relation(self) -> str:
         return f"{self.raw_schema}.{self.raw_table}"
 
@@ -130,3 +151,22 @@ class Settings:
                 "SHOTZONES_BQ_TOKEN": self.bq_token,
             }
         return env
+
+
+@functools.lru_cache(maxsize=8)
+def _project_vars(project: Path, mtime_ns: int, size: int) -> dict:
+    """dbt_project.yml's vars, read again when the file changes (its mtime and size)."""
+    return yaml.safe_load(project.read_text()).get("vars") or {}
+
+
+def parse_vars(text: str | None) -> dict:
+    """`--vars` as dbt takes it: a YAML (or JSON) mapping. ValueError when it is not one."""
+    if not text:
+        return {}
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(f"not YAML: {error}") from error
+    if not isinstance(value, dict):
+        raise ValueError(f"a mapping like '{{zone_scheme: legacy_distance}}', got {text!r}")
+    return value

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from shotzones import busy, code, ledger
-from shotzones.backfill import current_states, require_dates_in_range
+from shotzones.survey import current_states, require_dates_in_range
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
 from shotzones.warehouse import EVERY_DATE, Warehouse, open_warehouse

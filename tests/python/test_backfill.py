@@ -26,6 +26,7 @@ from shotzones.load import load
 from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES
 from shotzones.settings import Settings
 from shotzones.status import status
+from shotzones.waves import WaveOutcome
 from shotzones.warehouse import connect, open_warehouse
 
 SHOTZONES = Path(sys.executable).parent / "shotzones"
@@ -215,6 +216,16 @@ def test_a_transient_error_is_retried_to_success(clean):
     )
     assert [e.kind for e in events].count("retry") >= 1, [(e.kind, e.error) for e in events]
     assert result.success
+
+
+def test_only_an_error_is_transient_never_a_test_that_found_rows():
+    """A data test that returned 503 rows says `503` too: it failed, and a retry would find the
+    same rows. A warehouse that answered 503 raised an error: that is worth a retry."""
+    found_rows = WaveOutcome({PLAYER_GAMES: {None: ["shots_without_shooter fail: Got 503 results, configured to fail if != 0"]}}, {})
+    assert found_rows.failure_text() and not found_rows.transient
+    unavailable = "int_player_game_shot_zones error: 503 Service Unavailable"
+    assert WaveOutcome({PLAYER_GAMES: {None: [unavailable]}}, {}, errors=[unavailable]).transient
+    assert WaveOutcome({}, {}, error="dbt run failed: Could not set lock on file").transient
 
 
 def test_a_permanent_error_fails_its_partitions_while_other_batches_finish(small_files, clean, tmp_path):

@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SEED
-from shotzones import ledger
-from shotzones.backfill import current_states
+from shotzones import code, ledger
+from shotzones.survey import current_states
 from shotzones.cli import main
+from shotzones.cost import TIB, WaveCost
 from shotzones.generate import generate
 from shotzones.planning import MODELS, Batch, cap_partitions, partitions_named
 from shotzones.settings import Settings
@@ -82,8 +83,11 @@ def test_the_same_commands_on_bigquery_give_the_duckdb_features(bigquery_setting
     assert planned.exit_code == 0, planned.output
     batches = [event for event in map(json.loads, planned.stdout.splitlines()) if event["event"] == "batch"]
     assert len(batches) == 3 and {b["wave"] for b in batches} == {1, 2}
-    # every wave was compiled and dry-run (the emulator plans no bytes: 0 there, real on BigQuery)
-    assert all(b["wave_bytes"] >= 0 and b["wave_dollars"] >= 0 for b in batches)
+    # every statement of each wave was compiled and dry-run: both models' and every data test's
+    # (the emulator plans no bytes: the count is what can be checked here)
+    manifest = json.loads((code.target_dir(bigquery) / "manifest.json").read_text())
+    data_tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    assert all(b["wave_statements"] == len(MODELS) + len(data_tests) for b in batches), batches
 
     built = cli(bigquery, "backfill", "--batch-days", "4", "--workers", "2")
     assert built.exit_code == 0, built.output
@@ -252,3 +256,8 @@ def test_a_warning_before_a_table_fills_its_10000_partitions():
     warning = bigquery.partition_warning(9_200)
     assert "9,200 game dates" in warning and "10,000" in warning and "by month" in warning
     assert Settings().partition_warning(20_000) is None  # DuckDB has no such limit
+
+
+def test_a_wave_costs_its_bytes_at_the_price_per_tib():
+    wave = WaveCost([], {"int_player_game_shot_zones": 3 * TIB // 4, "shots_without_shooter": TIB // 4})
+    assert wave.bytes == TIB and wave.dollars(6.25) == pytest.approx(6.25)

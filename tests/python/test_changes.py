@@ -12,10 +12,12 @@ import duckdb
 import pytest
 
 from conftest import query
-from shotzones.backfill import _fingerprints, backfill, source_fingerprints
+from shotzones import code
+from shotzones.backfill import backfill
+from shotzones.survey import _fingerprints, source_fingerprints, window_reach
 from shotzones.generate import generate
 from shotzones.load import load
-from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES
+from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES, UpstreamChange
 from shotzones.settings import Settings
 from shotzones.status import status
 from shotzones.warehouse import open_warehouse
@@ -55,8 +57,8 @@ def stale(settings: Settings) -> set[tuple[str, object]]:
     return {(p.model, p.game_date) for p in status(settings).partitions if p.state == "stale"}
 
 
-def expected_reach(settings: Settings, game_id: str, day) -> set:
-    """Independently: the changed game's date and each of its players' next 20 game dates."""
+def expected_reach(settings: Settings, game_id: str, day, window: int = WINDOW_REACH) -> set:
+    """Independently: the changed game's date and each of its players' next `window` game dates."""
     rows = query(
         settings,
         f"""
@@ -69,7 +71,7 @@ def expected_reach(settings: Settings, game_id: str, day) -> set:
             from int_player_game_shot_zones pg join players using (player_lookup)
             where pg.game_date > date '{day}'
         )
-        select distinct game_date from later where n <= {WINDOW_REACH}
+        select distinct game_date from later where n <= {window}
         """,
     )
     return {row["game_date"] for row in rows} | {day}
@@ -164,3 +166,18 @@ def test_the_cached_fingerprints_see_a_game_deleted_without_a_replacement(clean_
     assert (PLAYER_GAMES, day) in stale(settings)
     with open_warehouse(settings) as wh:
         assert source_fingerprints(wh) == _fingerprints(wh, "true")
+
+
+def test_the_long_window_is_one_var_the_model_and_the_reach_both_read(clean_build):
+    """var long_window_games sets the `_last_20` window of the features model and how far the
+    runner looks for the partitions a changed game reaches: change it, and both follow."""
+    shorter = replace(clean_build, dbt_vars="{long_window_games: 8}")
+    default_code, shorter_code = code.current_versions(clean_build), code.current_versions(shorter)
+    assert shorter_code[FEATURES].fingerprint != default_code[FEATURES].fingerprint
+    assert "var long_window_games 20 -> 8" in shorter_code[FEATURES].changes_since(default_code[FEATURES])
+    day, game_id = query(clean_build, "select game_date, game_id from int_player_game_shot_zones order by 1, 2 limit 1 offset 300")[0].values()
+    change = UpstreamChange(day, frozenset({game_id}), None, "test")
+    for settings, window in ((clean_build, WINDOW_REACH), (shorter, 8)):
+        with open_warehouse(settings) as wh:
+            reach = window_reach(wh, [change])[change]
+        assert reach | {day} == expected_reach(settings, game_id, day, window)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import query
+from shotzones import dbt
 from shotzones.backfill import Options, backfill, plan
 from shotzones.load import load
 from shotzones.planning import (
@@ -231,3 +232,17 @@ def test_a_player_game_and_later_features_merge_into_one_batch():
     reach = {dates[3]: {dates[5], dates[9], dates[20]}}
     batches = plan_batches(dates, states, None, None, reach=reach)
     assert [(b.models, b.start, b.end) for b in batches] == [(MODELS, dates[3], dates[20])]
+
+
+def test_the_raw_relation_is_the_dbt_vars_for_the_loader_and_the_source_alike(generated, tmp_path):
+    """`--vars '{raw_schema: ..., raw_table: ...}'` moves the raw table for the loader and for
+    dbt's source at once: both read the vars, nothing restates them."""
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb",
+                       dbt_vars="{raw_schema: deliveries, raw_table: play_by_play}")  # fmt: skip
+    assert settings.raw_relation == "deliveries.play_by_play"
+    files = sorted(p for p in generated.rglob("*.csv") if p.name != "schedule.csv")[:3]
+    load(settings, files)
+    loaded = query(settings, "select count(*) as n from deliveries.play_by_play")[0]["n"]
+    assert loaded and not query(settings, "select * from information_schema.tables where table_schema = 'nba_raw'")
+    dbt.invoke(settings, ["run", "--select", "stg_bigdataball__play_by_play"], quiet=True)
+    assert query(settings, "select count(*) as n from main.stg_bigdataball__play_by_play")[0]["n"] == loaded

@@ -779,3 +779,44 @@ def test_format_generation_follows_the_season(tmp_path):
         assert all(FILE_NAME.match(p.name) and p.name[1:5] in (str(season), str(season + 1)) for p in files)
     with pytest.raises(ValueError):
         generate(tmp_path / "bad", 2021, format_generation="2019")
+
+
+# ---- the same seed writes the same bytes, release after release ------------------------------------
+
+
+def run_digest(root: Path) -> str:
+    """One sha256 over every file written: sorted relative paths and their contents' digests."""
+    listing = "".join(f"{path}\t{digest}\n" for path, digest in tree_digest(root).items())
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+# Recorded from the generator before it became a package; a change here changes what every
+# seed writes. Between them the runs cover the three format generations (by season and forced),
+# careers over three seasons, trades, the play-in and playoffs, upcoming dates and two workers.
+RECORDED_RUNS = {
+    "careers 2017-2019, upcoming, two workers": (
+        dict(first_season=2017, seasons=3, seed=42, max_dates_per_season=3, upcoming_dates=1, workers=2),
+        "87167b0ad2d0ea07abb989f2673c7f23561423a7a8baab5db22723b639186373",
+    ),
+    "2023-2024 in their own formats": (
+        dict(first_season=2023, seasons=2, seed=5, max_dates_per_season=4),
+        "06cc2da57009310bc452319a56be894cb0bf8f92716bf7eddf0ae9bed47f5330",
+    ),
+    "2024 forced into the 2017 format": (
+        dict(first_season=2024, seasons=1, seed=9, max_dates_per_season=2, format_generation="2017"),
+        "a2879bc7a020e7f93b1bd56db37585ce30fa62789aea70fd00438d33b135f523",
+    ),
+}
+FULL_SEASON_DIGEST = "ebcf13ba29a4a84ae3e588e91f1c11670fe2ab3f488f83cd994be1620c19a5fd"  # the full_season fixture: 2021-22, seed 7, with play-in and playoffs
+
+
+@pytest.mark.parametrize("name", RECORDED_RUNS)
+def test_a_seed_writes_the_recorded_bytes(tmp_path, name):
+    options, digest = RECORDED_RUNS[name]
+    generate(tmp_path, **options)
+    assert run_digest(tmp_path) == digest
+
+
+def test_a_full_season_writes_the_recorded_bytes(full_season):
+    root, _summary, _games, _calls = full_season
+    assert run_digest(root) == FULL_SEASON_DIGEST

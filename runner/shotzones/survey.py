@@ -1,0 +1,318 @@
+"""What the warehouse holds now, for the planner: the loaded dates, each partition's state
+(from the ledger, the rows present, the code fingerprints and the play-by-play's), what a
+changed game reaches, and the direct dbt runs to take into the ledger. Warehouse reads; the
+decisions are planning's."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from shotzones import code, ledger
+from shotzones.planning import (
+    FEATURES,
+    MODELS,
+    PLAYER_GAMES,
+    Code,
+    PartitionState,
+    UpstreamChange,
+    partition_states,
+    player_game_states,
+    source_changes,
+    upstream_changes,
+)
+from shotzones.settings import RAW_COLUMNS, Settings
+from shotzones.warehouse import EVERY_DATE, Warehouse, date_list, open_warehouse, require_warehouse
+
+
+class NothingLoaded(Exception):
+    """The raw table is missing or empty."""
+
+
+
+def loaded_dates(wh: Warehouse) -> list[date]:
+    settings = wh.settings
+    if not wh.table_exists(settings.raw_table, settings.raw_schema):
+        raise NothingLoaded(f"{settings.raw_relation} does not exist: run `shotzones load` first")
+    # a scheduled date up to the last delivered one is a game day too, data or not: its
+    # partitions exist, and fail the coverage test until its play-by-play arrives
+    raw = f"select distinct game_date from {settings.raw_relation} where {EVERY_DATE}"
+    if wh.table_exists("schedule", settings.raw_schema):
+        raw += (
+            f" union distinct select game_date from {wh.relation('schedule', settings.raw_schema)}"
+            f" where game_date <= (select max(game_date) from {settings.raw_relation} where {EVERY_DATE})"
+        )
+    dates = sorted(row[0] for row in wh.rows(raw))
+    if not dates:
+        raise NothingLoaded(f"{settings.raw_relation} is empty: run `shotzones load` first")
+    return dates
+
+
+def require_dates_in_range(dates: list[date], start: date | None, end: date | None) -> None:
+    """Refuse a range that holds none of the loaded game dates: there is nothing to build."""
+    if not any((start is None or day >= start) and (end is None or day <= end) for day in dates):
+        asked = f"from {start} to {end}" if start and end else f"from {start} on" if start else f"up to {end}"
+        raise NothingLoaded(f"no game dates loaded {asked}: the loaded dates run from {dates[0]} to {dates[-1]}")
+
+
+def rows_present(wh: Warehouse, models=MODELS) -> dict[tuple[str, date], int]:
+    counts: dict[tuple[str, date], int] = {}
+    for model in models:
+        if wh.table_exists(model):
+            for day, rows in wh.rows(f"select game_date, count(*) from {wh.relation(model)} group by game_date"):
+                counts[(model, day)] = rows
+    return counts
+
+
+# The play-by-play of each game, fingerprinted: row count and an order-independent sum of row
+# hashes over the 44 delivered columns (not source_file or loaded_at: reloading an identical file
+# changes nothing).
+FINGERPRINT_SQL = """
+    select
+        game_date,
+        {game_id} as game_id,
+        count(*) as row_count,
+        cast(sum({row_hash}) as {string}) as content_hash
+    from {raw}
+    where {every_date} and {rows}
+    group by 1, 2
+"""
+FINGERPRINT_CACHE = "shotzones_source_fingerprints"  # a directory in dbt's target/
+
+
+def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
+    """Every game's fingerprint as the play-by-play holds it now. Only the loader writes the raw
+    table, stamping each row it writes with loaded_at and replacing a game whole, so the
+    fingerprints a previous survey took (cached in dbt's target/) stay true of every game with
+    no row loaded since: only the games loaded since are hashed again. Row counts that do not
+    add up to the table's (a game deleted, none replacing it) hash every game again."""
+    total, latest = wh.rows(f"select count(*), max(loaded_at) from {wh.settings.raw_relation} where {EVERY_DATE}")[0]
+    cache = code.target_dir(wh.settings) / FINGERPRINT_CACHE / f"{_warehouse_key(wh.settings)}.json"
+    cached = json.loads(cache.read_text()) if cache.exists() else None
+    if cached and (cached["total"], cached["latest"]) == (total, str(latest)):
+        return {(date.fromisoformat(day), game): (count, digest) for day, game, count, digest in cached["games"]}
+    fingerprints = None
+    if cached and cached["latest"] != "None" and latest is not None:
+        # each statement of a load stamps its rows with its own current_timestamp: a survey taken
+        # between two of them saw the first whole, and the second is later
+        since = _fingerprints(wh, f"loaded_at > {wh.literal(datetime.fromisoformat(cached['latest']))}")
+        reloaded = {game for _, game in since}
+        kept = {(date.fromisoformat(day), game): (count, digest)
+                for day, game, count, digest in cached["games"] if game not in reloaded}  # fmt: skip
+        fingerprints = kept | since
+        if sum(count for count, _ in fingerprints.values()) != total:
+            fingerprints = None
+    if fingerprints is None:
+        fingerprints = _fingerprints(wh, "true")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(f".{os.getpid()}.tmp")
+    games = [[day.isoformat(), game, count, digest] for (day, game), (count, digest) in sorted(fingerprints.items())]
+    partial.write_text(json.dumps({"total": total, "latest": str(latest), "games": games}))
+    partial.replace(cache)  # atomic: a concurrent survey reads the old cache or the new
+    return fingerprints
+
+
+def _fingerprints(wh: Warehouse, rows: str) -> ledger.Fingerprints:
+    """The fingerprints of the games with rows matching `rows` (every row of each such game
+    must match: the loader writes a game whole)."""
+    sql = FINGERPRINT_SQL.format(
+        game_id=wh.canonical_game_id("game_id"),
+        row_hash=wh.row_hash([wh.quote(name) for name in RAW_COLUMNS]),
+        string=wh.types["string"],
+        raw=wh.settings.raw_relation,
+        every_date=EVERY_DATE,
+        rows=rows,
+    )
+    return {(day, game): (count, digest) for day, game, count, digest in wh.rows(sql)}
+
+
+def _warehouse_key(settings: Settings) -> str:
+    """A file name for the warehouse's raw table: its DuckDB file, or its BigQuery dataset."""
+    where = [str(settings.duckdb_path)] if settings.target == "duckdb" else [settings.bq_project, settings.bq_api_endpoint]
+    identity = json.dumps([settings.target, *where, settings.raw_relation])
+    return hashlib.sha256(identity.encode()).hexdigest()[:20]
+
+
+REACH_SQL = """
+    with
+
+    changes as (
+        {changes}
+    ),
+
+    players as (
+        {players}
+    ),
+
+    later_games as (
+        select
+            players.change_id,
+            player_games.game_date,
+            row_number() over (
+                partition by players.change_id, players.player_lookup
+                order by player_games.game_date, player_games.game_id
+            ) as games_after
+        from players
+        inner join {player_games} as player_games
+            on player_games.player_lookup = players.player_lookup and player_games.game_date > players.d0
+    )
+
+    select distinct change_id, game_date from later_games where games_after <= {window}
+"""
+
+
+def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamChange, set[date]]:
+    """For each change, the later dates whose windows read it: the next games, up to the
+    longest window, of every player of the changed games -- as the player-games hold them, as
+    the last features build saw them, and as the play-by-play is delivered now."""
+    if not changes or not wh.table_exists(PLAYER_GAMES):
+        return {change: set() for change in changes}
+    values = wh.rows_as_select(
+        ("change_id", "d0", "game_id"),
+        [
+            (number, change.day, game)
+            for number, change in enumerate(changes)
+            for game in (sorted(change.games) if change.games else [None])
+        ],
+        {"change_id": wh.types["int"], "d0": wh.types["date"], "game_id": wh.types["string"]},
+    )
+    # a literal filter on game_date too: BigQuery prunes partitions (and may require it) only so
+    same_game = (
+        f"t.game_date in {date_list(sorted({c.day for c in changes}))} and t.game_date = changes.d0"
+        " and (changes.game_id is null or t.game_id = changes.game_id)"
+    )
+    sources = [
+        f"select change_id, d0, t.player_lookup from changes inner join {wh.relation(model)} as t on {same_game}"
+        for model in (PLAYER_GAMES, FEATURES)
+        if wh.table_exists(model)
+    ]
+    if wh.table_exists("stg_bigdataball__play_by_play"):
+        lookups = ["player_lookup", "assist_player_lookup", "block_player_lookup"] + [
+            f"{side}{n}_player_lookup" for side in "ah" for n in range(1, 6)
+        ]
+        sources.append(
+            f"select change_id, d0, on_court_player as player_lookup from changes"
+            f" inner join {wh.relation('stg_bigdataball__play_by_play')} as t on {same_game}"
+            f" {wh.unnest_columns([f't.{c}' for c in lookups], 'on_court_player')}"
+        )
+    rows = wh.rows(
+        REACH_SQL.format(
+            changes=values,
+            players="\n        union distinct\n        ".join(sources),
+            player_games=wh.relation(PLAYER_GAMES),
+            # the longest window: as far as a game's players' later features read it
+            window=int(wh.settings.vars["long_window_games"]),
+        )
+    )
+    reach: dict[UpstreamChange, set[date]] = {change: set() for change in changes}
+    for number, day in rows:
+        reach[changes[number]].add(day)
+    return reach
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What the warehouse holds now: every partition's state, per player-game date the later
+    dates whose features read what changed there (for the planner to rebuild with it), and the
+    fingerprint of every game's play-by-play."""
+
+    dates: list[date]
+    states: dict[tuple[str, date], PartitionState]
+    cascade: dict[date, set[date]]
+    fingerprints: ledger.Fingerprints
+    code: Code
+
+
+def current_states(settings: Settings) -> Survey:
+    require_warehouse(settings)  # before the compile, which would create a missing DuckDB file
+    versions = code.current_versions(settings)  # before opening the warehouse: dbt opens it too
+    with open_warehouse(settings) as wh:
+        dates = loaded_dates(wh)
+        reconcile_direct_builds(wh, dates, versions)
+        entries = ledger.read_entries(wh)
+        known = {fingerprint: components for fingerprint, (_, components) in ledger.read_code_versions(wh).items()}
+        code_now = Code(versions, known)
+        present = rows_present(wh)
+        built = {day for (model, day), entry in entries.items() if model == PLAYER_GAMES and entry.state == "done"}
+        recorded = ledger.read_source_games(wh)
+        fingerprints = source_fingerprints(wh)
+        changed = source_changes(recorded, fingerprints, built)
+        player_games = player_game_states(
+            dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, code_now
+        )
+        changes = upstream_changes(entries, recorded, changed, player_games)
+        reach = window_reach(wh, changes)
+    cascade: dict[date, set[date]] = {}
+    for change, reached in reach.items():
+        cascade.setdefault(change.day, set()).update(reached)
+    states = partition_states(
+        dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, reach, code_now
+    )
+    return Survey(dates, states, cascade, fingerprints, code_now)
+
+
+def code_components(versions: dict[str, code.CodeVersion]) -> dict[str, tuple[str, dict]]:
+    return {version.fingerprint: (model, version.components) for model, version in versions.items()}
+
+
+def reconcile_direct_builds(wh: Warehouse, dates: list[date], versions: dict[str, code.CodeVersion]) -> None:
+    """Turn what direct dbt runs recorded (macros/direct_builds.sql) into ledger entries. Each
+    incremental model such a run built is done on every loaded date, and failed where a failing
+    test names the date (every date when it names none) whether it was built or skipped, with the current code fingerprint
+    when the run compiled the SQL the project compiles to now (else unknown, so stale). Its
+    player-game dates record the play-by-play loaded before the run: a game loaded since stays
+    unrecorded, so it reads as changed."""
+    if not wh.table_exists(ledger.DIRECT_BUILDS):
+        return
+    builds = wh.rows(
+        f"select invocation_id, finished_at, payload from {wh.relation(ledger.DIRECT_BUILDS)} order by finished_at"
+    )
+    if not builds:
+        return
+    ledger.create_tables(wh)
+    present = rows_present(wh)
+    fingerprints = source_fingerprints(wh)
+    loaded_at = {
+        (day, game): at
+        for day, game, at in wh.rows(
+            f"select game_date, {wh.canonical_game_id('game_id')}, max(loaded_at) from {wh.settings.raw_relation}"
+            f" where {EVERY_DATE} group by 1, 2"
+        )
+    }
+    for invocation_id, finished_at, payload in builds:
+        payload = json.loads(payload)
+        problems: dict[str, dict[date | None, list[str]]] = {model: {} for model in MODELS}
+        for test in payload["failed_tests"]:
+            owners = [m for m in MODELS if any(d.endswith("." + m) for d in test["depends_on"])] or list(MODELS)
+            days = [date.fromisoformat(d) for d in test["game_dates"] or []] or [None]
+            for owner in owners:
+                for day in days:
+                    problems[owner].setdefault(day, []).append(f"{test['name']}: {test['message'] or 'failed'}")
+        entries = []
+        for model in MODELS:
+            built = payload["models"].get(model, {})
+            success = built.get("status") == "success"
+            same_code = success and built["compiled_md5"] == versions[model].compiled_md5
+            for day in dates:
+                error = "; ".join(problems[model].get(None, []) + problems[model].get(day, [])) or None
+                if not success and error is None:
+                    continue  # skipped or failed to build: the table is as it was
+                entries.append(
+                    ledger.Entry(
+                        model, day, "failed" if error else "done", f"dbt-{invocation_id[:8]}", finished_at,
+                        finished_at, None if error else present.get((model, day), 0), 0.0, error,
+                        versions[model].fingerprint if same_code else None,
+                    )
+                )  # fmt: skip
+        ledger.record_code_versions(wh, code_components(versions), finished_at)
+        ledger.record(wh, entries)
+        built_days = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
+        if built_days:
+            before = {key: value for key, value in fingerprints.items() if loaded_at[key] <= finished_at}
+            ledger.record_source_games(wh, built_days, before, finished_at)
+        wh.execute(
+            f"delete from {wh.relation(ledger.DIRECT_BUILDS)} where invocation_id = {wh.literal(invocation_id)}"
+        )

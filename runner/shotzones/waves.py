@@ -1,0 +1,187 @@
+"""One wave of a backfill: its dbt commands (build, then test), and what dbt's results say
+about each model's partitions: done, failed on a date a test names, failed whole, or worth a
+retry (a transient error)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from shotzones import dbt
+from shotzones.planning import MODELS, Batch
+from shotzones.settings import Settings
+from shotzones.warehouse import Warehouse, date_list, open_warehouse
+
+# Errors that go away by themselves: a lock held by another process, a serialization
+# conflict, a quota or rate limit, a dropped connection.
+TRANSIENT_ERRORS = (
+    "could not set lock", "conflicting lock", "could not serialize", "transaction conflict",
+    "conflict on tuple", "write-write conflict",
+    "quota exceeded", "rate limit", "ratelimitexceeded", "too many requests", "503",
+    "too many dml statements outstanding",
+    "connection reset", "connection aborted", "connection refused", "timed out", "deadline exceeded",
+)  # fmt: skip
+
+
+
+def is_transient(message: str) -> bool:
+    lowered = message.lower()
+    return any(pattern in lowered for pattern in TRANSIENT_ERRORS)
+
+
+@dataclass
+class WaveOutcome:
+    """What dbt said about one wave. `problems[model][day]` lists what failed the model's
+    partition on that day; the day None stands for every partition of the wave."""
+
+    problems: dict[str, dict[date | None, list[str]]]
+    finished_at: dict[str, datetime]
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None  # the invocation itself failed
+    views_built: bool = False  # the wave (re)created every view it selected
+    # what raised (dbt's `error` status: the warehouse, the SQL), as opposed to a test that ran
+    # and found failing rows: only an error can be transient
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def transient(self) -> bool:
+        """The wave failed on something a retry may not meet: a lock, a quota, the network."""
+        return any(is_transient(message) for message in ([self.error] if self.error else []) + self.errors)
+
+    def error_for(self, model: str, day: date) -> str | None:
+        if self.error:
+            return self.error
+        by_day = self.problems.get(model, {})
+        messages = by_day.get(None, []) + by_day.get(day, [])
+        return "; ".join(messages) or None
+
+    @property
+    def whole_wave_failed(self) -> bool:
+        return self.error is not None or any(None in by_day for by_day in self.problems.values())
+
+    def failure_text(self) -> str:
+        messages = (m for by_day in self.problems.values() for ms in by_day.values() for m in ms)
+        return self.error or "; ".join(dict.fromkeys(messages))  # each once, in order
+
+
+def failures_by_date(settings: Settings, node) -> dict[date, str] | None:
+    """What a failed test's stored failures say, per game date they name: the measured rate
+    against its bound, the scheduled games without play-by-play, or how many rows failed; and
+    the audit table holding the rows. None when they name no date (the failure then belongs to
+    every partition of the wave)."""
+    relation = getattr(node, "relation_name", None)
+    if not relation:
+        return None
+    with open_warehouse(settings) as wh:
+        columns = wh.columns(relation)
+        if "game_date" not in columns:
+            return None
+        rows = [dict(zip(columns, row)) for row in wh.rows(f"select * from {relation}")]
+    by_day: dict[date, list[dict]] = {}
+    for row in rows:
+        by_day.setdefault(row["game_date"], []).append(row)
+    table = relation.replace('"', "").replace("`", "")
+    return {day: f"{node.name}: {_measured(node, found)} (rows in {table})" for day, found in by_day.items()}
+
+
+def _measured(node, rows: list[dict]) -> str:
+    """One date's failing rows of a test, said the way a person checks them."""
+    row = rows[0]
+    if "null_rate" in row:  # tests/generic/null_rate.sql: one row per date
+        column = getattr(node, "column_name", None) or "the column"
+        measured = f"{column} is NULL in {row['null_count']:,} of {row['row_count']:,} rows ({row['null_rate']:.1%})"
+        if row["null_rate"] > row["max_rate"]:
+            return f"{measured}, above the {row['max_rate']:.1%} allowed"
+        return f"{measured}, below the {row['min_rate']:.1%} expected"
+    if "coverage" in row:  # tests/generic/schedule_coverage.sql: one row per date
+        missing = ", ".join(sorted((row.get("missing_games") or "").split(", ")))
+        return (
+            f"{row['games_with_play_by_play']} of {row['scheduled_games']} scheduled games have play-by-play"
+            f" ({row['coverage']:.0%}); without any: {missing}"
+        )
+    return f"{len(rows):,} failing {'row' if len(rows) == 1 else 'rows'}"
+
+
+def wave_commands(models: tuple[str, ...], with_views: bool = True) -> list[list[str]]:
+    """The dbt commands of a wave: build the staging views, the models and the views over them
+    (not those over a model this wave leaves alone: it may not exist yet), then test them and
+    their sources. Without views, the models alone: a view reads no batch, so once a backfill
+    has created them, later waves leave them be."""
+    # every staging view, and every view the models read (int_shots_classified)
+    select = ["--select", "path:models/staging", *(f"+{model},config.materialized:view" for model in models),
+              *(f"{model}+" for model in models)]  # fmt: skip
+    # a model upstream of the wave's is left alone itself; one downstream with its views
+    exclude = ["--exclude", *(f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m
+                              for m in MODELS if m not in models)]  # fmt: skip
+    exclude = exclude if len(exclude) > 1 else []
+    build = ["run", *select, *exclude] if with_views else ["run", "--select", *models]
+    return [
+        build,
+        # a test that also reads a model outside this wave waits for that model's wave
+        [
+            "test", *select, "source:bigdataball", "--exclude", "test_type:unit", *exclude[1:],
+            "--indirect-selection", "cautious",
+        ],
+    ]  # fmt: skip
+
+
+def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bool = True) -> WaveOutcome:
+    """Build the wave's batches, then test them: two dbt invocations, because in one `dbt build`
+    a failing test skips everything downstream for every date of the wave, where only the dates
+    the test names have failed."""
+    models = wave[0].models
+    results = []
+    try:
+        for command in wave_commands(models, with_views):
+            batches = [(b.start, b.end) for b in wave]
+            invocation = dbt.invoke(settings, [*command, "--threads", str(threads)], batches, quiet=True)
+            results += invocation.result.results
+            if command[0] == "run" and not invocation.success:
+                break  # a model failed to build: there is nothing to test
+    except dbt.DbtError as error:
+        return WaveOutcome({}, {}, error=str(error))
+    outcome = WaveOutcome({model: {} for model in models}, {})
+    views = [r for r in results if r.node.resource_type == "model" and r.node.name not in models]
+    outcome.views_built = with_views and all(str(r.status) == "success" for r in views)
+    ran = {r.node.name for r in results if r.node.resource_type == "model"}
+    for model in models:
+        if model not in ran:  # never record done what dbt did not build
+            outcome.problems[model][None] = [f"dbt did not run {model}"]
+    for node_result in results:
+        node, status = node_result.node, str(node_result.status)
+        depends_on = set(getattr(node.depends_on, "nodes", []) or [])
+        if node.resource_type == "model" and node.name in models:
+            owners = [node.name]
+            completed = [t.completed_at for t in node_result.timing if t.completed_at]
+            if completed:
+                outcome.finished_at[node.name] = max(completed)
+        else:
+            # a failing test (or staging view) fails the models that read what it checked
+            owners = [m for m in models if any(d.endswith("." + m) for d in depends_on)] or list(models)
+        if status in ("success", "pass"):
+            continue
+        measured = failures_by_date(settings, node) if status in ("fail", "warn") else None
+        if status == "warn":
+            outcome.warnings += (
+                [f"{day}: {said}" for day, said in sorted(measured.items())]
+                if measured
+                else [f"{node.name}: {node_result.message or ''}"]
+            )
+            continue
+        # an error (SQL, compilation) or a failure that names no date: the whole wave
+        whole = f"{node.name} {status}" + (f": {node_result.message}" if node_result.message else "")
+        if status == "error":
+            outcome.errors.append(whole)
+        for owner in owners:
+            for day, message in (measured or {None: whole}).items():
+                outcome.problems[owner].setdefault(day, []).append(message)
+    return outcome
+
+
+def count_rows(wh: Warehouse, model: str, days: list[date]) -> dict[date, int]:
+    if not wh.table_exists(model):  # its first build failed
+        return {day: 0 for day in days}
+    rows = wh.rows(
+        f"select game_date, count(*) from {wh.relation(model)} where game_date in {date_list(days)} group by game_date"
+    )
+    return {day: 0 for day in days} | dict(rows)
