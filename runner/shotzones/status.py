@@ -78,8 +78,9 @@ def hours(span: timedelta | None) -> float | None:
 
 
 def freshness_thresholds(settings: Settings) -> tuple[timedelta | None, timedelta | None]:
-    """The play-by-play source's warn_after and error_after as dbt parsed them (its manifest,
-    which the survey's compile keeps current); None for a threshold not set."""
+    """The play-by-play source's warn_after and error_after as dbt parsed them: its manifest,
+    which the survey's compile rewrites whenever a model or YAML file changes (reading it costs
+    tens of milliseconds, a dbt invocation seconds). None for a threshold not set."""
     manifest = code.target_dir(settings) / "manifest.json"
     if not manifest.exists():
         return None, None

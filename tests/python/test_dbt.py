@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import replace
 from datetime import timedelta
@@ -77,6 +78,7 @@ def test_source_freshness_and_status_agree_the_data_is_late_only_when_it_is(ware
 
 
 def test_docs_generate_catalogs_every_model_and_the_props_model_exposure(warehouse):
+    """Also what it compiles: the data tests, filtered to the batches through game_date."""
     result = dbt.invoke(warehouse, ["docs", "generate"], quiet=True)
     assert result.success
     catalogued = {node.split(".")[-1] for node in result.result.nodes}
@@ -87,6 +89,11 @@ def test_docs_generate_catalogs_every_model_and_the_props_model_exposure(warehou
     manifest = json.loads((code.target_dir(warehouse) / "manifest.json").read_text())
     exposure = manifest["exposures"]["exposure.shotzones.player_props_v3"]
     assert exposure["type"] == "ml"
+    # every relation tested here declares a game_date: each test reads it through the batch filter
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    filtered = re.compile(r"where game_date >= date '1946-11-01'[^;]*as dbt_subquery")
+    unfiltered = [test["name"] for test in tests if not filtered.search(test["compiled_code"])]
+    assert tests and unfiltered == []
     assert {"model.shotzones.player_shot_zone_features_model_ready", "model.shotzones.player_pregame_features"} <= set(
         exposure["depends_on"]["nodes"]
     )
