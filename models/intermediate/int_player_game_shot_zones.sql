@@ -20,43 +20,11 @@ shots as (
 
 ),
 
-roles as (
-
-    select
-        game_id,
-        game_date,
-        season,
-        is_playoffs,
-        {%- for slot in lineup_slots %}
-        {{ slot }}_player_lookup as {{ slot }},
-        {%- endfor %}
-        player_lookup as actor,
-        assist_player_lookup as assister,
-        block_player_lookup as blocker
-    from plays
-
-),
-
+-- everyone who took part in the batches' games, in any role
 appearances as (
 
-    select
-        game_id,
-        game_date,
-        season,
-        is_playoffs,
-        role,
-        appearing_player_lookup
-    from roles
-    unpivot (
-        appearing_player_lookup for role in (
-            {%- for slot in lineup_slots %}
-            {{ slot }},
-            {%- endfor %}
-            actor,
-            assister,
-            blocker
-        )
-    )
+    select * from {{ ref('int_game_players') }}
+    where {{ in_batch('game_date') }}
 
 ),
 
@@ -65,7 +33,7 @@ players as (
 
     select
         game_id,
-        appearing_player_lookup as player_lookup,
+        player_lookup,
         min(game_date) as game_date,
         min(season) as season,
         is_playoffs,
@@ -76,7 +44,7 @@ players as (
             end
         ) as side
     from appearances
-    group by game_id, appearing_player_lookup, is_playoffs
+    group by game_id, player_lookup, is_playoffs
 
 ),
 

@@ -287,10 +287,6 @@ def _options(start, end, models, workers, batch_days, force) -> Options:
     return Options(*_range(start, end), models, workers, batch_days, force)
 
 
-def _describe_batch(batch: Batch) -> str:
-    return f"{batch.start}..{batch.end} ({_count(len(batch.dates), 'date')}) {' + '.join(batch.models)}"
-
-
 def _batch_fields(batch: Batch) -> dict:
     return {"models": list(batch.models), "start": batch.start.isoformat(), "end": batch.end.isoformat(),
             "dates": len(batch.dates)}  # fmt: skip
@@ -383,7 +379,7 @@ def _progress_display(
                 if event.kind in ("done", "failed"):
                     progress.advance(task, len(event.batch.dates) * len(event.batch.models))
                 if event.kind in ("failed", "retry", "warning"):
-                    progress.console.print(f"{event.kind} {_describe_batch(event.batch)}: {event.error}")
+                    progress.console.print(f"{event.kind} {event.batch.describe()}: {event.error}")
 
             yield planned, advance
     else:
@@ -391,7 +387,7 @@ def _progress_display(
         def log(event: Event) -> None:
             detail = f" in {event.seconds:.1f} s" if event.kind in ("done", "failed") else ""
             error = f": {event.error}" if event.error else ""
-            click.echo(f"{datetime.now():%H:%M:%S} {event.kind} {_describe_batch(event.batch)}{detail}{error}")
+            click.echo(f"{datetime.now():%H:%M:%S} {event.kind} {event.batch.describe()}{detail}{error}")
 
         yield (lambda planned: None), log
 
@@ -428,7 +424,7 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
         for index, batch in enumerate(wave):
             cost = [str(len(costs[number - 1].bytes_by_node)), f"{partitions_named(wave):,}",
                     filesize.decimal(costs[number - 1].bytes), f"${costs[number - 1].dollars(price):.4f}"] if costs else []  # fmt: skip
-            table.add_row(str(number), _describe_batch(batch), "; ".join(sorted(batch.reasons)),
+            table.add_row(str(number), batch.describe(), "; ".join(sorted(batch.reasons)),
                           *(cost if index == 0 else [""] * len(cost)))  # fmt: skip
     console.print(table)
     if costs:

@@ -64,7 +64,8 @@ class Batch:
         return self.dates[-1]
 
     def describe(self) -> str:
-        return f"{self.start}..{self.end} ({len(self.dates)} dates) {'+'.join(self.models)}"
+        dates = f"{len(self.dates):,} date{'' if len(self.dates) == 1 else 's'}"
+        return f"{self.start}..{self.end} ({dates}) {' + '.join(self.models)}"
 
 
 def player_game_states(

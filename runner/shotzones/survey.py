@@ -136,6 +136,7 @@ def _warehouse_key(settings: Settings) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:20]
 
 
+GAME_PLAYERS = "int_game_players"  # one row per player of a game, in any role (a dbt view)
 REACH_SQL = """
     with
 
@@ -189,14 +190,10 @@ def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamC
         for model in (PLAYER_GAMES, FEATURES)
         if wh.table_exists(model)
     ]
-    if wh.table_exists("stg_bigdataball__play_by_play"):
-        lookups = ["player_lookup", "assist_player_lookup", "block_player_lookup"] + [
-            f"{side}{n}_player_lookup" for side in "ah" for n in range(1, 6)
-        ]
+    if wh.table_exists(GAME_PLAYERS):  # who took part, as the play-by-play is delivered now
         sources.append(
-            f"select change_id, d0, on_court_player as player_lookup from changes"
-            f" inner join {wh.relation('stg_bigdataball__play_by_play')} as t on {same_game}"
-            f" {wh.unnest_columns([f't.{c}' for c in lookups], 'on_court_player')}"
+            f"select change_id, d0, t.player_lookup from changes"
+            f" inner join {wh.relation(GAME_PLAYERS)} as t on {same_game}"
         )
     rows = wh.rows(
         REACH_SQL.format(

@@ -145,10 +145,6 @@ class Warehouse:
         """An integer hash of a row's columns, for order-independent sums."""
         raise NotImplementedError
 
-    def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
-        """A join that turns `columns` of each row into one row per value, read as `alias`."""
-        raise NotImplementedError
-
 
 class DuckDBWarehouse(Warehouse):
     types = {"string": "varchar", "int": "bigint", "float": "double", "timestamp": "timestamp", "date": "date"}
@@ -199,8 +195,6 @@ class DuckDBWarehouse(Warehouse):
     def row_hash(self, columns: Sequence[str]) -> str:
         return f"hash({', '.join(columns)})"
 
-    def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
-        return f"cross join unnest([{', '.join(columns)}]) as unnested({alias})"
 
 
 class BigQueryWarehouse(Warehouse):
@@ -256,8 +250,6 @@ class BigQueryWarehouse(Warehouse):
         row = f"to_json_string(struct({', '.join(columns)}))"
         return f"cast(concat('0x', substr(to_hex(md5({row})), 1, 12)) as int64)"
 
-    def unnest_columns(self, columns: Sequence[str], alias: str) -> str:
-        return f"cross join unnest([{', '.join(columns)}]) as {alias}"
 
 
 def _naive(value: Any) -> Any:
@@ -307,8 +299,11 @@ def bigquery_client(settings: Settings) -> bigquery.Client:
 
 
 def require_warehouse(settings: Settings) -> None:
-    """Refuse a DuckDB file that does not exist, rather than create an empty one."""
-    if settings.target == "duckdb" and not settings.duckdb_path.exists():
+    """Refuse a DuckDB file that does not exist, rather than create an empty one, and BigQuery
+    without credentials, before anything (a dbt compile) meets it less clearly."""
+    if settings.target == "bigquery":
+        bigquery_client(settings)
+    elif not settings.duckdb_path.exists():
         raise WarehouseUnavailable(
             f"no warehouse at {settings.duckdb_path} (SHOTZONES_DUCKDB): run `shotzones load` first"
         )
@@ -317,7 +312,8 @@ def require_warehouse(settings: Settings) -> None:
 @contextmanager
 def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
     """The runner's connection to an existing warehouse (the loader's `connect` creates one)."""
-    require_warehouse(settings)
+    if settings.target == "duckdb":
+        require_warehouse(settings)
     if settings.target == "bigquery":
         client = bigquery_client(settings)
         try:

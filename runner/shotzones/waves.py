@@ -103,13 +103,12 @@ def _measured(node, rows: list[dict]) -> str:
 
 
 def wave_commands(models: tuple[str, ...], with_views: bool = True) -> list[list[str]]:
-    """The dbt commands of a wave: build the staging views, the models and the views over them
-    (not those over a model this wave leaves alone: it may not exist yet), then test them and
-    their sources. Without views, the models alone: a view reads no batch, so once a backfill
+    """The dbt commands of a wave: build the staging views and the others the models read, the
+    models and the views over them (not those over a model this wave leaves alone: it may not
+    exist yet), then test them and their sources. Without views, the models alone: a view reads no batch, so once a backfill
     has created them, later waves leave them be."""
-    # every staging view, and every view the models read (int_shots_classified)
-    select = ["--select", "path:models/staging", *(f"+{model},config.materialized:view" for model in models),
-              *(f"{model}+" for model in models)]  # fmt: skip
+    upstream_views = [f"+{model},config.materialized:view" for model in models]  # int_shots_classified, int_game_players
+    select = ["--select", "path:models/staging", *upstream_views, *(f"{model}+" for model in models)]
     # a model upstream of the wave's is left alone itself; one downstream with its views
     exclude = ["--exclude", *(f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m
                               for m in MODELS if m not in models)]  # fmt: skip
