@@ -106,6 +106,8 @@
                 partition by player_lookup order by game_date, game_id
             ) as next_game_date
         from player_games
+        -- the asked players' games only: the windows are per player
+        where player_lookup in (select asked.player_lookup from asked)
 
     ),
 

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import click
-import pyarrow as pa
-import pyarrow.compute as pc
 from rich import filesize
 from rich.console import Console
 from rich.progress import (
@@ -662,6 +660,9 @@ def features_command(day, fmt, out, games, allow_stale, target) -> None:
     fmt = _output_format(fmt, out)
     rows = _serve(lambda: pregame_features(_settings(target), _date(day), allow_stale))
     if games is not None:
+        import pyarrow as pa  # here: it takes half a second to import, and only --games needs it
+        import pyarrow.compute as pc
+
         first = sorted(set(rows.table.column("game_id").to_pylist()))[:games]
         rows = replace(rows, table=rows.table.filter(pc.is_in(rows.table.column("game_id"), pa.array(first))))
     _emit(rows, fmt, out, f"Pre-game features for {rows.day}")

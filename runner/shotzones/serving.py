@@ -105,9 +105,9 @@ def _create_views(settings: Settings) -> None:
 
 def _read(settings: Settings, sql_of, variables: dict | None = None) -> pyarrow.Table:
     with open_warehouse(settings) as wh:
-        missing = not _views_exist(wh)
-    if missing:
-        _create_views(settings)
+        if _views_exist(wh):
+            return wh.arrow(sql_of(wh), variables)
+    _create_views(settings)  # dbt opens the warehouse itself: ours is closed
     with open_warehouse(settings) as wh:
         return wh.arrow(sql_of(wh), variables)
 
@@ -115,11 +115,15 @@ def _read(settings: Settings, sql_of, variables: dict | None = None) -> pyarrow.
 def next_slate_date(settings: Settings) -> date:
     """The first scheduled date after the latest loaded game date: tonight, in production."""
     with open_warehouse(settings) as wh:
-        latest = loaded_dates(wh)[-1]
-        schedule = wh.relation("schedule", settings.raw_schema)
-        if not wh.table_exists("schedule", settings.raw_schema) or not wh.rows(f"select count(*) from {schedule}")[0][0]:
-            raise ServingError(f"no schedule loaded ({schedule} is empty): run `shotzones load-schedule FILE` first")
-        day = wh.rows(f"select min(game_date) from {schedule} where game_date > {wh.literal(latest)}")[0][0]
+        return _next_slate_date(wh)
+
+
+def _next_slate_date(wh: Warehouse) -> date:
+    latest = loaded_dates(wh)[-1]
+    schedule = wh.relation("schedule", wh.settings.raw_schema)
+    if not wh.table_exists("schedule", wh.settings.raw_schema) or not wh.rows(f"select count(*) from {schedule}")[0][0]:
+        raise ServingError(f"no schedule loaded ({schedule} is empty): run `shotzones load-schedule FILE` first")
+    day = wh.rows(f"select min(game_date) from {schedule} where game_date > {wh.literal(latest)}")[0][0]
     if day is None:
         raise ServingError(f"no scheduled games after the latest loaded game date in {schedule}: load a newer schedule")
     return day
@@ -130,8 +134,8 @@ def pregame_features(settings: Settings, day: date | None = None, allow_stale: b
     """The pre-game rows of every game scheduled on `day` (default: the next slate). They read
     every player-game partition before the day (windows, rosters, league rates), which must be
     done; `not_done` spares the survey that finds those that are not."""
-    day = day or next_slate_date(settings)
     with open_warehouse(settings) as wh:
+        day = day or _next_slate_date(wh)
         schedule = wh.relation("schedule", settings.raw_schema)
         if not wh.table_exists("schedule", settings.raw_schema):
             raise ServingError(f"no schedule loaded ({schedule} does not exist): run `shotzones load-schedule FILE` first")

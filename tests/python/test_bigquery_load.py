@@ -18,10 +18,11 @@ from conftest import SEED
 from test_bigquery import TABLES, assert_same_rows, table_rows
 from test_load import read_rows, write_rows
 from shotzones import dbt
-from shotzones import load as loader
+from shotzones.load import shipping
 from shotzones.generate import generate
 from shotzones.load import (
     LITERAL_BUDGET, QUARANTINE_TABLE, SCHEDULE_FILE, games_index_relation, load, load_schedule,
+    manifest_relation, quarantine_relation, schedule_relation,
 )  # fmt: skip
 from shotzones.settings import PROJECT_DIR, RAW_COLUMNS, Settings
 from shotzones.warehouse import EVERY_DATE, connect, open_warehouse
@@ -122,6 +123,40 @@ def test_the_raw_table_on_bigquery_equals_the_duckdb_load(on_bigquery, on_duckdb
     index_matches_raw(bigquery)
 
 
+# DuckDB's type name -> BigQuery's, as the tables API reports it
+SAME_TYPE = {"VARCHAR": "STRING", "BIGINT": "INTEGER", "INTEGER": "INTEGER", "DATE": "DATE",
+             "TIMESTAMP": "TIMESTAMP", "JSON": "JSON"}  # fmt: skip
+
+
+def test_the_loaders_tables_have_the_same_columns_on_both_targets(on_bigquery, on_duckdb):
+    """Raw play-by-play, quarantine, schedule and manifest: the same columns, in the same order,
+    of the same types (both are written from one registry, tables.TABLES). The emulator reports
+    every column NULLABLE, so NOT NULL is not compared."""
+    (bigquery, _), (duckdb_settings, _) = on_bigquery, on_duckdb
+    relations = (
+        bigquery.raw_relation, quarantine_relation(bigquery), schedule_relation(bigquery),
+        manifest_relation(bigquery),
+    )  # fmt: skip
+    with open_warehouse(bigquery) as warehouse:
+        on_bigquery_tables = {
+            relation: [
+                (field.name, field.field_type.replace("INT64", "INTEGER"))
+                for field in warehouse.client.get_table(relation).schema
+            ]
+            for relation in relations
+        }
+    for relation in relations:
+        duckdb_columns = duckdb_rows(
+            duckdb_settings,
+            "select column_name, data_type from information_schema.columns"
+            f" where table_schema || '.' || table_name = '{relation}' order by ordinal_position",
+        )
+        assert duckdb_columns, relation
+        assert [(name, SAME_TYPE[kind]) for name, kind in duckdb_columns] == (
+            on_bigquery_tables[relation]
+        ), relation
+
+
 def test_reloading_the_same_files_changes_nothing(on_bigquery, on_duckdb, week):
     bigquery, shipped = on_bigquery
     assert load(bigquery, [week]).unchanged == shipped.files  # the manifest: nothing read
@@ -169,9 +204,9 @@ def test_a_redelivered_game_replaces_its_rows_even_from_another_date(
     # On BigQuery the first load is shipped in three groups (one a file: lists over the budget),
     # and the index is lost before the redelivery: rebuilt from the raw table, it still knows
     # the game's old date.
-    monkeypatch.setattr(loader, "LITERAL_BUDGET", 1)
+    monkeypatch.setattr(shipping, "LITERAL_BUDGET", 1)
     load(bigquery_settings, files)
-    monkeypatch.setattr(loader, "LITERAL_BUDGET", LITERAL_BUDGET)
+    monkeypatch.setattr(shipping, "LITERAL_BUDGET", LITERAL_BUDGET)
     with open_warehouse(bigquery_settings) as warehouse:
         warehouse.client.delete_table(games_index_relation(bigquery_settings))
     on_bigquery = load(bigquery_settings, [redelivered])

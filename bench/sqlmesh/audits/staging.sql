@@ -13,26 +13,6 @@ where
     and (game_id is null or delivered_date is distinct from game_date);
 
 AUDIT (
-    name shots_zoned
-);
--- not_null and accepted_values on shot_zone, zone_group, zone_source
-select game_date, game_id, shot_zone, zone_group, zone_source
-from shotzones.stg_bigdataball__shots
-where
-    game_date between @start_date and @end_date
-    and (
-        game_id is null
-        or shot_zone is null
-        or shot_zone not in (
-            'Restricted Area', 'In The Paint (Non-RA)', 'Mid-Range', 'Left Corner 3',
-            'Right Corner 3', 'Above the Break 3', 'Backcourt'
-        )
-        or zone_group is null
-        or zone_group not in ('paint', 'mid_range', 'three')
-        or zone_source not in ('coordinates', 'distance')
-    );
-
-AUDIT (
     name shots_null_rate
 );
 -- tests/generic/null_rate.sql on stg_bigdataball__shots, per game_date

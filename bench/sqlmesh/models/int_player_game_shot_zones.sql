@@ -7,17 +7,9 @@ MODEL (
     ),
     grain (game_id, player_lookup),
     audits (
-        not_null(columns := (game_id, player_lookup, game_date, season)),
         unique_combination_of_columns(columns := (game_id, player_lookup)),
-        forall(criteria := (
-            fga = paint_fga + mid_range_fga + three_pt_fga
-            and fgm = paint_fgm + mid_range_fgm + three_pt_fgm
-            and fgm = assisted_fgm + unassisted_fgm
-            and fgm <= fga
-        )),
         -- the staging views' checks, on the interval's rows (audits/staging.sql)
         plays_typed,
-        shots_zoned,
         shots_null_rate(column := player_lookup, max_rate := 0.01),
         shots_null_rate(column := player_lookup, max_rate := 0.001, blocking := false),
         shots_null_rate(column := original_x, max_rate := 0.25),

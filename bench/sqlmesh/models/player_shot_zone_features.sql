@@ -9,34 +9,11 @@ MODEL (
     ),
     grain (game_id, player_lookup),
     audits (
-        not_null(columns := (game_id, player_lookup, game_date, games_in_window, fga_in_window)),
-        unique_combination_of_columns(columns := (game_id, player_lookup)),
-        keys_match_player_games,
-        forall(criteria := (
-            (paint_rate_last_10 is null) = (fga_in_window = 0),
-            paint_rate_last_10 is null
-            or abs(paint_rate_last_10 + mid_range_rate_last_10 + three_pt_rate_last_10 - 100) < 1e-6,
-            games_in_window between 0 and 10,
-            coalesce(paint_rate_last_10, 0) between 0 and 100,
-            coalesce(mid_range_rate_last_10, 0) between 0 and 100,
-            coalesce(three_pt_rate_last_10, 0) between 0 and 100,
-            coalesce(assisted_rate_last_10, 0) between 0 and 100,
-            coalesce(unassisted_rate_last_10, 0) between 0 and 100,
-            coalesce(paint_fg_pct_last_10, 0) between 0 and 100,
-            coalesce(mid_range_fg_pct_last_10, 0) between 0 and 100,
-            coalesce(three_pt_fg_pct_last_10, 0) between 0 and 100,
-            coalesce(paint_rate_last_20, 0) between 0 and 100,
-            coalesce(mid_range_rate_last_20, 0) between 0 and 100,
-            coalesce(three_pt_rate_last_20, 0) between 0 and 100,
-            coalesce(assisted_rate_last_20, 0) between 0 and 100
-        )),
+        -- the project's data tests on this model (models/marts/player_shot_zone_features.yml):
+        -- the zone rates are NULL together, so paint stands for the three
         feature_null_rate(column := paint_rate_last_10, max_rate := 0.10),
-        feature_null_rate(column := mid_range_rate_last_10, max_rate := 0.10),
-        feature_null_rate(column := three_pt_rate_last_10, max_rate := 0.10),
         feature_null_rate(column := assisted_rate_last_10, max_rate := 0.10),
         feature_null_rate(column := paint_rate_last_10, max_rate := 0.03, blocking := false),
-        feature_null_rate(column := mid_range_rate_last_10, max_rate := 0.03, blocking := false),
-        feature_null_rate(column := three_pt_rate_last_10, max_rate := 0.03, blocking := false),
         feature_null_rate(column := assisted_rate_last_10, max_rate := 0.03, blocking := false)
     )
 );

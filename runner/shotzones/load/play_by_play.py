@@ -1,0 +1,249 @@
+"""Loading play-by-play: the files found and changed are read, checked and written into the raw
+table and its quarantine, replacing whole games, in one transaction (see the package's
+docstring); on BigQuery through a local DuckDB file, then shipped (shipping.py)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterable
+
+import duckdb
+
+from shotzones import busy
+from shotzones.load.checks import (
+    CANONICAL_GAME_ID_SQL, GAME_DATE_SQL, Problem, loaded_values, problem_summary, quarantine,
+)  # fmt: skip
+from shotzones.load.files import (
+    Rejected, changed_files, find_files, is_play_by_play_name, probe_all, record_files,
+)  # fmt: skip
+from shotzones.load.reading import Reader, number_rows, plainly_named, register_links
+from shotzones.load.shipping import local_validation, ship_play_by_play
+from shotzones.load.tables import QUARANTINE, RAW, SCHEDULE, create_tables, quarantine_relation
+from shotzones.settings import RAW_COLUMNS, Settings
+from shotzones.warehouse import connect
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    files: int  # files read (rejected files not counted)
+    rows: int  # rows loaded into the raw table
+    games: int
+    first_date: date | None
+    last_date: date | None
+    seconds: float
+    quarantined_rows: int = 0  # rows (file lines) held back in the quarantine table
+    set_aside_values: int = 0  # values recorded there and loaded as missing, their rows kept
+    problem_count: int = 0  # quarantine entries: a row may have several problems
+    problems: tuple[Problem, ...] = ()  # the first PROBLEM_DETAIL_LIMIT, by file and line
+    quarantined_by_file: tuple[tuple[str, int], ...] = ()  # bad rows per file
+    rejected: tuple[Rejected, ...] = ()
+    notes: tuple[str, ...] = ()
+    unchanged: int = 0  # files skipped: loaded before, unchanged since (the manifest)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all loaded, 1 some rows quarantined or values set aside, 2 a file rejected."""
+        return 2 if self.rejected else 1 if self.quarantined_rows or self.set_aside_values else 0
+
+
+def load(settings: Settings, paths: Iterable[Path], reread: bool = False) -> LoadSummary:
+    """Load play-by-play files and directories: only files new or changed since they were last
+    loaded (the manifest), or every file with `reread`. Rejected files and quarantined rows are
+    in the summary (`exit_code` says which happened); only finding no files at all raises
+    LoadError. On BigQuery the files are validated the same way in a local DuckDB file first,
+    then shipped (see `ship_play_by_play`)."""
+    started = time.perf_counter()
+    with busy.hold(settings, busy.command_line("load")):
+        files, missing = find_files(paths, is_play_by_play_name)
+        delta = changed_files(settings, files, reread)
+        if settings.target == "bigquery":
+            with local_validation(settings) as (local, directory):
+                summary = _load(
+                    local, delta.changed, missing,
+                    lambda con: ship_play_by_play(con, settings, directory),
+                )  # fmt: skip
+        else:
+            summary = _load(settings, delta.changed, missing)
+        refused = {str(r.path) for r in summary.rejected}
+        record_files(settings, delta.touched + [s for s in delta.states if s.path not in refused])
+    return replace(summary, unchanged=delta.unchanged, seconds=time.perf_counter() - started)
+
+
+def _load(
+    settings: Settings,
+    files: list[Path],
+    rejected: list[Rejected],
+    ship: Callable[[duckdb.DuckDBPyConnection], list[str] | None] | None = None,
+) -> LoadSummary:
+    started = time.perf_counter()
+    rejected = list(rejected)
+    sources, refused = probe_all(files, RAW_COLUMNS, "play-by-play")
+    rejected += refused
+    notes: list[str] = []
+    if not sources:
+        return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started,
+                           rejected=tuple(rejected))  # fmt: skip
+
+    with connect(settings) as con, plainly_named(sources) as links:
+        register_links(con, links)
+        reader = Reader(con, "incoming", RAW_COLUMNS, links)
+        reader.read(sources)
+        for source in reader.reread_invalid_utf8(sources):
+            notes.append(f"{source.path}: not valid UTF-8, read as Latin-1")
+        notes.extend(
+            f"{s.path}: read as UTF-16" for s in sources if s.encoding == "utf-16"
+        )
+        notes.extend(
+            f"{s.path}: not valid UTF-8 in its header, read as Latin-1"
+            for s in sources
+            if s.encoding == "latin-1"
+        )
+        rejected += reader.rejected
+        failed = {r.path for r in reader.rejected}
+        read = [s for s in sources if s.path not in failed]
+        con.execute(
+            "create or replace temp table read_files as"
+            " select * from link_targets where target in (select unnest(?))",
+            [[str(s.path) for s in read]],
+        )
+        if not read:
+            return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started,
+                               rejected=tuple(rejected), notes=tuple(notes))  # fmt: skip
+
+        summary = _validate_and_write(con, settings)
+        if ship is not None:
+            notes.extend(ship(con) or ())
+        notes.extend(summary.pop("notes"))
+        notes.extend(
+            f"{path}: header only, no rows"
+            for (path,) in con.execute(
+                """
+                select target from read_files
+                where link not in (select source_file from incoming_first_rows)
+                  and link not in (select link from read_rejects)
+                order by target
+                """
+            ).fetchall()
+        )
+    return LoadSummary(
+        files=len(read),
+        seconds=time.perf_counter() - started,
+        rejected=tuple(rejected),
+        notes=tuple(notes),
+        **summary,
+    )
+
+
+def _validate_and_write(con, settings: Settings) -> dict:
+    """Check the rows read into `incoming`, replace their games and files in the raw table and
+    the quarantine; the LoadSummary fields that describe it."""
+    good, bad_columns = quarantine(con, number_rows(con, "incoming"), "incoming")
+    good, superseded = _take_latest_delivery(con, good)
+    _replace_games(con, settings, good, bad_columns)
+    rows, games, first_date, last_date = con.execute(
+        "select coalesce(sum(rows), 0), count(*), min(first_date), max(last_date) from new_games"
+    ).fetchone()
+    return dict(
+        notes=tuple(
+            f"{earlier}: {games:,} game{'s' if games != 1 else ''} also in {later},"
+            " loaded from there"
+            for earlier, later, games in superseded
+        ),
+        rows=rows,
+        games=games,
+        first_date=first_date,
+        last_date=last_date,
+        **problem_summary(con),
+    )
+
+
+def _take_latest_delivery(con, good: str) -> tuple[str, list[tuple[str, str, int]]]:
+    """A game is replaced whole, so a game delivered in two files of one load (a game file and a
+    season file) is taken from the later file alone: `good` without the earlier deliveries, and
+    (earlier file, later file, games) for each pair. The temp table `new_games`: the games
+    loaded, their rows and dates."""
+    con.execute(
+        f"""
+        create or replace temp table delivered as
+        with by_spelling as (
+            select source_file as link, game_id, "date", count(*) as rows
+            from {good}
+            group by all
+        )
+        select *, {CANONICAL_GAME_ID_SQL.format('game_id')} as canonical_game_id,
+               {GAME_DATE_SQL.format('"date"')} as game_date,
+               max(link) over (partition by {CANONICAL_GAME_ID_SQL.format('game_id')}) as last_link
+        from by_spelling
+        """
+    )
+    superseded = con.execute(
+        """
+        select earlier.target, later.target, count(distinct canonical_game_id)
+        from delivered
+        inner join link_targets as earlier on delivered.link = earlier.link
+        inner join link_targets as later on delivered.last_link = later.link
+        where delivered.link <> delivered.last_link
+        group by all
+        order by all
+        """
+    ).fetchall()
+    if superseded:
+        good += """
+            anti join (select link, game_id from delivered where link <> last_link) as superseded
+            on good.source_file = superseded.link and good.game_id = superseded.game_id
+        """
+    con.execute(
+        """
+        create or replace temp table new_games as
+        select canonical_game_id as game_id, sum(rows) as rows,
+               min(game_date) as first_date, max(game_date) as last_date
+        from delivered
+        where link = last_link
+        group by all
+        """
+    )
+    return good, superseded
+
+
+def _replace_games(con, settings: Settings, good: str, bad_columns: list[str]) -> None:
+    """In one transaction: the raw rows of the new games and of the files read go, the `good`
+    rows come in; the files' recorded problems are replaced by `quarantine_new`."""
+    create_tables(con, settings, RAW, QUARANTINE, SCHEDULE)  # the models read the schedule, loaded or not
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"""
+            delete from {settings.raw_relation}
+            where {CANONICAL_GAME_ID_SQL.format('game_id')} in (select game_id from new_games)
+               or source_file in (select target from read_files)
+            """
+        )
+        con.execute(
+            f"""
+            insert into {settings.raw_relation}
+            select {loaded_values(bad_columns)}, {GAME_DATE_SQL.format('"date"')}, good.target,
+                   good.source_row, current_timestamp
+            from {good}
+            """
+        )
+        con.execute(
+            f"""
+            delete from {quarantine_relation(settings)}
+            where source_file in (select target from read_files)
+            """
+        )
+        con.execute(
+            f"""
+            insert into {quarantine_relation(settings)}
+            select source_file, line, column_name, value, problem, reason, raw_line, row_values,
+                   current_timestamp
+            from quarantine_new
+            """
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
