@@ -74,13 +74,36 @@
 {#-
     Data tests look only at the batches a run built, and at every loaded date in a plain
     `dbt build`; either way through a filter on game_date, which BigQuery's
-    require_partition_filter demands of every read of the raw table. Every model and source
-    here is partitioned by game_date.
+    require_partition_filter demands of every read of the raw table. Only relations partitioned
+    by game_date are filtered: those whose YAML declares a game_date column (every model and
+    source here that has one declares it). Any other relation is tested whole.
 -#}
 {% macro default__get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- set where = in_batch('game_date') ~ (' and (' ~ where ~ ')' if where else '') -%}
-    {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') as dbt_subquery') }}
+    {%- if has_game_date(relation) -%}
+        {%- set where = in_batch('game_date') ~ (' and (' ~ where ~ ')' if where else '') -%}
+    {%- endif -%}
+    {%- if where -%}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') as dbt_subquery') }}
+    {%- endif -%}
+    {{ return(relation) }}
+{%- endmacro %}
+
+
+{#- True when the model or source behind a relation declares a game_date column in its YAML. -#}
+{% macro has_game_date(relation) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set nodes = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | list
+        + graph.sources.values() | list -%}
+    {%- for node in nodes -%}
+        {%- set identifier = node.get('identifier') or node.get('alias') -%}
+        {%- if (identifier | lower, node.schema | lower) == (relation.identifier | lower, relation.schema | lower) -%}
+            {{ return('game_date' in node.columns) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
 {%- endmacro %}
 
 

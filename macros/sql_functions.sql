@@ -1,11 +1,21 @@
-{#- Portable building blocks whose spelling differs between warehouses. -#}
+{#- Portable building blocks whose spelling differs between warehouses. Each has a duckdb__ and a
+    bigquery__ version; any other adapter stops at compile time rather than run SQL that fails
+    there or, worse, runs and means something else. -#}
+
+{% macro unsupported_on_adapter(macro_name) -%}
+    {{ exceptions.raise_compiler_error(
+        macro_name ~ " is not supported on " ~ adapter.type() ~ ": add a "
+        ~ adapter.type() ~ "__" ~ macro_name ~ " macro"
+    ) }}
+{%- endmacro %}
 
 {% macro regexp_replace_all(expression, pattern, replacement) %}
     {{ return(adapter.dispatch('regexp_replace_all', 'shotzones')(expression, pattern, replacement)) }}
 {% endmacro %}
 
+{#- Postgres, for one, replaces only the first match unless told otherwise. -#}
 {% macro default__regexp_replace_all(expression, pattern, replacement) -%}
-    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+    {{ unsupported_on_adapter('regexp_replace_all') }}
 {%- endmacro %}
 
 {% macro duckdb__regexp_replace_all(expression, pattern, replacement) -%}
@@ -22,7 +32,7 @@
 {% endmacro %}
 
 {% macro default__strip_accents(expression) -%}
-    {{ expression }}
+    {{ unsupported_on_adapter('strip_accents') }}
 {%- endmacro %}
 
 {% macro duckdb__strip_accents(expression) -%}
@@ -40,6 +50,10 @@
 {% endmacro %}
 
 {% macro default__try_to_double(expression) -%}
+    {{ unsupported_on_adapter('try_to_double') }}
+{%- endmacro %}
+
+{% macro duckdb__try_to_double(expression) -%}
     try_cast(nullif(trim({{ expression }}), '') as double)
 {%- endmacro %}
 
@@ -53,6 +67,10 @@
 {% endmacro %}
 
 {% macro default__try_to_integer(expression) -%}
+    {{ unsupported_on_adapter('try_to_integer') }}
+{%- endmacro %}
+
+{% macro duckdb__try_to_integer(expression) -%}
     try_cast(nullif(trim({{ expression }}), '') as integer)
 {%- endmacro %}
 
@@ -70,6 +88,10 @@
 {% endmacro %}
 
 {% macro default__parse_game_date(expression) -%}
+    {{ unsupported_on_adapter('parse_game_date') }}
+{%- endmacro %}
+
+{% macro duckdb__parse_game_date(expression) -%}
     coalesce(
         try_strptime(trim({{ expression }}), '%m/%d/%Y'),
         try_strptime(trim({{ expression }}), '%Y-%m-%d')
@@ -91,6 +113,10 @@
 {% endmacro %}
 
 {% macro default__clock_to_seconds(expression) -%}
+    {{ unsupported_on_adapter('clock_to_seconds') }}
+{%- endmacro %}
+
+{% macro duckdb__clock_to_seconds(expression) -%}
     cast(extract(epoch from try_cast(trim({{ expression }}) as interval)) as integer)
 {%- endmacro %}
 

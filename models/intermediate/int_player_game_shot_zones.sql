@@ -1,5 +1,4 @@
 {{ config(
-    unique_key=['game_id', 'player_lookup'],
     **game_date_partitioned()
 ) }}
 
@@ -16,7 +15,7 @@ plays as (
 
 shots as (
 
-    select * from {{ ref('stg_bigdataball__shots') }}
+    select * from {{ ref('int_shots_classified') }}
     where {{ in_batch('game_date') }}
 
 ),

@@ -1,5 +1,4 @@
 {{ config(
-    unique_key=['game_id', 'player_lookup'],
     **game_date_partitioned()
 ) }}
 

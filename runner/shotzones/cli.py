@@ -48,7 +48,7 @@ from shotzones.serving import (
     write,
 )
 from shotzones.settings import BadSetting, Settings
-from shotzones.status import calendar_lines, status, write_png
+from shotzones.status import calendar_lines, hours, status, write_png
 from shotzones.survey import NothingLoaded
 from shotzones.warehouse import WarehouseUnavailable
 
@@ -478,9 +478,14 @@ def status_command(start, end, target, as_json, dbt_vars, png) -> None:
         for p in report.partitions:
             emit("partition", model=p.model, date=p.game_date.isoformat(), state=p.state, reason=p.reason)
         last = report.last_run
+        fresh = report.freshness
         emit("status", models=report.counts(), exit_code=report.exit_code, last_run={
             key: utc(value) if isinstance(value, datetime) else value for key, value in last.items()
-        } if last else None)  # fmt: skip
+        } if last else None, freshness={
+            "status": fresh.status, "loaded_at": utc(fresh.latest) if fresh.latest else None,
+            "age_hours": hours(fresh.age), "warn_after_hours": hours(fresh.warn_after),
+            "error_after_hours": hours(fresh.error_after),
+        })  # fmt: skip
         raise SystemExit(report.exit_code)
     table = Table("model", *STATES, title="Partitions")
     for model, counts in report.counts().items():
@@ -494,6 +499,7 @@ def status_command(start, end, target, as_json, dbt_vars, png) -> None:
             f"Last run {run['run_id']} on {run['host']} started {run['started_at']:%Y-%m-%d %H:%M:%S}:"
             f" {run['outcome'] or 'not finished'}"
         )
+    console.print(report.freshness.describe(), highlight=False, markup=False)
     for line in calendar_lines(report.date_states()):
         console.print(line)
     if png:

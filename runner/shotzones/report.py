@@ -40,7 +40,7 @@ class Report:
 def build_report(settings: Settings, sample_players: int = 5) -> Report:
     relations = {
         "raw play-by-play": settings.raw_relation,
-        "shots": settings.models_schema + ".stg_bigdataball__shots",
+        "shots": settings.models_schema + ".int_shots_classified",
         "player-games": f"{settings.models_schema}.{PLAYER_GAMES}",
         "features": f"{settings.models_schema}.{FEATURES_MODEL}",
     }

@@ -4,16 +4,17 @@ calendar per season (in the terminal and as a PNG)."""
 from __future__ import annotations
 
 import calendar
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from shotzones import busy, ledger
+from shotzones import busy, code, ledger
 from shotzones.survey import current_states, require_dates_in_range
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
-from shotzones.warehouse import open_warehouse
+from shotzones.warehouse import EVERY_DATE, Warehouse, open_warehouse
 
 COLOURS = {"done": "#2e7d32", "pending": "#9e9e9e", "failed": "#c62828", "stale": "#f9a825"}
 # one glyph per state, so that the calendar reads the same without colour (piped, NO_COLOR)
@@ -37,10 +38,74 @@ class Problem:
         return f"{self.state} {span} {' + '.join(self.models)}: {self.reason}"
 
 
+# the source `dbt source freshness` checks, as its manifest names it
+PLAY_BY_PLAY_SOURCE = "source.shotzones.bigdataball.play_by_play"
+PERIODS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Is the play-by-play late? The answer `dbt source freshness` gives, from the thresholds in
+    the source's YAML (read from dbt's manifest) and one query for the latest loaded_at."""
+
+    latest: datetime | None
+    age: timedelta | None
+    warn_after: timedelta | None
+    error_after: timedelta | None
+
+    @property
+    def status(self) -> str:
+        """dbt's words: pass, warn or error (nothing loaded is an error, as a NULL is to dbt)."""
+        if self.age is None:
+            return "error"
+        if self.error_after is not None and self.age > self.error_after:
+            return "error"
+        if self.warn_after is not None and self.age > self.warn_after:
+            return "warn"
+        return "pass"
+
+    def describe(self) -> str:
+        if self.latest is None:
+            return "Play-by-play freshness: error, nothing loaded"
+        limits = "".join(f", {name} after {hours(limit):g} h"
+                         for name, limit in (("warn", self.warn_after), ("error", self.error_after)) if limit)  # fmt: skip
+        return (f"Play-by-play freshness: {self.status}, last loaded {self.latest:%Y-%m-%d %H:%M}"
+                f" ({hours(self.age):.1f} h ago{limits})")  # fmt: skip
+
+
+def hours(span: timedelta | None) -> float | None:
+    return None if span is None else span.total_seconds() / 3600
+
+
+def freshness_thresholds(settings: Settings) -> tuple[timedelta | None, timedelta | None]:
+    """The play-by-play source's warn_after and error_after as dbt parsed them: its manifest,
+    which the survey's compile rewrites whenever a model or YAML file changes (reading it costs
+    tens of milliseconds, a dbt invocation seconds). None for a threshold not set."""
+    manifest = code.target_dir(settings) / "manifest.json"
+    if not manifest.exists():
+        return None, None
+    freshness = json.loads(manifest.read_text())["sources"][PLAY_BY_PLAY_SOURCE].get("freshness") or {}
+
+    def limit(name: str) -> timedelta | None:
+        after = freshness.get(name) or {}
+        return after["count"] * PERIODS[after["period"]] if after.get("count") and after.get("period") else None
+
+    return limit("warn_after"), limit("error_after")
+
+
+def play_by_play_freshness(wh: Warehouse) -> Freshness:
+    # the warehouse's clock, cast as the loader's loaded_at is (a naive local time on DuckDB)
+    latest, now = wh.rows(
+        f"select max(loaded_at), cast(current_timestamp as timestamp) from {wh.settings.raw_relation} where {EVERY_DATE}"
+    )[0]
+    return Freshness(latest, now - latest if latest is not None else None, *freshness_thresholds(wh.settings))
+
+
 @dataclass(frozen=True)
 class Status:
     partitions: list[PartitionState]
     last_run: dict | None
+    freshness: Freshness
 
     def counts(self) -> dict[str, dict[str, int]]:
         counted = {model: Counter({state: 0 for state in STATES}) for model in MODELS}
@@ -104,7 +169,8 @@ def _status(settings: Settings, start: date | None, end: date | None) -> Status:
     )  # fmt: skip
     with open_warehouse(settings) as wh:
         last = ledger.last_run(wh)
-    return Status(partitions, last)
+        freshness = play_by_play_freshness(wh)
+    return Status(partitions, last, freshness)
 
 
 def season_of(day: date) -> int:

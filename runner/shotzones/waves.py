@@ -108,7 +108,7 @@ def wave_commands(models: tuple[str, ...], with_views: bool = True) -> list[list
     models and the views over them (not those over a model this wave leaves alone: it may not
     exist yet), then test them and their sources. Without views, the models alone: a view reads no batch, so once a backfill
     has created them, later waves leave them be."""
-    upstream_views = [f"+{model},config.materialized:view" for model in models]  # int_game_players
+    upstream_views = [f"+{model},config.materialized:view" for model in models]  # int_shots_classified, int_game_players
     select = ["--select", "path:models/staging", *upstream_views, *(f"{model}+" for model in models)]
     # a model upstream of the wave's is left alone itself; one downstream with its views
     exclude = ["--exclude", *(f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m

@@ -100,6 +100,7 @@ def test_the_same_commands_on_bigquery_give_the_duckdb_features(bigquery_setting
     status = json.loads(cli(bigquery, "status", "--json").stdout.splitlines()[-1])
     assert status["models"] == {model: {"done": 12, "pending": 0, "failed": 0, "stale": 0} for model in MODELS}
     assert status["last_run"]["outcome"] == "success"
+    assert status["freshness"]["status"] == "pass" and status["freshness"]["warn_after_hours"] == 36, "just loaded"
     with open_warehouse(bigquery) as wh:
         assert wh.table_exists(ledger.LEDGER, bigquery.bq_dataset)
         assert wh.rows(f"select count(*) from {wh.relation(ledger.LOCK)} where run_id is not null") == [(0,)]

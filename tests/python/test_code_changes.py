@@ -100,7 +100,7 @@ def test_a_zone_scheme_var_makes_both_models_stale_and_rebuilds_like_a_clean_bui
     assert {key for key, p in now.items() if p.state == "stale"} == every(settings, *MODELS)
     reason = now[(PLAYER_GAMES, min(d for _, d in now))].reason
     assert reason.startswith("code changed: int_player_game_shot_zones") and "var zone_scheme" in reason, reason
-    assert "upstream model stg_bigdataball__shots" in reason, reason
+    assert "upstream model int_shots_classified" in reason, reason
     rebuilds_like_a_clean_build(settings, generated, tmp_path)
     assert stale(replace(settings, dbt_vars="")) == every(settings, *MODELS), "back to official: stale again"
 

@@ -1,14 +1,19 @@
-"""dbt on its own: the YAML unit tests, and `dbt build` as a full refresh."""
+"""dbt on its own: the YAML unit tests, `dbt build` as a full refresh, source freshness and docs."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from dataclasses import replace
 from datetime import timedelta
 
 from conftest import query
-from shotzones import dbt
+from shotzones import code, dbt
 from shotzones.backfill import Options, backfill
 from shotzones.load import load
+from shotzones.status import PLAY_BY_PLAY_SOURCE, play_by_play_freshness
+from shotzones.warehouse import connect, open_warehouse
 
 TABLES = ("int_player_game_shot_zones", "player_shot_zone_features")
 
@@ -47,3 +52,48 @@ def test_a_backfill_in_two_ranges_equals_one_over_everything(warehouse, generate
     assert backfill(settings, Options(start=middle + timedelta(days=1), end=dates[-1])).success
     for table in TABLES:
         assert table_rows(settings, table) == table_rows(warehouse, table), table
+
+
+def source_freshness(settings) -> str:
+    result = dbt.invoke(settings, ["source", "freshness", "--select", "source:bigdataball.play_by_play"], quiet=True)
+    [checked] = [r for r in result.result.results if r.node.unique_id == PLAY_BY_PLAY_SOURCE]  # not the hook
+    return str(checked.status)
+
+
+def test_source_freshness_and_status_agree_the_data_is_late_only_when_it_is(warehouse, tmp_path):
+    with open_warehouse(warehouse) as wh:
+        assert play_by_play_freshness(wh).status == "pass"
+    assert source_freshness(warehouse) == "pass", "just loaded"
+    # a delivery missed for a night and a half: older than the YAML's warn_after, not its error_after
+    late = replace(warehouse, duckdb_path=tmp_path / "late.duckdb")
+    shutil.copy(warehouse.duckdb_path, late.duckdb_path)
+    with connect(late) as con:
+        con.execute(f"update {late.raw_relation} set loaded_at = loaded_at - interval 40 hour")
+    assert source_freshness(late) == "warn"
+    with open_warehouse(late) as wh:
+        freshness = play_by_play_freshness(wh)
+    assert (freshness.status, freshness.warn_after, freshness.error_after) == (
+        "warn", timedelta(hours=36), timedelta(hours=72)
+    ), "the thresholds dbt parsed from the YAML"
+
+
+def test_docs_generate_catalogs_every_model_and_the_props_model_exposure(warehouse):
+    """Also what it compiles: the data tests, filtered to the batches through game_date."""
+    result = dbt.invoke(warehouse, ["docs", "generate"], quiet=True)
+    assert result.success
+    catalogued = {node.split(".")[-1] for node in result.result.nodes}
+    assert {"stg_bigdataball__play_by_play", "int_shots_classified", "stg_bigdataball__shots",
+            "int_player_game_shot_zones", "player_shot_zone_features", "player_pregame_features",
+            "player_shot_zone_features_model_ready"} <= catalogued  # fmt: skip
+    assert "source.shotzones.bigdataball.play_by_play" in result.result.sources
+    manifest = json.loads((code.target_dir(warehouse) / "manifest.json").read_text())
+    exposure = manifest["exposures"]["exposure.shotzones.player_props_v3"]
+    assert exposure["type"] == "ml"
+    # every relation tested here declares a game_date: each test reads it through the batch filter
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    filtered = re.compile(r"where game_date >= date '1946-11-01'[^;]*as dbt_subquery")
+    unfiltered = [test["name"] for test in tests if not filtered.search(test["compiled_code"])]
+    assert tests and unfiltered == []
+    assert {"model.shotzones.player_shot_zone_features_model_ready", "model.shotzones.player_pregame_features"} <= set(
+        exposure["depends_on"]["nodes"]
+    )

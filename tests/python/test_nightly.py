@@ -186,7 +186,7 @@ def test_update_loads_what_is_new_backfills_and_serves_the_next_slate(busy_then_
     # the shot with a junk coordinate kept its attempt, zoned by its distance
     shot = query(
         settings,
-        "select shots.zone_source from stg_bigdataball__shots as shots"
+        "select shots.zone_source from int_shots_classified as shots"
         " inner join stg_bigdataball__play_by_play as plays using (game_id, event_order)"
         " where plays.source_file = ? and plays.source_row = ?",
         [str(junk.resolve()), junk_row],

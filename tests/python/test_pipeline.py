@@ -104,7 +104,7 @@ def test_blockers_without_shots_keep_their_blocks(warehouse):
         warehouse,
         """
         select
-            (select count(*) from stg_bigdataball__shots where blocker_player_lookup is not null) as blocked,
+            (select count(*) from int_shots_classified where blocker_player_lookup is not null) as blocked,
             (select sum(blocks_paint + blocks_mid_range + blocks_three) from int_player_game_shot_zones) as credited
         """,
     )[0]
