@@ -323,7 +323,7 @@ def test_the_bigquery_macros_read_values_as_duckdb_does(bigquery_settings):
             f"select v from ({select(getattr(macros, 'bigquery__' + name))}) order by n",
         )
         on_duckdb = duckdb.sql(
-            f"select v from ({select(getattr(macros, 'default__' + name))}) order by n"
+            f"select v from ({select(getattr(macros, 'duckdb__' + name))}) order by n"
         ).fetchall()
         assert dict(zip(values, on_bigquery)) == dict(zip(values, on_duckdb)), name
 
@@ -343,7 +343,7 @@ def test_dbt_build_on_bigquery_gives_the_features_duckdb_gives(on_bigquery, on_d
         failed = [
             (r.node.name, r.status)
             for r in result.result.results
-            if r.status not in ("pass", "success")
+            if r.status not in ("pass", "success") and r.node.resource_type != "exposure"  # no-op
         ]
         assert result.success and failed == [], (settings.target, failed)
 

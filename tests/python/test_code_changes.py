@@ -125,8 +125,9 @@ def test_a_features_model_change_makes_only_features_stale_and_rebuilds_like_a_c
 ):
     model = project / "models" / "marts" / "player_shot_zone_features.sql"
     text = model.read_text()
-    assert text.count("count(*) over last_20 >= 15") == 2
-    model.write_text(text.replace("count(*) over last_20 >= 15", "count(*) over last_20 >= 12"))
+    threshold = "count(*) over last_20 >= {{ var('long_window_min_games') }}"
+    assert text.count(threshold) == 2
+    model.write_text(text.replace(threshold, "count(*) over last_20 >= 12"))
     settings = replace(built, project_dir=project)
     now = states(settings)
     assert {key for key, p in now.items() if p.state == "stale"} == every(settings, FEATURES)
