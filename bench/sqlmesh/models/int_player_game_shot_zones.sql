@@ -79,6 +79,8 @@ players as (
         appearing_player_lookup as player_lookup,
         min(game_date) as game_date,
         min(season) as season,
+        -- macros/identifiers.sql is_playoff_game: playoffs 004..., play-in 005...
+        substr(game_id, 1, 3) in ('004', '005') as is_playoffs,
         max(
             case
                 when role like 'a_' then 'away'
@@ -197,6 +199,7 @@ final as (
         players.player_lookup,
         players.game_date,
         players.season,
+        players.is_playoffs,
         coalesce(own_teams.team_abbr, side_teams.team_abbr) as team_abbr,
         coalesce(shooting.fga, 0) as fga,
         coalesce(shooting.fgm, 0) as fgm,
