@@ -770,7 +770,7 @@ def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> N
             say("served", date=served.day.isoformat(), games=games, rows=served.table.num_rows,
                 out=str(serve_out) if serve_out else None)  # fmt: skip
         else:
-            click.echo(f"Served the slate of {served.day}: {games} games, {served.table.num_rows:,} players{where}")
+            click.echo(f"Served the slate of {served.day}: {_count(games, 'game')}, {_count(served.table.num_rows, 'player')}{where}")
     elif say:
         say("serve_skipped", reason=result.serve_note, failed=result.serve_failed)
     else:
