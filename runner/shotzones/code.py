@@ -7,7 +7,9 @@ that changes nothing in the compiled SQL (a test threshold) changes no fingerpri
 
 Compiling costs a dbt invocation (seconds), so fingerprints are cached in dbt's target/ under a
 key of everything that can change the compiled SQL: the project's model and macro files,
-dbt_project.yml, the profile, the vars and the target.
+dbt_project.yml, the profile, the vars and the target. The same compile's parse of the sources'
+freshness is cached beside them: dbt's manifest.json is no place to read it later, as a dbt
+killed while writing it leaves it cut short.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from shotzones.settings import Settings
 CACHE = "shotzones_code_fingerprints.json"  # in dbt's target directory
 SOURCE_FILES = ("models", "macros", "dbt_project.yml")
 CACHE_ENTRIES = 16
-CACHE_FORMAT = 2  # 2: every model, views too
+CACHE_FORMAT = 3  # 2: every model, views too; 3: the sources' freshness
 
 
 @dataclass(frozen=True)
@@ -88,23 +90,34 @@ def _cache_key(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def current_versions(settings: Settings) -> dict[str, CodeVersion]:
-    """The fingerprint of every model (the incremental ones and the views) as the project
-    compiles now (cached)."""
+def _compiled(settings: Settings) -> dict:
+    """What the project compiles to now (cached): {"models": {model: version}, "freshness":
+    {source: its freshness config}}."""
     key = _cache_key(settings)
     path = target_dir(settings) / CACHE
     cached = json.loads(path.read_text()) if path.exists() else {}
     if key not in cached:
         # the newest few (warehouses, vars) stay: the file stays small
-        cached = dict(list(cached.items())[-(CACHE_ENTRIES - 1) :]) | {key: compile_versions(settings)}
+        cached = dict(list(cached.items())[-(CACHE_ENTRIES - 1) :]) | {key: compile_project(settings)}
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(json.dumps(cached))
         partial.replace(path)  # atomic: a concurrent reader sees the old file or the new
-    return {model: CodeVersion(**version) for model, version in cached[key].items()}
+    return cached[key]
 
 
-def compile_versions(settings: Settings) -> dict[str, dict]:
+def current_versions(settings: Settings) -> dict[str, CodeVersion]:
+    """The fingerprint of every model (the incremental ones and the views) as the project
+    compiles now."""
+    return {model: CodeVersion(**version) for model, version in _compiled(settings)["models"].items()}
+
+
+def source_freshness(settings: Settings, source: str) -> dict:
+    """A source's freshness config as dbt parses it now (warn_after, error_after), {} if none."""
+    return _compiled(settings)["freshness"].get(source) or {}
+
+
+def compile_project(settings: Settings) -> dict:
     """One `dbt compile` of every model, for every date."""
     invocation = dbt.invoke(settings, ["compile", "--select", "resource_type:model", "--log-level", "none"])
     nodes = {result.node.unique_id: result.node for result in invocation.result.results}
@@ -149,4 +162,7 @@ def compile_versions(settings: Settings) -> dict[str, dict]:
             }
         return versions[unique_id]
 
-    return {node.name: version(unique_id) for unique_id, node in nodes.items()}
+    return {
+        "models": {node.name: version(unique_id) for unique_id, node in nodes.items()},
+        "freshness": {unique_id: source.get("freshness") for unique_id, source in manifest["sources"].items()},
+    }

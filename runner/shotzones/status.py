@@ -4,7 +4,6 @@ calendar per season (in the terminal and as a PNG)."""
 from __future__ import annotations
 
 import calendar
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -46,7 +45,7 @@ PERIODS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": ti
 @dataclass(frozen=True)
 class Freshness:
     """Is the play-by-play late? The answer `dbt source freshness` gives, from the thresholds in
-    the source's YAML (read from dbt's manifest) and one query for the latest loaded_at."""
+    the source's YAML (as dbt parsed it) and one query for the latest loaded_at."""
 
     latest: datetime | None
     age: timedelta | None
@@ -78,13 +77,10 @@ def hours(span: timedelta | None) -> float | None:
 
 
 def freshness_thresholds(settings: Settings) -> tuple[timedelta | None, timedelta | None]:
-    """The play-by-play source's warn_after and error_after as dbt parsed them: its manifest,
-    which the survey's compile rewrites whenever a model or YAML file changes (reading it costs
-    tens of milliseconds, a dbt invocation seconds). None for a threshold not set."""
-    manifest = code.target_dir(settings) / "manifest.json"
-    if not manifest.exists():
-        return None, None
-    freshness = json.loads(manifest.read_text())["sources"][PLAY_BY_PLAY_SOURCE].get("freshness") or {}
+    """The play-by-play source's warn_after and error_after as dbt parsed them (with the code
+    fingerprints, so a dbt invocation only when a model or YAML file changed). None for a
+    threshold not set."""
+    freshness = code.source_freshness(settings, PLAY_BY_PLAY_SOURCE)
 
     def limit(name: str) -> timedelta | None:
         after = freshness.get(name) or {}

@@ -76,6 +76,17 @@ def test_source_freshness_and_status_agree_the_data_is_late_only_when_it_is(ware
         "warn", timedelta(hours=36), timedelta(hours=72)
     ), "the thresholds dbt parsed from the YAML"
 
+    # a dbt killed while writing its manifest leaves it cut short: status does not read it
+    manifest = code.target_dir(late) / "manifest.json"
+    whole = manifest.read_bytes()
+    try:
+        manifest.write_bytes(whole[: len(whole) // 2])
+        with open_warehouse(late) as wh:
+            again = play_by_play_freshness(wh)
+        assert (again.status, again.warn_after, again.error_after) == ("warn", timedelta(hours=36), timedelta(hours=72))
+    finally:
+        manifest.write_bytes(whole)
+
 
 def test_docs_generate_catalogs_every_model_and_the_props_model_exposure(warehouse):
     """Also what it compiles: the data tests, filtered to the batches through game_date."""
