@@ -49,7 +49,7 @@ lint: install
 	$(BIN)/sqlfluff lint models
 
 test: install emulator lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # The benchmark (bench/run.py): about 10-15 minutes on 2 cores; writes BENCHMARKS.md and
 # bench/results.json. Generated data is cached in bench/cache/.

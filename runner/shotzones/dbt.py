@@ -6,6 +6,7 @@ import io
 import json
 import os
 import sys
+import threading
 from contextlib import contextmanager, redirect_stdout
 from datetime import date
 from typing import TYPE_CHECKING, Iterator
@@ -32,6 +33,25 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+_importing: list[threading.Thread] = []
+
+
+def start_importing() -> None:
+    """Import dbt in a background thread: it takes seconds of pure Python, which a command
+    that will invoke dbt can overlap with its own work (reading files, surveying the
+    warehouse); `invoke` then waits only for what is left. Once per process."""
+    if not _importing:
+        _importing.append(threading.Thread(target=_import_dbt, name="import-dbt", daemon=True))
+        _importing[0].start()
+
+
+def _import_dbt() -> None:
+    try:
+        import dbt.cli.main  # noqa: F401
+    except Exception:  # noqa: BLE001: `invoke` imports it again, and says what is wrong
+        pass
 
 
 def invoke(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from shotzones import busy
+from shotzones import busy, dbt
 from shotzones.backfill import BackfillResult, Event, Options, backfill
 from shotzones.load import (
     SCHEDULE_FILE,
@@ -97,7 +97,8 @@ def update(
         record_files(settings, schedules.touched)
         on_step(Step("schedule", result))
 
-        result.loaded = load(settings, paths, reread)
+        # new play-by-play means a backfill: dbt's import (seconds) overlaps the load
+        result.loaded = load(settings, paths, reread, on_changes=lambda files: dbt.start_importing())
         on_step(Step("load", result))
 
         result.backfilled = backfill(settings, options, on_event)

@@ -13,7 +13,7 @@ from shotzones import busy, code, ledger
 from shotzones.survey import current_states, require_dates_in_range
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
-from shotzones.warehouse import EVERY_DATE, Warehouse, open_warehouse
+from shotzones.warehouse import EVERY_DATE, Warehouse, open_warehouse, require_warehouse
 
 COLOURS = {"done": "#2e7d32", "pending": "#9e9e9e", "failed": "#c62828", "stale": "#f9a825"}
 # one glyph per state, so that the calendar reads the same without colour (piped, NO_COLOR)
@@ -150,6 +150,7 @@ class Status:
 def status(settings: Settings, start: date | None = None, end: date | None = None) -> Status:
     """Raises busy.WarehouseBusy at once, naming the holder and its progress, while another
     command holds the warehouse: opening it then would stall that command."""
+    require_warehouse(settings)  # before the hold, whose lock file would leave a folder behind
     with busy.hold(replace(settings, wait_seconds=0), busy.command_line("status"), writes=False):
         return _status(settings, start, end)
 

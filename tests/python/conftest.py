@@ -4,6 +4,7 @@ loader and the real dbt models."""
 from __future__ import annotations
 
 import json
+import os
 import selectors
 import shutil
 import subprocess
@@ -20,6 +21,12 @@ from shotzones.generate import generate
 from shotzones.load import load
 from shotzones.settings import PROJECT_DIR, Settings
 from shotzones.warehouse import connect
+
+# Each pytest-xdist worker keeps its own dbt target/ (the saved parse, the caches) and logs/:
+# two dbt processes writing one partial-parse file corrupt it.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    for variable, folder in (("DBT_TARGET_PATH", "target"), ("DBT_LOG_PATH", "logs")):
+        os.environ[variable] = str(PROJECT_DIR / folder / f"pytest-{os.environ['PYTEST_XDIST_WORKER']}")
 
 # Two short seasons across the 2017-era -> 2021-era format change, so windows cross seasons
 # and both generations pass through the same models.

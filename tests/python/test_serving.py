@@ -24,8 +24,8 @@ from shotzones.serving import PREGAME, SLATE_DATE_VARIABLE, historical_features,
 from shotzones.settings import Settings
 from shotzones.warehouse import open_warehouse
 
-BASE_DATES = 10  # loaded before the replay: history for the first slates
-REPLAYED_DATES = 30  # across the offseason between the two generated seasons
+BASE_DATES = 12  # loaded before the replay: history for the first slates
+REPLAYED_DATES = 14  # across the offseason between the two generated seasons (date 20)
 MODEL_READY = "player_shot_zone_features_model_ready"
 
 

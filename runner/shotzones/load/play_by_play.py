@@ -49,16 +49,24 @@ class LoadSummary:
         return 2 if self.rejected else 1 if self.quarantined_rows or self.set_aside_values else 0
 
 
-def load(settings: Settings, paths: Iterable[Path], reread: bool = False) -> LoadSummary:
+def load(
+    settings: Settings,
+    paths: Iterable[Path],
+    reread: bool = False,
+    on_changes: Callable[[list[Path]], None] = lambda files: None,
+) -> LoadSummary:
     """Load play-by-play files and directories: only files new or changed since they were last
     loaded (the manifest), or every file with `reread`. Rejected files and quarantined rows are
     in the summary (`exit_code` says which happened); only finding no files at all raises
     LoadError. On BigQuery the files are validated the same way in a local DuckDB file first,
-    then shipped (see `ship_play_by_play`)."""
+    then shipped (see `ship_play_by_play`). `on_changes` sees the files to load, if any,
+    before they are read."""
     started = time.perf_counter()
     with busy.hold(settings, busy.command_line("load")):
         files, missing = find_files(paths, is_play_by_play_name)
         delta = changed_files(settings, files, reread)
+        if delta.changed:
+            on_changes(delta.changed)
         if settings.target == "bigquery":
             with local_validation(settings) as (local, directory):
                 summary = _load(
@@ -217,7 +225,12 @@ def _replace_games(con, settings: Settings, good: str, bad_columns: list[str]) -
         con.execute(
             f"""
             delete from {settings.raw_relation}
-            where {CANONICAL_GAME_ID_SQL.format('game_id')} in (select game_id from new_games)
+            where game_id in (
+                -- the spellings of the new games' ids: each distinct spelling made canonical
+                -- once, not every row of the table
+                select game_id from (select distinct game_id from {settings.raw_relation})
+                where {CANONICAL_GAME_ID_SQL.format('game_id')} in (select game_id from new_games)
+            )
                or source_file in (select target from read_files)
             """
         )
