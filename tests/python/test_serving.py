@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from conftest import query
 from shotzones.backfill import backfill
 from shotzones.cli import main
-from shotzones.load import load, load_schedule
+from shotzones.load import load, load_schedule, schedule_relation
 from shotzones.serving import PREGAME, SLATE_DATE_VARIABLE, historical_features, next_slate_date, pregame_features
 from shotzones.settings import Settings
 from shotzones.warehouse import open_warehouse
@@ -175,6 +175,9 @@ def test_features_writes_the_slate_in_every_format(served, replay, tmp_path):
 def test_features_refuses_what_it_cannot_serve(served, replay, tmp_path):
     no_games = invoke("features", "--date", "2019-07-04")
     assert no_games.exit_code == 2 and "no games scheduled on 2019-07-04" in no_games.output
+    # the schedule published so far ends with the last date played
+    with duckdb.connect(str(served.duckdb_path)) as con:
+        con.execute(f"delete from {schedule_relation(served)} where game_date > date '{replay.dates[-1]}'")
     after_the_schedule = invoke("features")
     assert after_the_schedule.exit_code == 2 and "no scheduled games after" in after_the_schedule.output
     parquet = invoke("features", "--date", replay.dates[-1].isoformat(), "--format", "parquet")
