@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shotzones import dbt
-from shotzones.waves import wave_commands
+from shotzones.waves import wave_command
 from shotzones.planning import Batch
 from shotzones.settings import Settings
 from shotzones.warehouse import BigQueryWarehouse, open_warehouse
@@ -37,8 +37,8 @@ def estimate(settings: Settings, planned_waves: list[list[Batch]]) -> list[WaveC
         if not isinstance(wh, BigQueryWarehouse):
             raise ValueError(f"a cost estimate needs BigQuery's dry runs, not {settings.target}")
         for wave in planned_waves:
-            # the test command selects the models, the views over them and every test of both
-            selection = wave_commands(wave[0].models)[-1][1:]
+            # the wave's build selects the models, the views over them and every test of both
+            selection = wave_command(wave[0].models)[1:]
             # compile prints each node it compiled unless told to log nothing
             invocation = dbt.invoke(settings, ["compile", *selection, "--log-level", "none"], [(b.start, b.end) for b in wave])
             compiled = {

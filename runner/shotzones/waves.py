@@ -1,4 +1,4 @@
-"""One wave of a backfill: its dbt commands (build, then test; one `dbt build` for one date), and what dbt's results say
+"""One wave of a backfill: its `dbt build`, and what dbt's results say
 about each model's partitions: done, failed on a date a test names, failed whole, or worth a
 retry (a transient error)."""
 
@@ -103,48 +103,47 @@ def _measured(node, rows: list[dict]) -> str:
     return f"{len(rows):,} failing {'row' if len(rows) == 1 else 'rows'}"
 
 
-def wave_commands(models: tuple[str, ...], with_views: bool = True, one_date: bool = False) -> list[list[str]]:
-    """The dbt commands of a wave: build the staging views and the others the models read, the
-    models and the views over them (not those over a model this wave leaves alone: it may not
-    exist yet), then test them and their sources. Without views, the models alone: a view
-    reads no batch, so once a backfill has created them, later waves leave them be.
-
-    A wave of one date is one `dbt build`: a failing test skipping what is downstream of it
-    then skips only what has failed, and one invocation fewer saves seconds of dbt's start-up.
-    Without views, it selects the data tests directly, as excluding a view excludes its tests."""
+def wave_command(models: tuple[str, ...], with_views: bool = True) -> list[str]:
+    """The `dbt build` of a wave: the staging views and the others the models read, the models
+    and the views over them (not those over a model this wave leaves alone: it may not exist
+    yet), and the data tests of them and their sources. Without views, the models and every data
+    test (selected directly, as excluding a view would exclude its tests): a view reads no
+    batch, so once a backfill has created them, later waves leave them be."""
     upstream_views = [f"+{model},config.materialized:view" for model in models]  # int_shots_classified, int_game_players
-    select = ["--select", "path:models/staging", *upstream_views, *(f"{model}+" for model in models)]
-    # a model upstream of the wave's is left alone itself; one downstream with its views
+    select = ["--select", "path:models/staging", *upstream_views, *(f"{model}+" for model in models), "source:bigdataball"]
+    # a model upstream of the wave's is left alone itself; one downstream with its views, and a
+    # test that also reads a model outside this wave waits for that model's wave
     others = [f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m for m in MODELS if m not in models]
-    # a test that also reads a model outside this wave waits for that model's wave
-    tests = ["--exclude", "test_type:unit", *others, "--indirect-selection", "cautious"]
-    if one_date:
-        return [["build", *(select + ["source:bigdataball"] if with_views else ["--select", *models, "test_type:data"]), *tests]]
-    build = ["run", *select, *(["--exclude", *others] if others else [])] if with_views else ["run", "--select", *models]
-    return [build, ["test", *select, "source:bigdataball", *tests]]
-
-
-def covers_one_date(wave: list[Batch]) -> bool:
-    return len({day for batch in wave for day in (batch.start, batch.end)}) == 1
+    exclude = ["--exclude", "test_type:unit", *others, "--indirect-selection", "cautious"]
+    return ["build", *(select if with_views else ["--select", *models, "test_type:data"]), *exclude]
 
 
 def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bool = True) -> WaveOutcome:
-    """Build the wave's batches, then test them: two dbt invocations, because in one `dbt build`
-    a failing test skips everything downstream for every date of the wave, where only the dates
-    the test names have failed (one date: one `dbt build`)."""
+    """One `dbt build` of the wave's batches. A test that fails there skips everything
+    downstream of what it tested for every date of the wave, where only the dates it names have
+    failed: what it skipped is built (and tested) again by a further build, until nothing is
+    left skipped by a failing test."""
     models = wave[0].models
-    results = []
+    batches = [(b.start, b.end) for b in wave]
+    command = wave_command(models, with_views)
+    by_node: dict[str, object] = {}
+    skipped: list[str] = []
     try:
-        for command in wave_commands(models, with_views, covers_one_date(wave)):
-            batches = [(b.start, b.end) for b in wave]
+        while True:
             # the ledger, not target/'s manifest and run results, says what a wave did: writing
             # them costs half a second
             invocation = dbt.invoke(settings, [*command, "--threads", str(threads), "--no-write-json"], batches, quiet=True)
-            results += invocation.result.results
-            if command[0] == "run" and not invocation.success:
-                break  # a model failed to build: there is nothing to test
+            results = invocation.result.results
+            by_node |= {r.node.unique_id: r for r in results}
+            statuses = {str(r.status) for r in results}
+            skipped, before = [r.node.name for r in results if r.node.resource_type == "model" and str(r.status) == "skipped"], skipped
+            if not skipped or skipped == before or "fail" not in statuses or "error" in statuses:
+                break
+            command = ["build", "--select", *skipped, *command[command.index("--exclude"):]]
     except dbt.DbtError as error:
         return WaveOutcome({}, {}, error=str(error))
+    # an exposure builds nothing (dbt's no-op), and one a failing test skipped stays skipped
+    results = [r for r in by_node.values() if r.node.resource_type != "exposure"]
     outcome = WaveOutcome({model: {} for model in models}, {})
     views = [r for r in results if r.node.resource_type == "model" and r.node.name not in models]
     outcome.views_built = [r.node.name for r in views if str(r.status) == "success"]
@@ -164,7 +163,7 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bo
         else:
             # a failing test (or staging view) fails the models that read what it checked
             owners = [m for m in models if any(d.endswith("." + m) for d in depends_on)] or list(models)
-        if status in ("success", "pass", "no-op"):  # no-op: the exposure, in a `dbt build`
+        if status in ("success", "pass"):
             continue
         measured = failures_by_date(settings, node) if status in ("fail", "warn") else None
         if status == "warn":
