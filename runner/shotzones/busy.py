@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from shotzones.settings import Settings
 
@@ -209,7 +209,7 @@ def _lock_row(settings: Settings, activity: Activity, deadline: float) -> Iterat
                 if not is_transient(str(error)) or time.monotonic() >= deadline:
                     raise
             time.sleep(max(POLL_SECONDS, 1.0))
-        ledger.start_run(wh, activity.run_id, started, activity.command)
+        _retrying(lambda: ledger.start_run(wh, activity.run_id, started, activity.command), deadline)
     held = Held(activity, owns_lock_row=True, recovered=recovered)
     outcome = "failed"
     try:
@@ -217,8 +217,27 @@ def _lock_row(settings: Settings, activity: Activity, deadline: float) -> Iterat
         outcome = held.outcome or "success"
     finally:
         with open_warehouse(settings) as wh:
-            ledger.finish_run(wh, activity.run_id, outcome, datetime.now())
-            ledger.release_lock(wh, activity.run_id)
+            settle = time.monotonic() + LEDGER_WRITE_SECONDS
+            _retrying(lambda: ledger.finish_run(wh, activity.run_id, outcome, datetime.now()), settle)
+            _retrying(lambda: ledger.release_lock(wh, activity.run_id), settle)
+
+
+# how long a ledger write is tried again while another command's write to the table conflicts
+LEDGER_WRITE_SECONDS = 60
+
+
+def _retrying(write: Callable[[], None], deadline: float) -> None:
+    """A ledger write, again while it meets another command's write to the same table (two
+    commands' DML on one BigQuery table conflict) and the deadline has not passed."""
+    from shotzones.waves import is_transient
+
+    while True:
+        try:
+            return write()
+        except Exception as error:
+            if not is_transient(str(error)) or time.monotonic() >= deadline:
+                raise
+        time.sleep(max(POLL_SECONDS, 1.0))
 
 
 def _activity_of(wh, holder) -> Activity:

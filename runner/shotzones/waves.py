@@ -16,7 +16,7 @@ from shotzones.warehouse import Warehouse, date_list, open_warehouse
 # conflict, a quota or rate limit, a dropped connection.
 TRANSIENT_ERRORS = (
     "could not set lock", "conflicting lock", "could not serialize", "transaction conflict",
-    "conflict on tuple", "write-write conflict",
+    "conflict on tuple", "conflict on update", "write-write conflict",
     "quota exceeded", "rate limit", "ratelimitexceeded", "too many requests", "503",
     "too many dml statements outstanding",
     "connection reset", "connection aborted", "connection refused", "timed out", "deadline exceeded",
