@@ -468,6 +468,9 @@ def test_nothing_to_load_is_exit_2(tmp_path, cli):
     assert result.exit_code == 2 and "no .csv or .csv.gz files" in result.output
     result = cli("load", tmp_path / "missing.csv")
     assert result.exit_code == 2 and "missing.csv: no such file or directory" in result.output
+    missing = tmp_path / "not-yet"
+    assert load(replace(Settings(), duckdb_path=missing / "w.duckdb"), [tmp_path / "missing.csv"]).rejected
+    assert not missing.exists(), "nothing read: no warehouse, no folder, no lock file"
     with pytest.raises(LoadError):
         load(replace(Settings(), duckdb_path=tmp_path / "w.duckdb"), [tmp_path / "nothing"])
 

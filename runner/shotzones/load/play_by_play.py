@@ -62,8 +62,10 @@ def load(
     then shipped (see `ship_play_by_play`). `on_changes` sees the files to load, if any,
     before they are read."""
     started = time.perf_counter()
+    files, missing = find_files(paths, is_play_by_play_name)
+    if not files:  # nothing to read: no warehouse (nor its folder) created for it
+        return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started, rejected=tuple(missing))
     with busy.hold(settings, busy.command_line("load")):
-        files, missing = find_files(paths, is_play_by_play_name)
         delta = changed_files(settings, files, reread)
         if delta.changed:
             on_changes(delta.changed)
