@@ -205,10 +205,10 @@ _BAD_ROW_VALUES = """
 """
 
 
-def quarantine(con, numbered: str, table: str) -> tuple[str, list[str]]:
-    """The temp table `quarantine_new`, every problem of the rows read into `table` (numbered by
-    `numbered`, reading.number_rows) and of the lines the reader refused; and a FROM clause, as
-    `good`, of the rows to load (those not held back), with the columns holding a bad value."""
+def quarantine(con, numbered: str, table: str) -> list[str]:
+    """The temp table `quarantine_new`, every problem of the rows of `table` (numbered by
+    `numbered`: with `rid`, `target` and `source_row`) and of the lines the reader refused; and
+    the columns holding a bad value. The temp table `bad_rows` holds each bad value's row."""
     find_bad_values(con, table)
     bad_columns = [column for (column,) in con.execute(
         "select distinct column_name from bad_values order by column_name"
@@ -237,16 +237,8 @@ def quarantine(con, numbered: str, table: str) -> tuple[str, list[str]]:
                    bad_rows.row_values
             from {_BAD_ROW_VALUES}
         """
-        # held back: the rows that cannot be placed; the others keep their row
-        gating = ", ".join(literal(column) for column in GATING_COLUMNS)
-        good = f"""{numbered} as good anti join (
-            select bad_rows.rid
-            from {_BAD_ROW_VALUES}
-            where bad_values.column_name in ({gating})
-        ) as held_back on good.rid = held_back.rid"""
     else:
         value_problems = "select null, null, null, null, null, null, null, null where false"
-        good = f"{numbered} as good"
     con.execute(
         f"""
         create or replace temp table quarantine_new as
@@ -255,19 +247,36 @@ def quarantine(con, numbered: str, table: str) -> tuple[str, list[str]]:
         {value_problems}
         """
     )
-    return good, bad_columns
+    return bad_columns
 
 
-def loaded_values(bad_columns: list[str]) -> str:
-    """The select list of the raw columns of `good`: a value set aside is loaded missing (the
-    recorded problem keeps it as delivered)."""
-    return ", ".join(
-        f"case when good.{quote(name)} in (select value from bad_values where column_name ="
-        f" {literal(name)}) then null else good.{quote(name)} end as {quote(name)}"
-        if name in bad_columns and name not in GATING_COLUMNS
-        else f"good.{quote(name)}"
-        for name in RAW_COLUMNS
+def set_aside(con, table: str, rows: str, bad_columns: list[str]) -> None:
+    """Of the rows of `table` matching `rows`, which `quarantine` checked: those that cannot be
+    placed (a bad gating value) are deleted, held back; any other bad value is made NULL, set
+    aside (the recorded problem keeps it as delivered)."""
+    if not bad_columns:
+        return
+    gating = ", ".join(literal(column) for column in GATING_COLUMNS)
+    con.execute(
+        f"""
+        delete from {table}
+        where rowid in (
+            select bad_rows.rid
+            from {_BAD_ROW_VALUES}
+            where bad_values.column_name in ({gating})
+        )
+        """
     )
+    for column in bad_columns:
+        if column not in GATING_COLUMNS:
+            con.execute(
+                f"""
+                update {table} set {quote(column)} = null
+                where {rows} and {quote(column)} in (
+                    select value from bad_values where column_name = {literal(column)}
+                )
+                """
+            )
 
 
 def problem_summary(con) -> dict:

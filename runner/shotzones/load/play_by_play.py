@@ -14,14 +14,16 @@ import duckdb
 
 from shotzones import busy
 from shotzones.load.checks import (
-    CANONICAL_GAME_ID_SQL, GAME_DATE_SQL, Problem, loaded_values, problem_summary, quarantine,
+    CANONICAL_GAME_ID_SQL, GAME_DATE_SQL, Problem, problem_summary, quarantine, set_aside,
 )  # fmt: skip
 from shotzones.load.files import (
-    Rejected, changed_files, find_files, is_play_by_play_name, probe_all, record_files,
+    Rejected, Source, changed_files, find_files, is_play_by_play_name, probe_all, record_files,
 )  # fmt: skip
-from shotzones.load.reading import Reader, number_rows, plainly_named, register_links
+from shotzones.load.reading import (
+    TARGET, Reader, UnreadableGroup, number_rows, plainly_named, register_links,
+)  # fmt: skip
 from shotzones.load.shipping import local_validation, ship_play_by_play
-from shotzones.load.tables import QUARANTINE, RAW, SCHEDULE, create_tables, quarantine_relation
+from shotzones.load.tables import QUARANTINE, RAW, SCHEDULE, create_tables, quarantine_relation, quote
 from shotzones.settings import RAW_COLUMNS, Settings
 from shotzones.warehouse import connect
 
@@ -99,31 +101,29 @@ def _load(
 
     with connect(settings) as con, plainly_named(sources) as links:
         register_links(con, links)
-        reader = Reader(con, "incoming", RAW_COLUMNS, links)
-        reader.read(sources)
-        for source in reader.reread_invalid_utf8(sources):
-            notes.append(f"{source.path}: not valid UTF-8, read as Latin-1")
+        create_tables(con, settings, RAW, QUARANTINE, SCHEDULE)  # the models read the schedule, loaded or not
+        while True:
+            try:
+                summary, read = _read_check_and_replace(con, settings, sources, links)
+                break
+            except UnreadableGroup as failure:  # rolled back: load again without the files at fault
+                unreadable = Reader(con, settings.raw_relation, "", links).unreadable(failure.group, failure.encoding)
+                if not unreadable:
+                    raise failure.error
+                rejected += unreadable
+                failed = {r.path for r in unreadable}
+                sources = [s for s in sources if s.path not in failed]
         notes.extend(
-            f"{s.path}: read as UTF-16" for s in sources if s.encoding == "utf-16"
+            f"{s.path}: read as UTF-16" for s in read if s.encoding == "utf-16"
         )
         notes.extend(
             f"{s.path}: not valid UTF-8 in its header, read as Latin-1"
-            for s in sources
+            for s in read
             if s.encoding == "latin-1"
-        )
-        rejected += reader.rejected
-        failed = {r.path for r in reader.rejected}
-        read = [s for s in sources if s.path not in failed]
-        con.execute(
-            "create or replace temp table read_files as"
-            " select * from link_targets where target in (select unnest(?))",
-            [[str(s.path) for s in read]],
         )
         if not read:
             return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started,
                                rejected=tuple(rejected), notes=tuple(notes))  # fmt: skip
-
-        summary = _validate_and_write(con, settings)
         if ship is not None:
             notes.extend(ship(con) or ())
         notes.extend(summary.pop("notes"))
@@ -132,7 +132,7 @@ def _load(
             for (path,) in con.execute(
                 """
                 select target from read_files
-                where link not in (select source_file from incoming_first_rows)
+                where target not in (select source_file from line_starts)
                   and link not in (select link from read_rejects)
                 order by target
                 """
@@ -147,44 +147,94 @@ def _load(
     )
 
 
-def _validate_and_write(con, settings: Settings) -> dict:
-    """Check the rows read into `incoming`, replace their games and files in the raw table and
-    the quarantine; the LoadSummary fields that describe it."""
-    good, bad_columns = quarantine(con, number_rows(con, "incoming"), "incoming")
-    good, superseded = _take_latest_delivery(con, good)
-    _replace_games(con, settings, good, bad_columns)
+# The rows this load wrote into the raw table: every statement of one transaction stamps them
+# with its start, `current_timestamp`.
+NEW_ROWS = "loaded_at = current_timestamp"
+# A row whose `date` does not parse is written on this date, to be held back before the
+# transaction commits (date is a gating column): the raw table's game_date is never NULL.
+UNPLACED_DATE = "date '0001-01-01'"
+
+
+def _read_check_and_replace(con, settings: Settings, sources: list[Source], links) -> tuple[dict, list[Source]]:
+    """In one transaction: the files read straight into the raw table (each row written once),
+    checked there, the rows held back deleted and the values set aside made NULL, then the
+    earlier rows of their games and files deleted; the quarantine likewise. The LoadSummary
+    fields that describe it, and the files read (the others were rejected)."""
+    select = (
+        ", ".join(quote(name) for name in RAW_COLUMNS)
+        + f", coalesce({GAME_DATE_SQL.format(quote('date'))}, {UNPLACED_DATE}), {TARGET}, 0, current_timestamp"
+    )
+    con.execute("begin transaction")
+    try:
+        reader = Reader(con, settings.raw_relation, select, links, in_transaction=True)
+        reader.read(sources)
+        reread = reader.reread_invalid_utf8(
+            sources,
+            f"delete from {settings.raw_relation} where {NEW_ROWS}"
+            " and source_file in (select target from link_targets where link in (select unnest(?)))",
+        )
+        read = [s for s in sources if s.path not in {r.path for r in reader.rejected}]
+        con.execute(
+            "create or replace temp table read_files as"
+            " select * from link_targets where target in (select unnest(?))",
+            [[str(s.path) for s in read]],
+        )
+        _number_new_rows(con, settings)
+        new_rows = f"(select *, rowid as rid, source_file as target from {settings.raw_relation} where {NEW_ROWS})"
+        bad_columns = quarantine(con, new_rows, new_rows)
+        set_aside(con, settings.raw_relation, NEW_ROWS, bad_columns)
+        superseded = _take_latest_delivery(con, settings)
+        _replace_games(con, settings)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     rows, games, first_date, last_date = con.execute(
         "select coalesce(sum(rows), 0), count(*), min(first_date), max(last_date) from new_games"
     ).fetchone()
-    return dict(
-        notes=tuple(
-            f"{earlier}: {games:,} game{'s' if games != 1 else ''} also in {later},"
-            " loaded from there"
-            for earlier, later, games in superseded
-        ),
-        rows=rows,
-        games=games,
-        first_date=first_date,
-        last_date=last_date,
-        **problem_summary(con),
+    notes = [f"{source.path}: not valid UTF-8, read as Latin-1" for source in reread]
+    notes += [
+        f"{earlier}: {games:,} game{'s' if games != 1 else ''} also in {later}, loaded from there"
+        for earlier, later, games in superseded
+    ]
+    summary = dict(notes=tuple(notes), rows=rows, games=games, first_date=first_date,
+                   last_date=last_date, **problem_summary(con))  # fmt: skip
+    return summary, read
+
+
+def _number_new_rows(con, settings: Settings) -> None:
+    """Each new row's source_row, its line in its file minus one (reading.number_rows)."""
+    raw = settings.raw_relation
+    number_rows(con, raw, NEW_ROWS)
+    con.execute(
+        f"""
+        update {raw} set source_row = {raw}.rowid - line_starts.first_rowid + 1
+        from line_starts
+        where {raw}.source_file = line_starts.source_file and {raw}.{NEW_ROWS}
+        """
+    )
+    con.execute(
+        f"update {raw} set source_row = source_row + line_shifts.skips"
+        f" from line_shifts where {raw}.rowid = line_shifts.rid"
     )
 
 
-def _take_latest_delivery(con, good: str) -> tuple[str, list[tuple[str, str, int]]]:
+def _take_latest_delivery(con, settings: Settings) -> list[tuple[str, str, int]]:
     """A game is replaced whole, so a game delivered in two files of one load (a game file and a
-    season file) is taken from the later file alone: `good` without the earlier deliveries, and
-    (earlier file, later file, games) for each pair. The temp table `new_games`: the games
-    loaded, their rows and dates."""
+    season file) is taken from the later file alone: the earlier deliveries' new rows are
+    deleted. (earlier file, later file, games) for each pair; the temp table `new_games`: the
+    games loaded, their rows and dates."""
+    raw = settings.raw_relation
     con.execute(
         f"""
         create or replace temp table delivered as
         with by_spelling as (
-            select source_file as link, game_id, "date", count(*) as rows
-            from {good}
+            select link, game_id, game_date, count(*) as rows
+            from {raw} inner join read_files on {raw}.source_file = read_files.target
+            where {raw}.{NEW_ROWS}
             group by all
         )
         select *, {CANONICAL_GAME_ID_SQL.format('game_id')} as canonical_game_id,
-               {GAME_DATE_SQL.format('"date"')} as game_date,
                max(link) over (partition by {CANONICAL_GAME_ID_SQL.format('game_id')}) as last_link
         from by_spelling
         """
@@ -201,10 +251,16 @@ def _take_latest_delivery(con, good: str) -> tuple[str, list[tuple[str, str, int
         """
     ).fetchall()
     if superseded:
-        good += """
-            anti join (select link, game_id from delivered where link <> last_link) as superseded
-            on good.source_file = superseded.link and good.game_id = superseded.game_id
-        """
+        con.execute(
+            f"""
+            delete from {raw}
+            where {NEW_ROWS} and (source_file, game_id) in (
+                select (target, game_id)
+                from delivered inner join link_targets using (link)
+                where link <> last_link
+            )
+            """
+        )
     con.execute(
         """
         create or replace temp table new_games as
@@ -215,50 +271,37 @@ def _take_latest_delivery(con, good: str) -> tuple[str, list[tuple[str, str, int
         group by all
         """
     )
-    return good, superseded
+    return superseded
 
 
-def _replace_games(con, settings: Settings, good: str, bad_columns: list[str]) -> None:
-    """In one transaction: the raw rows of the new games and of the files read go, the `good`
-    rows come in; the files' recorded problems are replaced by `quarantine_new`."""
-    create_tables(con, settings, RAW, QUARANTINE, SCHEDULE)  # the models read the schedule, loaded or not
-    con.execute("begin transaction")
-    try:
-        con.execute(
-            f"""
-            delete from {settings.raw_relation}
-            where game_id in (
+def _replace_games(con, settings: Settings) -> None:
+    """The raw rows of the new games and of the files read that this load did not write go; the
+    files' recorded problems are replaced by `quarantine_new`."""
+    con.execute(
+        f"""
+        delete from {settings.raw_relation}
+        where not {NEW_ROWS} and (
+            game_id in (
                 -- the spellings of the new games' ids: each distinct spelling made canonical
                 -- once, not every row of the table
                 select game_id from (select distinct game_id from {settings.raw_relation})
                 where {CANONICAL_GAME_ID_SQL.format('game_id')} in (select game_id from new_games)
             )
-               or source_file in (select target from read_files)
-            """
+            or source_file in (select target from read_files)
         )
-        con.execute(
-            f"""
-            insert into {settings.raw_relation}
-            select {loaded_values(bad_columns)}, {GAME_DATE_SQL.format('"date"')}, good.target,
-                   good.source_row, current_timestamp
-            from {good}
-            """
-        )
-        con.execute(
-            f"""
-            delete from {quarantine_relation(settings)}
-            where source_file in (select target from read_files)
-            """
-        )
-        con.execute(
-            f"""
-            insert into {quarantine_relation(settings)}
-            select source_file, line, column_name, value, problem, reason, raw_line, row_values,
-                   current_timestamp
-            from quarantine_new
-            """
-        )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        """
+    )
+    con.execute(
+        f"""
+        delete from {quarantine_relation(settings)}
+        where source_file in (select target from read_files)
+        """
+    )
+    con.execute(
+        f"""
+        insert into {quarantine_relation(settings)}
+        select source_file, line, column_name, value, problem, reason, raw_line, row_values,
+               current_timestamp
+        from quarantine_new
+        """
+    )

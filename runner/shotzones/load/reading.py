@@ -40,21 +40,28 @@ def plainly_named(sources: list[Source]) -> Iterator[dict[Path, Path]]:
         yield links
 
 
-class Reader:
-    """Reads groups of files into a temp table, with DuckDB's rejects (ragged rows, broken
-    quoting, bad encoding) kept in the temp table `read_rejects`. A group that fails outright
-    (a broken gzip stream, an unreadable file) is split until the failing file is found alone
-    and rejected, so the others still load."""
+class UnreadableGroup(Exception):
+    """DuckDB could not read a group of files at all (a broken gzip stream, an unreadable file)
+    inside a transaction, which that aborts: roll back, then `Reader.unreadable(group)`."""
 
-    def __init__(self, con, table: str, columns: tuple[str, ...], links: dict[Path, Path]):
-        self.con, self.table, self.columns, self.links = con, table, columns, links
+    def __init__(self, group: list[Source], encoding: str, error: duckdb.Error):
+        super().__init__(str(error))
+        self.group, self.encoding, self.error = group, encoding, error
+
+
+class Reader:
+    """Reads groups of files with `insert into {table} select {select} from read_csv(...)`:
+    `select` names the header's columns and `filename` (the link read). DuckDB's rejects
+    (ragged rows, broken quoting, bad encoding) go to the temp table `read_rejects`. A group that
+    fails outright is split until each failing file is found alone and rejected, so the others
+    still load; inside a transaction (`in_transaction`), which the failure aborts, the group is
+    raised as UnreadableGroup instead."""
+
+    def __init__(self, con, table: str, select: str, links: dict[Path, Path], in_transaction: bool = False):
+        self.con, self.table, self.select, self.links = con, table, select, links
+        self.in_transaction = in_transaction
         self.rejected: list[Rejected] = []
         self._scans = itertools.count()
-        quoted_types = ", ".join(f"null::varchar as {quote(name)}" for name in columns)
-        con.execute(
-            f"create or replace temp table {table} as select {quoted_types},"
-            " null::varchar as source_file limit 0"
-        )
         con.execute(
             "create or replace temp table read_rejects (link varchar, line bigint,"
             " column_name varchar, error_type varchar, csv_line varchar, error_message varchar)"
@@ -65,18 +72,33 @@ class Reader:
         for source in sources:
             groups[(source.header, encoding or source.encoding)].append(source)
         for (header, group_encoding), group in groups.items():
-            self._read_split(group, header, group_encoding)
+            try:
+                self._read_group(group, header, group_encoding)
+            except duckdb.Error as error:
+                if self.in_transaction:
+                    raise UnreadableGroup(group, group_encoding, error) from error
+                unreadable = self.unreadable(group, group_encoding)
+                if not unreadable:
+                    raise
+                self.rejected += unreadable
+                failed = {r.path for r in unreadable}
+                self.read([s for s in group if s.path not in failed], encoding)
 
-    def _read_split(self, group: list[Source], header: tuple[str, ...], encoding: str) -> None:
+    def unreadable(self, group: list[Source], encoding: str) -> list[Rejected]:
+        """The files of `group` DuckDB cannot read at all, each alone, found by halving the group
+        with reads that count rows and write nothing."""
         try:
-            self._read_group(group, header, encoding)
+            self.con.execute(
+                f"select count(*) from read_csv(?, header = true, all_varchar = true,"
+                f" encoding = {literal(encoding)}, ignore_errors = true)",
+                [[str(self.links[source.path]) for source in group]],
+            )
+            return []
         except duckdb.Error as error:
             if len(group) == 1:
-                self.rejected.append(Rejected(group[0].path, self._reason(error, group[0])))
-                return
+                return [Rejected(group[0].path, self._reason(error, group[0]))]
             middle = len(group) // 2
-            self._read_split(group[:middle], header, encoding)
-            self._read_split(group[middle:], header, encoding)
+            return self.unreadable(group[:middle], encoding) + self.unreadable(group[middle:], encoding)
 
     def _reason(self, error: duckdb.Error, source: Source) -> str:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
@@ -89,12 +111,11 @@ class Reader:
         scan = next(self._scans)
         errors, scans = f"shotzones_rejects_{scan}", f"shotzones_reject_scans_{scan}"
         column_types = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header) + "}"
-        selected = ", ".join(quote(name) for name in self.columns)
         try:
             self.con.execute(
                 f"""
                 insert into {self.table}
-                select {selected}, filename
+                select {self.select}
                 from read_csv(
                     ?, header = true, auto_detect = false, columns = {column_types},
                     delim = ',', quote = '"', escape = '"', filename = true,
@@ -116,12 +137,19 @@ class Reader:
                          e.byte_position, e.column_idx
                 """
             )
-        finally:
-            self.con.execute(f"drop table if exists {errors}")
-            self.con.execute(f"drop table if exists {scans}")
+        except duckdb.Error:
+            if not self.in_transaction:  # an aborted transaction takes them with it
+                self._drop(errors, scans)
+            raise
+        self._drop(errors, scans)
 
-    def reread_invalid_utf8(self, sources: list[Source]) -> list[Source]:
-        """Files DuckDB found not to be UTF-8, read again whole as Latin-1."""
+    def _drop(self, *tables: str) -> None:
+        for table in tables:
+            self.con.execute(f"drop table if exists {table}")
+
+    def reread_invalid_utf8(self, sources: list[Source], delete_read: str) -> list[Source]:
+        """Files DuckDB found not to be UTF-8, read again whole as Latin-1: `delete_read`, a
+        statement over the links in `?`, deletes what was read of them first."""
         invalid = {
             link
             for (link,) in self.con.execute(
@@ -131,73 +159,79 @@ class Reader:
         again = [s for s in sources if s.encoding == "utf-8" and str(self.links[s.path]) in invalid]
         if again:
             links = [str(self.links[s.path]) for s in again]
-            self.con.execute(f"delete from {self.table} where source_file in (select unnest(?))", [links])
+            self.con.execute(delete_read, [links])
             self.con.execute("delete from read_rejects where link in (select unnest(?))", [links])
             self.read(again, encoding="latin-1")
         return again
 
 
-def number_rows(con, table: str) -> str:
-    """A FROM clause over `table` adding `rid` (its rowid), `target` (the file) and `source_row`
-    (the row's data line in its file, line - 1). Rows are in file order, so a row's position
-    among its file's rows is its data row, shifted past the lines the reader rejected before it;
-    only the rows of files with rejected lines pay for that shift."""
+def number_rows(con, table: str, rows: str = "true") -> None:
+    """The line numbers of the rows of `table` matching `rows`, as a Reader read them (its
+    `source_file` being TARGET): the temp table `line_starts` (each file's first rowid) and,
+    when the reader rejected lines, `line_shifts` (rowid, lines to add). Rows are in file
+    order, so a row's position among its file's rows is its data row (line - 1), shifted past
+    the lines the reader rejected before it: only the rows of files with rejected lines are
+    shifted. `row_line_sql` is a row's data row from these."""
     con.execute(
         f"""
-        create or replace temp table {table}_first_rows as
-        select source_file, min({table}.rowid) as first_rowid, any_value(target) as target
-        from {table} inner join link_targets on {table}.source_file = link_targets.link
+        create or replace temp table line_starts as
+        select source_file, min(rowid) as first_rowid
+        from {table}
+        where {rows}
         group by source_file
         """
     )
-    numbered = f"""
-        {table}
-        inner join {table}_first_rows using (source_file)
-    """
-    position = f"{table}.rowid - {table}_first_rows.first_rowid + 1"
-    if not has_rejects(con):
-        return f"(select {table}.*, {table}.rowid as rid, target, {position} as source_row from {numbered})"
     # The j-th rejected line of a file (data row p_j) is skipped by every good row at position
     # k >= p_j - (j - 1): a good row's data row is k plus the largest such j.
     con.execute(
         f"""
-        create or replace temp table {table}_shifts as
+        create or replace temp table line_shifts as
         with rejected_rows as (
-            select link, line - 1 as data_row,
-                   row_number() over (partition by link order by line) as skipped
-            from (select distinct link, line from read_rejects)
+            select target as source_file, line - 1 as data_row,
+                   row_number() over (partition by target order by line) as skipped
+            from (select distinct link, line from read_rejects) inner join link_targets using (link)
         ),
         thresholds as (
-            select link, data_row - skipped + 1 as threshold, max(skipped) as skips
+            select source_file, data_row - skipped + 1 as threshold, max(skipped) as skips
             from rejected_rows
-            group by link, data_row - skipped + 1
+            group by source_file, data_row - skipped + 1
         ),
         positions as (
-            select {table}.rowid as rid, source_file, {position} as position
-            from {numbered}
-            where source_file in (select link from thresholds)
+            select {table}.rowid as rid, source_file, {table}.rowid - first_rowid + 1 as position
+            from {table} inner join line_starts using (source_file)
+            where {rows} and source_file in (select source_file from thresholds)
         )
         select positions.rid, thresholds.skips
         from positions asof inner join thresholds
-            on positions.source_file = thresholds.link and positions.position >= thresholds.threshold
+            on positions.source_file = thresholds.source_file and positions.position >= thresholds.threshold
         """
     )
+
+
+def numbered_rows(con, table: str) -> str:
+    """A FROM clause over the temp `table` a Reader filled, adding `source_row` (number_rows)."""
+    number_rows(con, table)
     return f"""(
-        select {table}.*, {table}.rowid as rid, target,
-               {position} + coalesce({table}_shifts.skips, 0) as source_row
-        from {numbered}
-        left join {table}_shifts on {table}.rowid = {table}_shifts.rid
+        select {table}.*, {table}.rowid - first_rowid + 1 + coalesce(skips, 0) as source_row
+        from {table}
+        inner join line_starts using (source_file)
+        left join line_shifts on {table}.rowid = line_shifts.rid
     )"""
 
 
+# The file a Reader's row came from, by the number in its link's name (plainly_named): no join,
+# so the rows keep their order.
+TARGET = "getvariable('shotzones_link_targets')[cast(left(parse_filename(filename), 7) as integer) + 1]"
+
+
 def register_links(con, links: dict[Path, Path]) -> None:
-    """The temp table `link_targets`: each link DuckDB reads (`link`) and its file (`target`)."""
+    """The temp table `link_targets`: each link DuckDB reads (`link`) and its file (`target`);
+    and the files in link order, for TARGET."""
     con.execute(
         "create or replace temp table link_targets as"
         " select unnest(?) as link, unnest(?) as target",
         [[str(link) for link in links.values()], [str(path) for path in links]],
     )
-
-
-def has_rejects(con) -> bool:
-    return bool(con.execute("select count(*) from read_rejects").fetchone()[0])
+    con.execute(
+        "set variable shotzones_link_targets = (select list(target order by link) from link_targets)"
+    )

@@ -18,9 +18,9 @@ from shotzones.load.checks import CANONICAL_GAME_ID_SQL, GAME_DATE_SQL
 from shotzones.load.files import (
     SCHEDULE_COLUMNS, SCHEDULE_FILE, Rejected, find_files, is_schedule_name, probe_all,
 )  # fmt: skip
-from shotzones.load.reading import Reader, number_rows, plainly_named, register_links
+from shotzones.load.reading import TARGET, Reader, numbered_rows, plainly_named, register_links
 from shotzones.load.shipping import local_validation, ship_schedule
-from shotzones.load.tables import SCHEDULE, create_tables, schedule_relation
+from shotzones.load.tables import SCHEDULE, create_tables, quote, schedule_relation
 from shotzones.settings import Settings
 from shotzones.warehouse import connect
 
@@ -84,9 +84,15 @@ def _load_schedule(
 
     with connect(settings) as con, plainly_named(sources) as links:
         register_links(con, links)
-        reader = Reader(con, "incoming_schedule", SCHEDULE_COLUMNS, links)
+        con.execute(
+            "create or replace temp table incoming_schedule as select "
+            + ", ".join(f"null::varchar as {quote(name)}" for name in SCHEDULE_COLUMNS)
+            + ", null::varchar as source_file, null::varchar as link limit 0"
+        )
+        select = ", ".join(quote(name) for name in SCHEDULE_COLUMNS) + f", {TARGET}, filename"
+        reader = Reader(con, "incoming_schedule", select, links)
         reader.read(sources)
-        reader.reread_invalid_utf8(sources)
+        reader.reread_invalid_utf8(sources, "delete from incoming_schedule where link in (select unnest(?))")
         rejected += reader.rejected
         _prepare(con)
         rejected += _unparsed_files(con)
@@ -111,7 +117,7 @@ def _prepare(con) -> None:
         f"""
         create or replace temp table schedule_prepared as
         select
-            numbered.target as source_file,
+            numbered.source_file,
             numbered.source_row + 1 as line,
             nullif(trim(game_id), '') as raw_game_id,
             nullif(trim(game_date), '') as raw_game_date,
@@ -121,9 +127,9 @@ def _prepare(con) -> None:
             try_cast(nullif(trim(season), '') as integer) as season,
             nullif(trim(away_team), '') as away_team,
             nullif(trim(home_team), '') as home_team,
-            numbered.source_file as link,
+            numbered.link,
             numbered.source_row
-        from {number_rows(con, "incoming_schedule")} as numbered
+        from {numbered_rows(con, "incoming_schedule")} as numbered
         """
     )
 
