@@ -95,7 +95,7 @@ def _band(rows: list[dict]) -> str:
 def _measured(node, rows: list[dict]) -> str:
     """One date's failing rows of a test, said the way a person checks them: the measure
     against the bound it breaks (a warn-band row's warning bound, with its error bound)."""
-    row = rows[0]
+    row = next((row for row in rows if row.get("band") != "warn"), rows[0])  # the worst band's
     warns = row.get("band") == "warn"
     if "null_rate" in row:  # tests/generic/null_rate.sql: one row per date
         column = getattr(node, "column_name", None) or "the column"
