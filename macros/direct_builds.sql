@@ -49,7 +49,8 @@
 {% endmacro %}
 
 
-{#- The game_dates a failed test's stored failures name; none when they name none. -#}
+{#- The game_dates a failed test's stored failures name (of a banded test, its error-band rows:
+    macros/bands.sql); none when they name none. -#}
 {% macro failing_game_dates(node) %}
     {%- if not node.relation_name -%}
         {{ return(none) }}
@@ -59,7 +60,10 @@
     {%- if 'game_date' not in columns -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set rows = run_query('select distinct cast(game_date as ' ~ dbt.type_string() ~ ') from ' ~ relation) -%}
+    {%- set rows = run_query(
+        'select distinct cast(game_date as ' ~ dbt.type_string() ~ ') from ' ~ relation
+        ~ (" where band = 'error'" if 'band' in columns else '')
+    ) -%}
     {{ return(rows.columns[0].values() | list) }}
 {% endmacro %}
 

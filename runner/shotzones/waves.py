@@ -65,11 +65,12 @@ class WaveOutcome:
         return self.error or "; ".join(dict.fromkeys(messages))  # each once, in order
 
 
-def failures_by_date(settings: Settings, node) -> dict[date, str] | None:
-    """What a failed test's stored failures say, per game date they name: the measured rate
-    against its bound, the scheduled games without play-by-play, or how many rows failed; and
-    the audit table holding the rows. None when they name no date (the failure then belongs to
-    every partition of the wave)."""
+def failures_by_date(settings: Settings, node) -> dict[date, tuple[str, str]] | None:
+    """What a failed test's stored failures say, per game date they name: the band the date
+    breaks ('warn' or 'error' for a banded test, macros/bands.sql; 'error' for any other) and
+    what was measured (the rate against its bound, the scheduled games without play-by-play,
+    or how many rows failed), with the audit table holding the rows. None when they name no
+    date (the failure then belongs to every partition of the wave)."""
     relation = getattr(node, "relation_name", None)
     if not relation:
         return None
@@ -82,23 +83,35 @@ def failures_by_date(settings: Settings, node) -> dict[date, str] | None:
     for row in rows:
         by_day.setdefault(row["game_date"], []).append(row)
     table = relation.replace('"', "").replace("`", "")
-    return {day: f"{node.name}: {_measured(node, found)} (rows in {table})" for day, found in by_day.items()}
+    return {
+        day: (_band(found), f"{node.name}: {_measured(node, found)} (rows in {table})") for day, found in by_day.items()
+    }
+
+
+def _band(rows: list[dict]) -> str:
+    return "warn" if all(row.get("band") == "warn" for row in rows) else "error"
 
 
 def _measured(node, rows: list[dict]) -> str:
-    """One date's failing rows of a test, said the way a person checks them."""
-    row = rows[0]
+    """One date's failing rows of a test, said the way a person checks them: the measure
+    against the bound it breaks (a warn-band row's warning bound, with its error bound)."""
+    row = next((row for row in rows if row.get("band") != "warn"), rows[0])  # the worst band's
+    warns = row.get("band") == "warn"
     if "null_rate" in row:  # tests/generic/null_rate.sql: one row per date
         column = getattr(node, "column_name", None) or "the column"
         measured = f"{column} is NULL in {row['null_count']:,} of {row['row_count']:,} rows ({row['null_rate']:.1%})"
-        if row["null_rate"] > row["max_rate"]:
-            return f"{measured}, above the {row['max_rate']:.1%} allowed"
-        return f"{measured}, below the {row['min_rate']:.1%} expected"
+        if row["null_rate"] > row["warn_max_rate" if warns else "max_rate"]:
+            side, warning, bound = "above", row["warn_max_rate"], f"{row['max_rate']:.1%} allowed"
+        else:
+            side, warning, bound = "below", row["warn_min_rate"], f"{row['min_rate']:.1%} expected"
+        return f"{measured}, {side} the " + (f"{warning:.1%} warning bound ({bound})" if warns else bound)
     if "coverage" in row:  # tests/generic/schedule_coverage.sql: one row per date
         missing = ", ".join(sorted((row.get("missing_games") or "").split(", ")))
+        required = f"{row['min_coverage']:.0%} required"
+        bound = f"below the {row['warn_min_coverage']:.0%} warning bound ({required})" if warns else f"below the {required}"
         return (
             f"{row['games_with_play_by_play']} of {row['scheduled_games']} scheduled games have play-by-play"
-            f" ({row['coverage']:.0%}); without any: {missing}"
+            f" ({row['coverage']:.0%}), {bound}; without any: {missing}"
         )
     return f"{len(rows):,} failing {'row' if len(rows) == 1 else 'rows'}"
 
@@ -166,19 +179,21 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bo
         if status in ("success", "pass"):
             continue
         measured = failures_by_date(settings, node) if status in ("fail", "warn") else None
+        # a warning test warns of every date it names; a failing banded test fails the dates in
+        # its error band and warns of those in its warn band only
+        warned = {day: said for day, (band, said) in (measured or {}).items() if status == "warn" or band == "warn"}
+        failed = {day: said for day, (band, said) in (measured or {}).items() if day not in warned}
+        outcome.warnings += [f"{day}: {said}" for day, said in sorted(warned.items())]
         if status == "warn":
-            outcome.warnings += (
-                [f"{day}: {said}" for day, said in sorted(measured.items())]
-                if measured
-                else [f"{node.name}: {node_result.message or ''}"]
-            )
+            if not measured:
+                outcome.warnings.append(f"{node.name}: {node_result.message or ''}")
             continue
         # an error (SQL, compilation) or a failure that names no date: the whole wave
         whole = f"{node.name} {status}" + (f": {node_result.message}" if node_result.message else "")
         if status == "error":
             outcome.errors.append(whole)
         for owner in owners:
-            for day, message in (measured or {None: whole}).items():
+            for day, message in (failed or {None: whole}).items():
                 outcome.problems[owner].setdefault(day, []).append(message)
     return outcome
 

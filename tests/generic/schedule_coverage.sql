@@ -1,17 +1,22 @@
 {#-
-    Every scheduled game has play-by-play: one failing row per game_date whose share of
-    scheduled games with any play-by-play row is below min_coverage (0-1), naming the games
-    without any. No schedule loaded:
-    nothing to compare, nothing fails.
+    Every scheduled game has play-by-play: one row per game_date whose share of scheduled games
+    with any play-by-play row is below warn_min_coverage (0-1), naming the games without any,
+    with its `band` and both bounds. Below min_coverage the row is in the error band and the
+    test fails; below warn_min_coverage only, in the warn band, and the test warns (macro
+    error_band_only). No schedule loaded: nothing to compare, nothing fails.
 -#}
-{% test schedule_coverage(model, min_coverage) %}
+{% test schedule_coverage(model, min_coverage, warn_min_coverage=none) %}
+
+{{ config(error_if=error_band_only()) }}
+
+{%- set warn_min_coverage = warn_min_coverage if warn_min_coverage is not none else min_coverage %}
 
 {%- set schedule = adapter.get_relation(
     database=target.database, schema=var('raw_schema'), identifier='schedule'
 ) %}
 {%- if schedule is none %}
 
-select 1 as no_schedule_loaded where false
+select 'no schedule loaded' as band where false
 
 {%- else %}
 
@@ -43,10 +48,24 @@ coverage as (
     left join delivered on scheduled.game_id = delivered.game_id
     group by scheduled.game_date
 
+),
+
+banded as (
+
+    select
+        *,
+        case
+            when coverage < {{ min_coverage }} then 'error'
+            when coverage < {{ warn_min_coverage }} then 'warn'
+        end as band,
+        {{ min_coverage }} as min_coverage,
+        {{ warn_min_coverage }} as warn_min_coverage
+    from coverage
+
 )
 
-select * from coverage
-where coverage < {{ min_coverage }}
+select * from banded
+where band is not null
 
 {%- endif %}
 

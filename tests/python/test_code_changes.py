@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import query
+from test_quality import lose_coordinates
 from shotzones import dbt
 from shotzones.backfill import Options, backfill, plan
 from shotzones.load import load
@@ -182,6 +183,23 @@ def test_a_direct_dbt_build_with_a_failing_test_fails_the_dates_it_names(generat
     now = states(settings)
     assert {key for key, p in now.items() if p.state == "failed"} == {(m, broken) for m in MODELS}
     assert "expression_is_true_stg_bigdataball__play_by_play" in now[(PLAYER_GAMES, broken)].reason
+
+
+def test_a_direct_dbt_build_fails_the_dates_in_a_tests_error_band_not_its_warn_band(generated, tmp_path):
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    load(settings, [generated])
+    dates = [r["game_date"] for r in query(settings, "select distinct game_date from nba_raw.bigdataball_play_by_play order by 1")]
+    lost, partly_lost = dates[7], dates[9]
+    lose_coordinates(settings, lost)  # shots_without_coordinates' error band
+    lose_coordinates(settings, partly_lost, share=0.10)  # its warn band
+    dbt = Path(sys.executable).parent / "dbt"
+    failed = subprocess.run([str(dbt), "build", "--profiles-dir", "profiles"], cwd=PROJECT_DIR,
+                            env=os.environ | settings.dbt_env(), capture_output=True, text=True)  # fmt: skip
+    assert failed.returncode == 1, failed.stdout[-3000:]
+    assert "FAIL 2 shots_without_coordinates" in failed.stdout, failed.stdout[-3000:]  # one test, both dates
+    now = states(settings)
+    assert {key for key, p in now.items() if p.state == "failed"} == {(m, lost) for m in MODELS}
+    assert "shots_without_coordinates" in now[(PLAYER_GAMES, lost)].reason
 
 
 def test_a_direct_dbt_build_under_other_vars_is_stale_under_these(generated, tmp_path):

@@ -4,7 +4,9 @@ healthy ones still finish."""
 from __future__ import annotations
 
 from dataclasses import replace
+import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +20,7 @@ from shotzones.planning import MODELS
 from shotzones.settings import Settings
 from shotzones.status import status
 from shotzones.warehouse import connect
+from shotzones.waves import _measured
 
 
 @pytest.fixture(scope="module")
@@ -82,17 +85,54 @@ def test_a_share_in_the_warn_band_warns_and_the_date_is_done(settings):
     result = backfill(settings, Options(), on_event=events.append)
     assert result.success
     warnings = [e.error for e in events if e.kind == "warning"]
-    assert any("shots_without_coordinates_warn" in w for w in warnings), warnings
+    assert len(warnings) == 1, warnings
+    assert re.fullmatch(
+        rf"{dates[4]}: shots_without_coordinates: original_x is NULL in [\d,]+ of [\d,]+ rows \((\d+\.\d)%\),"
+        r" above the 5\.0% warning bound \(25\.0% allowed\) \(rows in \S+\.shots_without_coordinates\)",
+        warnings[0],
+    ), warnings
+    assert {p.state for p in status(settings).partitions} == {"done"}
+
+
+def test_one_test_fails_the_dates_in_its_error_band_and_warns_of_those_in_its_warn_band(settings):
+    """One wave, one data test over both bands: the error-band date fails alone (a failure,
+    not also a warning), the warn-band date warns and is done, like every other date."""
+    dates = dates_of(settings)
+    warned, broken = dates[4], dates[7]
+    lose_coordinates(settings, warned, share=0.10)
+    lose_coordinates(settings, broken)
+    events = []
+    result = backfill(settings, Options(batch_days=len(dates)), on_event=events.append)
+    assert not result.success
+    assert len({e.batch.start for e in events if e.kind in ("done", "failed")}) == 1, "one wave, one batch"
+    warnings = [e.error for e in events if e.kind == "warning"]
+    assert len(warnings) == 1 and warnings[0].startswith(f"{warned}: shots_without_coordinates: "), warnings
+    assert "warning bound" in warnings[0]
+
+    partitions = status(settings).partitions
+    failed = {(p.model, p.game_date) for p in partitions if p.state == "failed"}
+    assert failed == {(MODELS[0], broken), (MODELS[1], broken)}
+    reasons = {p.reason for p in partitions if p.state == "failed"}
+    assert len(reasons) == 1, reasons
+    assert re.fullmatch(
+        r"shots_without_coordinates: original_x is NULL in [\d,]+ of [\d,]+ rows \(100\.0%\),"
+        r" above the 25\.0% allowed \(rows in \S+\.shots_without_coordinates\)",
+        reasons.pop(),
+    )
+    done = {p.game_date for p in partitions if p.model == MODELS[0] and p.state == "done"}
+    assert done == set(dates) - {broken}
 
 
 def test_scheduled_games_without_play_by_play_fail_their_dates(files, tmp_path):
     """The schedule lists every game; two games of one date and all games of another never
-    arrive. Those dates fail by name, every other date completes."""
+    arrive. Those dates fail by name, every other date completes. One game of ten missing on a
+    third date is a warning (90 % is not below the 90 % required), and that date completes."""
     game_files = sorted(p for p in files.rglob("*.csv") if p.name != "schedule.csv")
     dates = sorted({p.name[1:11] for p in game_files})
     partly, wholly = dates[5], dates[8]
-    missing = [p for p in game_files if p.name.startswith(f"[{partly}]")][:2]
-    missing += [p for p in game_files if p.name.startswith(f"[{wholly}]")]
+    of_date = {day: [p for p in game_files if p.name.startswith(f"[{day}]")] for day in dates}
+    warned = next(day for day in dates if len(of_date[day]) == 10 and day not in (partly, wholly))
+    missing = of_date[partly][:2] + of_date[wholly] + of_date[warned][:1]
     settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
     env = {"SHOTZONES_DUCKDB": str(settings.duckdb_path)}
     runner = CliRunner()
@@ -104,3 +144,26 @@ def test_scheduled_games_without_play_by_play_fail_their_dates(files, tmp_path):
     assert "scheduled_games_with_play_by_play" in result.output
     failed = {p.game_date.isoformat() for p in status(settings).partitions if p.state == "failed"}
     assert failed == {partly, wholly}
+    warnings = [line for line in result.output.splitlines() if " warning " in line]
+    assert len(warnings) == 1 and f": {warned}: scheduled_games_with_play_by_play: 9 of 10 scheduled games" in warnings[0]
+    assert "(90%), below the 100% warning bound (90% required); without any: " in warnings[0], warnings
+
+
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        ({"band": "error", "null_rate": 0.5, "max_rate": 0.25, "min_rate": None, "warn_max_rate": 0.05, "warn_min_rate": None},
+         "above the 25.0% allowed"),
+        ({"band": "warn", "null_rate": 0.1, "max_rate": 0.25, "min_rate": None, "warn_max_rate": 0.05, "warn_min_rate": None},
+         "above the 5.0% warning bound (25.0% allowed)"),
+        ({"band": "error", "null_rate": 0.001, "max_rate": 0.5, "min_rate": 0.01, "warn_max_rate": 0.4, "warn_min_rate": 0.02},
+         "below the 1.0% expected"),
+        ({"band": "warn", "null_rate": 0.015, "max_rate": 0.5, "min_rate": 0.01, "warn_max_rate": 0.4, "warn_min_rate": 0.02},
+         "below the 2.0% warning bound (1.0% expected)"),
+    ],
+)  # fmt: skip
+def test_a_null_rate_row_says_which_bound_of_which_band_it_breaks(row, said):
+    """Stored failing rows of tests/generic/null_rate.sql, as the runner reports them."""
+    node = SimpleNamespace(name="shots_without_coordinates", column_name="original_x")
+    measured = _measured(node, [row | {"game_date": None, "row_count": 1000, "null_count": round(row["null_rate"] * 1000)}])
+    assert measured == f"original_x is NULL in {round(row['null_rate'] * 1000):,} of 1,000 rows ({row['null_rate']:.1%}), {said}"
