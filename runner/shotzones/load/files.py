@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -204,14 +205,21 @@ def changed_files(settings: Settings, files: list[Path], reread: bool = False) -
     unchanged; otherwise its content hash decides. Stat and hash are taken before the file is
     read, so a file rewritten during the load looks changed next time, never unchanged."""
     known = {} if reread else _read_manifest(settings)
-    changed, states, touched, unchanged = [], [], [], 0
+    to_hash, unchanged = [], 0
     for path in files:
         stat = path.stat()
         entry = known.get(str(path))
         if entry is not None and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             unchanged += 1
-            continue
-        state = FileState(str(path), stat.st_size, stat.st_mtime_ns, content_hash(path))
+        else:
+            to_hash.append((path, stat))
+    # hashlib lets go of the GIL while it hashes: the files are hashed on every core
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        hashes = list(pool.map(content_hash, [path for path, _ in to_hash]))
+    changed, states, touched = [], [], []
+    for (path, stat), digest in zip(to_hash, hashes):
+        entry = known.get(str(path))
+        state = FileState(str(path), stat.st_size, stat.st_mtime_ns, digest)
         if entry is not None and entry.content_hash == state.content_hash:
             unchanged += 1
             touched.append(state)

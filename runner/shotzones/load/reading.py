@@ -10,6 +10,7 @@ shifts the rows after it by one. `source_row` is a good row's line minus one.
 from __future__ import annotations
 
 import itertools
+import os
 import tempfile
 from collections import defaultdict
 from contextlib import contextmanager
@@ -31,13 +32,20 @@ def plainly_named(sources: list[Source]) -> Iterator[dict[Path, Path]]:
     whole directory, which is quadratic (25 s of a 30 s budget for three seasons' files). The
     link's suffix also tells DuckDB whether to decompress, from the file's content, not its name.
     """
-    with tempfile.TemporaryDirectory(prefix="shotzones-load-") as directory:
+    with tempfile.TemporaryDirectory(prefix="shotzones-load-", dir=_memory_directory()) as directory:
         links = {}
         for number, source in enumerate(sources):
             link = Path(directory) / f"{number:07d}{'.csv.gz' if source.compressed else '.csv'}"
             link.symlink_to(source.path)
             links[source.path] = link
         yield links
+
+
+def _memory_directory() -> str | None:
+    """A directory in memory for the links, where there is one: making and removing a link on a
+    disk file system costs 0.4 ms, 17 s for thirty seasons' files (0.2 s in memory)."""
+    shared_memory = "/dev/shm"
+    return shared_memory if os.path.isdir(shared_memory) and os.access(shared_memory, os.W_OK) else None
 
 
 class UnreadableGroup(Exception):
