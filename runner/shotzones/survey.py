@@ -80,10 +80,14 @@ def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
     table, stamping each row it writes with loaded_at and replacing a game whole, so the
     fingerprints a previous survey took (cached in dbt's target/) stay true of every game with
     no row loaded since: only the games loaded since are hashed again. Row counts that do not
-    add up to the table's (a game deleted, none replacing it) hash every game again."""
+    add up to the table's (a game deleted, none replacing it), or other fingerprint code, hash
+    every game again."""
     total, latest = wh.rows(f"select count(*), max(loaded_at) from {wh.settings.raw_relation} where {EVERY_DATE}")[0]
     cache = code.target_dir(wh.settings) / FINGERPRINT_CACHE / f"{_warehouse_key(wh.settings)}.json"
+    version = hashlib.sha256(code.query(wh.settings, FINGERPRINTED).encode()).hexdigest()
     cached = json.loads(cache.read_text()) if cache.exists() else None
+    if cached and cached.get("code") != version:
+        cached = None
     if cached and (cached["total"], cached["latest"]) == (total, str(latest)):
         return {(date.fromisoformat(day), game): (count, digest) for day, game, count, digest in cached["games"]}
     fingerprints = None
@@ -102,7 +106,7 @@ def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(f".{os.getpid()}.tmp")
     games = [[day.isoformat(), game, count, digest] for (day, game), (count, digest) in sorted(fingerprints.items())]
-    partial.write_text(json.dumps({"total": total, "latest": str(latest), "games": games}))
+    partial.write_text(json.dumps({"code": version, "total": total, "latest": str(latest), "games": games}))
     partial.replace(cache)  # atomic: a concurrent survey reads the old cache or the new
     return fingerprints
 
