@@ -31,7 +31,7 @@ SOURCE_FILES = ("models", "macros", "dbt_project.yml")
 CACHE_ENTRIES = 16
 CACHE_FORMAT = 4  # 2: every model, views too; 3: the sources' freshness; 4: ephemeral models' SQL
 MACRO_CACHE = "shotzones_macro_sql.json"  # in dbt's target directory
-MACRO_TARGET_PATH = "shotzones_macro_sql"  # macro_sql's own dbt target directory, in dbt's
+MACRO_TARGET_PATH = "shotzones_macro_sql"  # macro_sql's own dbt target directory, inside dbt's
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,8 @@ def query(settings: Settings, model: str) -> str:
     return _compiled(settings)["queries"][model]
 
 
-_compiling = threading.Lock()  # one dbt invocation at a time in a process
+# dbt runs one invocation at a time in a process: the first of threads asking at once compiles
+_compiling = threading.Lock()
 # what macro_sql puts between the calls it compiles in one invocation
 MACRO_SEPARATOR = "\n-- shotzones: next macro call --\n"
 # what the macro calls read: the macros and the project's vars, not the models
