@@ -9,7 +9,9 @@ Compiling costs a dbt invocation (seconds), so fingerprints are cached in dbt's 
 key of everything that can change the compiled SQL: the project's model and macro files,
 dbt_project.yml, the profile, the vars and the target. The same compile's parse of the sources'
 freshness is cached beside them: dbt's manifest.json is no place to read it later, as a dbt
-killed while writing it leaves it cut short.
+killed while writing it leaves it cut short. So is the compiled SQL of the ephemeral models,
+which the runner runs itself (`query`), and, cached the same way, the SQL a macro compiles to
+(`macro_sql`, `DuckDBMacro`) where Python needs a dbt rule outside a model.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
-
 
 from shotzones import dbt
 from shotzones.settings import Settings
@@ -27,7 +29,9 @@ from shotzones.settings import Settings
 CACHE = "shotzones_code_fingerprints.json"  # in dbt's target directory
 SOURCE_FILES = ("models", "macros", "dbt_project.yml")
 CACHE_ENTRIES = 16
-CACHE_FORMAT = 3  # 2: every model, views too; 3: the sources' freshness
+CACHE_FORMAT = 4  # 2: every model, views too; 3: the sources' freshness; 4: ephemeral models' SQL
+MACRO_CACHE = "shotzones_macro_sql.json"  # in dbt's target directory
+MACRO_TARGET_PATH = "shotzones_macro_sql"  # macro_sql's own dbt target directory, inside dbt's
 
 
 @dataclass(frozen=True)
@@ -78,38 +82,97 @@ def target_dir(settings: Settings) -> Path:
     return settings.project_dir / os.environ.get("DBT_TARGET_PATH", "target")
 
 
-def _cache_key(settings: Settings) -> str:
+def _cache_key(settings: Settings, *extra: str, files: tuple[str, ...] = SOURCE_FILES) -> str:
     digest = hashlib.sha256()
     paths = [settings.project_dir / "profiles" / "profiles.yml"]
-    for name in SOURCE_FILES:
+    for name in files:
         root = settings.project_dir / name
         paths += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
     for path in paths:
         digest.update(str(path.relative_to(settings.project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(json.dumps([CACHE_FORMAT, settings.target, settings.dbt_vars]).encode())
+    digest.update(json.dumps([CACHE_FORMAT, settings.target, settings.dbt_vars, *extra]).encode())
     return digest.hexdigest()
+
+
+def _cached(path: Path, key: str, compute, entries: int = CACHE_ENTRIES):
+    """`compute()`, cached in the JSON file at `path` under `key`: the newest few keys
+    (warehouses, vars, code versions) stay, so the file stays small."""
+    cached = json.loads(path.read_text()) if path.exists() else {}
+    if key not in cached:
+        cached = dict(list(cached.items())[-(entries - 1) :]) | {key: compute()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        partial.write_text(json.dumps(cached))
+        partial.replace(path)  # atomic: a concurrent reader sees the old file or the new
+    return cached[key]
 
 
 def _compiled(settings: Settings) -> dict:
     """What the project compiles to now (cached): {"models": {model: version}, "freshness":
     {source: its freshness config}}."""
-    key = _cache_key(settings)
-    path = target_dir(settings) / CACHE
-    cached = json.loads(path.read_text()) if path.exists() else {}
-    if key not in cached:
-        # the newest few (warehouses, vars) stay: the file stays small
-        cached = dict(list(cached.items())[-(CACHE_ENTRIES - 1) :]) | {key: compile_project(settings)}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(cached))
-        partial.replace(path)  # atomic: a concurrent reader sees the old file or the new
-    return cached[key]
+    return _cached(target_dir(settings) / CACHE, _cache_key(settings), lambda: compile_project(settings))
 
 
 def current_versions(settings: Settings) -> dict[str, CodeVersion]:
     """The fingerprint of every model (the incremental ones and the views) as the project
     compiles now."""
     return {model: CodeVersion(**version) for model, version in _compiled(settings)["models"].items()}
+
+
+def query(settings: Settings, model: str) -> str:
+    """An ephemeral model's SQL as the project compiles now, without the warehouse's name: the
+    runner runs it itself, needing nothing built."""
+    return _compiled(settings)["queries"][model]
+
+
+# dbt runs one invocation at a time in a process: the first of threads asking at once compiles
+_compiling = threading.Lock()
+# what macro_sql puts between the calls it compiles in one invocation
+MACRO_SEPARATOR = "\n-- shotzones: next macro call --\n"
+# what the macro calls read: the macros and the project's vars, not the models
+MACRO_FILES = ("macros", "dbt_project.yml")
+
+
+def macro_sql(settings: Settings, calls: tuple[str, ...]) -> dict[str, str]:
+    """The SQL each macro call (`canonical_game_id('{0}')`) compiles to on the settings'
+    target, cached per version of the macros: one dbt invocation for them all. DuckDB compiles
+    against an in-memory database (a macro reads no warehouse, and the warehouse file may be
+    held, or not exist yet), and BigQuery without listing the warehouse's relations; in a
+    target directory of its own, so that its parse leaves the models' partial parse alone."""
+    if settings.target == "duckdb":
+        settings = replace(settings, duckdb_path=Path(":memory:"))
+
+    def compile_calls() -> dict[str, str]:
+        inline = MACRO_SEPARATOR.join("{{ " + call + " }}" for call in calls)
+        command = ["compile", "--no-populate-cache", "--inline", inline, "--log-level", "none",
+                   "--target-path", str(target_dir(settings) / MACRO_TARGET_PATH)]  # fmt: skip
+        compiled = dbt.invoke(settings, command).result.results[0].node.compiled_code
+        return dict(zip(calls, (part.strip() for part in compiled.split(MACRO_SEPARATOR))))
+
+    key = _cache_key(settings, *calls, files=MACRO_FILES)
+    with _compiling:
+        return _cached(target_dir(settings) / MACRO_CACHE, key, compile_calls, 4 * CACHE_ENTRIES)
+
+
+class DuckDBMacro:
+    """A template string (`{0}`) of DuckDB SQL for code that runs before dbt has built anything
+    (the loader, on either target), compiled from a dbt macro call on first use for the project
+    as installed (`macro_sql`, with every other such call: one dbt invocation), so that the
+    macro stays the one home of the rule. Reads as the str it compiles to."""
+
+    calls: list[str] = []  # every instance's, compiled together
+
+    def __init__(self, call: str):
+        self.call = call
+        DuckDBMacro.calls.append(call)
+
+    def __str__(self) -> str:
+        return macro_sql(Settings(target="duckdb"), tuple(DuckDBMacro.calls))[self.call]
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # copy and pickle probe for these before `call` is set
+            raise AttributeError(name)
+        return getattr(str(self), name)  # .format, .replace: a str's
 
 
 def source_freshness(settings: Settings, source: str) -> dict:
@@ -164,5 +227,10 @@ def compile_project(settings: Settings) -> dict:
 
     return {
         "models": {node.name: version(unique_id) for unique_id, node in nodes.items()},
+        "queries": {
+            node.name: without_warehouse_name(node.compiled_code, node.database)
+            for node in nodes.values()
+            if node.config.materialized == "ephemeral"
+        },
         "freshness": {unique_id: source.get("freshness") for unique_id, source in manifest["sources"].items()},
     }

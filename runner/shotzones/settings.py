@@ -13,15 +13,9 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TARGETS = ("duckdb", "bigquery")
 
-# The 44 columns of a BigDataBall play-by-play file, in delivered order (SPEC section 2).
-RAW_COLUMNS = (
-    "game_id", "data_set", "date",
-    "a1", "a2", "a3", "a4", "a5", "h1", "h2", "h3", "h4", "h5",
-    "period", "away_score", "home_score", "remaining_time", "elapsed", "play_length", "play_id",
-    "team", "event_type", "assist", "away", "home", "block", "entered", "left", "num",
-    "opponent", "outof", "player", "points", "possession", "reason", "result", "steal", "type",
-    "shot_distance", "original_x", "original_y", "converted_x", "converted_y", "description",
-)  # fmt: skip
+# The 44 columns of a BigDataBall play-by-play file, in delivered order (SPEC section 2): dbt's
+# var `delivered_columns`, which the game fingerprint (int_games_fingerprinted) hashes too
+RAW_COLUMNS = tuple(yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["delivered_columns"])
 
 # The incremental models, partitioned by game_date, whose partitions the ledger tracks: the
 # one list of them (the code fingerprints, the planner, the waves, status and report read it)

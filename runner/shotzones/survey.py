@@ -24,7 +24,7 @@ from shotzones.planning import (
     source_changes,
     upstream_changes,
 )
-from shotzones.settings import RAW_COLUMNS, Settings
+from shotzones.settings import Settings
 from shotzones.warehouse import EVERY_DATE, Warehouse, date_list, open_warehouse, require_warehouse
 
 
@@ -67,19 +67,11 @@ def rows_present(wh: Warehouse, models=MODELS) -> dict[tuple[str, date], int]:
     return counts
 
 
-# The play-by-play of each game, fingerprinted: row count and an order-independent sum of row
-# hashes over the 44 delivered columns (not source_file or loaded_at: reloading an identical file
-# changes nothing).
-FINGERPRINT_SQL = """
-    select
-        game_date,
-        {game_id} as game_id,
-        count(*) as row_count,
-        cast(sum({row_hash}) as {string}) as content_hash
-    from {raw}
-    where {every_date} and {rows}
-    group by 1, 2
-"""
+# The play-by-play of each game, fingerprinted (row count and content hash): an ephemeral dbt
+# model, whose compiled SQL the survey runs (it needs nothing built)
+FINGERPRINTED = "int_games_fingerprinted"
+# the session variable that narrows it to the rows loaded since (macro loaded_after)
+LOADED_AFTER = "shotzones_loaded_after"
 FINGERPRINT_CACHE = "shotzones_source_fingerprints"  # a directory in dbt's target/
 
 
@@ -88,17 +80,21 @@ def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
     table, stamping each row it writes with loaded_at and replacing a game whole, so the
     fingerprints a previous survey took (cached in dbt's target/) stay true of every game with
     no row loaded since: only the games loaded since are hashed again. Row counts that do not
-    add up to the table's (a game deleted, none replacing it) hash every game again."""
+    add up to the table's (a game deleted, none replacing it), or other fingerprint code, hash
+    every game again."""
     total, latest = wh.rows(f"select count(*), max(loaded_at) from {wh.settings.raw_relation} where {EVERY_DATE}")[0]
     cache = code.target_dir(wh.settings) / FINGERPRINT_CACHE / f"{_warehouse_key(wh.settings)}.json"
+    version = hashlib.sha256(code.query(wh.settings, FINGERPRINTED).encode()).hexdigest()
     cached = json.loads(cache.read_text()) if cache.exists() else None
+    if cached and cached.get("code") != version:
+        cached = None
     if cached and (cached["total"], cached["latest"]) == (total, str(latest)):
         return {(date.fromisoformat(day), game): (count, digest) for day, game, count, digest in cached["games"]}
     fingerprints = None
     if cached and cached["latest"] != "None" and latest is not None:
         # each statement of a load stamps its rows with its own current_timestamp: a survey taken
         # between two of them saw the first whole, and the second is later
-        since = _fingerprints(wh, f"loaded_at > {wh.literal(datetime.fromisoformat(cached['latest']))}")
+        since = _fingerprints(wh, datetime.fromisoformat(cached["latest"]))
         reloaded = {game for _, game in since}
         kept = {(date.fromisoformat(day), game): (count, digest)
                 for day, game, count, digest in cached["games"] if game not in reloaded}  # fmt: skip
@@ -106,27 +102,28 @@ def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
         if sum(count for count, _ in fingerprints.values()) != total:
             fingerprints = None
     if fingerprints is None:
-        fingerprints = _fingerprints(wh, "true")
+        fingerprints = _fingerprints(wh, None)
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(f".{os.getpid()}.tmp")
     games = [[day.isoformat(), game, count, digest] for (day, game), (count, digest) in sorted(fingerprints.items())]
-    partial.write_text(json.dumps({"total": total, "latest": str(latest), "games": games}))
+    partial.write_text(json.dumps({"code": version, "total": total, "latest": str(latest), "games": games}))
     partial.replace(cache)  # atomic: a concurrent survey reads the old cache or the new
     return fingerprints
 
 
-def _fingerprints(wh: Warehouse, rows: str) -> ledger.Fingerprints:
-    """The fingerprints of the games with rows matching `rows` (every row of each such game
-    must match: the loader writes a game whole)."""
-    sql = FINGERPRINT_SQL.format(
-        game_id=wh.canonical_game_id("game_id"),
-        row_hash=wh.row_hash([wh.quote(name) for name in RAW_COLUMNS]),
-        string=wh.types["string"],
-        raw=wh.settings.raw_relation,
-        every_date=EVERY_DATE,
-        rows=rows,
-    )
-    return {(day, game): (count, digest) for day, game, count, digest in wh.rows(sql)}
+def _fingerprints(wh: Warehouse, loaded_after: datetime | None) -> ledger.Fingerprints:
+    """The fingerprints of the games loaded after `loaded_after` (None: every game)."""
+    return {(day, game): (count, digest) for day, game, count, digest, _ in _games_fingerprinted(wh, loaded_after)}
+
+
+def _games_fingerprinted(wh: Warehouse, loaded_after: datetime | None = None) -> list[tuple]:
+    """(game_date, game_id, row_count, content_hash, loaded_at) of each game loaded after
+    `loaded_after`: on DuckDB the model reads only those rows; elsewhere the filter on each
+    game's latest load finds the same games, as the loader writes a game whole."""
+    sql = f"select game_date, game_id, row_count, content_hash, loaded_at from ({code.query(wh.settings, FINGERPRINTED)}) as games"
+    if loaded_after is None:
+        return wh.rows(sql)
+    return wh.rows(f"{sql} where loaded_at > {wh.literal(loaded_after)}", {LOADED_AFTER: loaded_after})
 
 
 def _warehouse_key(settings: Settings) -> str:
@@ -273,13 +270,7 @@ def reconcile_direct_builds(wh: Warehouse, dates: list[date], versions: dict[str
     ledger.forget_views(wh)  # the run created its views from its own code
     present = rows_present(wh)
     fingerprints = source_fingerprints(wh)
-    loaded_at = {
-        (day, game): at
-        for day, game, at in wh.rows(
-            f"select game_date, {wh.canonical_game_id('game_id')}, max(loaded_at) from {wh.settings.raw_relation}"
-            f" where {EVERY_DATE} group by 1, 2"
-        )
-    }
+    loaded_at = {(day, game): at for day, game, _, _, at in _games_fingerprinted(wh)}
     for invocation_id, finished_at, payload in builds:
         payload = json.loads(payload)
         problems: dict[str, dict[date | None, list[str]]] = {model: {} for model in MODELS}

@@ -2,7 +2,8 @@
 reports) on DuckDB or BigQuery, through one small interface.
 
 The runner's SQL is written once, in the subset both warehouses share (MERGE, `union all`,
-literal lists); the few differences (type names, row hashes, unnesting) are methods here.
+literal lists); the few differences (type names, unnesting) are methods here, and a rule the
+models share (the canonical game id) is compiled from their dbt macro.
 Values are inlined as literals: the BigQuery emulator has no query parameters, and every value
 the runner sends is a date, a number or a string it quotes itself.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import duckdb
 
+from shotzones import code
 from shotzones.busy import POLL_SECONDS, WarehouseBusy, read_activity
 from shotzones.settings import Settings
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     import pyarrow
     from google.cloud import bigquery
 
+CANONICAL_GAME_ID = "canonical_game_id('{0}')"  # the dbt macro (macros/identifiers.sql)
 # A filter on game_date that keeps every date (the first NBA game was played on 1946-11-01):
 # BigQuery tables that require a partition filter accept a comparison, not `is not null`.
 EVERY_DATE = "game_date >= date '1946-11-01'"
@@ -92,12 +95,10 @@ def date_list(days: Sequence[date]) -> str:
 class Warehouse:
     """One target's runner-side connection. `schema` is where dbt builds the models (and the
     ledger lives): DuckDB's `main`, or the BigQuery dataset. Subclasses give the dialect: type
-    names, identifier quoting, the canonical game id, and the methods below that raise."""
+    names, identifier quoting, and the methods below that raise."""
 
     types: dict[str, str]  # portable type name -> the warehouse's
     quote_mark: str
-    # a game id as digits only, zero-padded to 10 (the dbt models' `canonical_game_id`)
-    canonical_game_id_sql: str
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -113,7 +114,8 @@ class Warehouse:
         return f"{self.quote_mark}{name}{self.quote_mark}"
 
     def canonical_game_id(self, column: str) -> str:
-        return self.canonical_game_id_sql.format(column)
+        """A game id as digits only, zero-padded to 10: the dbt macro, compiled for this target."""
+        return code.macro_sql(self.settings, (CANONICAL_GAME_ID,))[CANONICAL_GAME_ID].format(column)
 
     def literal(self, value: Any) -> str:
         return self.string_literal(value) if isinstance(value, str) else literal(value)
@@ -121,7 +123,10 @@ class Warehouse:
     def _tuples(self, rows: Sequence[Sequence[Any]]) -> str:
         return ", ".join("(" + ", ".join(self.literal(value) for value in row) + ")" for row in rows)
 
-    def rows(self, sql: str) -> list[tuple]:
+    def rows(self, sql: str, variables: dict[str, Any] | None = None) -> list[tuple]:
+        """The rows, with these session variables set (DuckDB's `getvariable`) while the query
+        runs: views and ephemeral models read them to narrow what they compute. BigQuery has
+        none: the query's own filter is all there is."""
         raise NotImplementedError
 
     def execute(self, sql: str) -> int:
@@ -141,30 +146,31 @@ class Warehouse:
         """Rows as a query, for a MERGE's source, each column of its type in `types`."""
         raise NotImplementedError
 
-    def row_hash(self, columns: Sequence[str]) -> str:
-        """An integer hash of a row's columns, for order-independent sums."""
-        raise NotImplementedError
 
 
 class DuckDBWarehouse(Warehouse):
     types = {"string": "varchar", "int": "bigint", "float": "double", "timestamp": "timestamp", "date": "date"}
     quote_mark = '"'
-    canonical_game_id_sql = "lpad(regexp_replace({}, '[^0-9]', '', 'g'), 10, '0')"
 
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection):
         super().__init__(settings)
         self.con = con
 
-    def rows(self, sql: str) -> list[tuple]:
-        return self.con.execute(sql).fetchall()
+    def rows(self, sql: str, variables: dict[str, Any] | None = None) -> list[tuple]:
+        with self._variables(variables):
+            return self.con.execute(sql).fetchall()
 
     def arrow(self, sql: str, variables: dict[str, Any] | None = None) -> pyarrow.Table:
-        """The rows as an Arrow table, with these session variables set (`getvariable`) while
-        the query runs: views read them to narrow what they compute."""
+        """The rows as an Arrow table, with these session variables set (see `rows`)."""
+        with self._variables(variables):
+            return self.con.sql(sql).to_arrow_table()
+
+    @contextmanager
+    def _variables(self, variables: dict[str, Any] | None) -> Iterator[None]:
         for name, value in (variables or {}).items():
             self.con.execute(f"set variable {name} = {self.literal(value)}")
         try:
-            return self.con.sql(sql).to_arrow_table()
+            yield
         finally:
             for name in variables or {}:
                 self.con.execute(f"reset variable {name}")
@@ -192,21 +198,17 @@ class DuckDBWarehouse(Warehouse):
     def columns(self, relation: str) -> list[str]:
         return [row[0] for row in self.rows(f"describe {relation}")]
 
-    def row_hash(self, columns: Sequence[str]) -> str:
-        return f"hash({', '.join(columns)})"
-
 
 
 class BigQueryWarehouse(Warehouse):
     types = {"string": "string", "int": "int64", "float": "float64", "timestamp": "timestamp", "date": "date"}
     quote_mark = "`"
-    canonical_game_id_sql = "lpad(regexp_replace({}, r'[^0-9]', ''), 10, '0')"
 
     def __init__(self, settings: Settings, client: bigquery.Client):
         super().__init__(settings)
         self.client = client
 
-    def rows(self, sql: str) -> list[tuple]:
+    def rows(self, sql: str, variables: dict[str, Any] | None = None) -> list[tuple]:
         return [tuple(_naive(value) for value in row.values()) for row in self.client.query(sql).result()]
 
     def arrow(self, sql: str, variables: dict[str, Any] | None = None) -> pyarrow.Table:
@@ -244,11 +246,6 @@ class BigQueryWarehouse(Warehouse):
 
     def columns(self, relation: str) -> list[str]:
         return [field.name for field in self.client.get_table(relation.replace("`", "")).schema]
-
-    def row_hash(self, columns: Sequence[str]) -> str:
-        # 48 bits of an MD5: sums of a game's few hundred rows stay inside INT64
-        row = f"to_json_string(struct({', '.join(columns)}))"
-        return f"cast(concat('0x', substr(to_hex(md5({row})), 1, 12)) as int64)"
 
 
 

@@ -165,7 +165,7 @@ def test_the_cached_fingerprints_see_a_game_deleted_without_a_replacement(clean_
         con.execute(f"delete from {settings.raw_relation} where game_id like '%{game_id.lstrip('0')}'")
     assert (PLAYER_GAMES, day) in stale(settings)
     with open_warehouse(settings) as wh:
-        assert source_fingerprints(wh) == _fingerprints(wh, "true")
+        assert source_fingerprints(wh) == _fingerprints(wh, None)
 
 
 def test_the_long_window_is_one_var_the_model_and_the_reach_both_read(clean_build):

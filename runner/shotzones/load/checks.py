@@ -14,20 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shotzones.code import DuckDBMacro
 from shotzones.load.tables import literal, quote
 from shotzones.settings import RAW_COLUMNS
-from shotzones.warehouse import DuckDBWarehouse
 
 # The summary carries this many quarantine problems in detail (counts are always complete);
 # the table holds them all.
 PROBLEM_DETAIL_LIMIT = 1000
 
-# Canonical game id (SPEC 3) and game date (both delivered formats) in DuckDB SQL. The dbt
-# staging model re-parses `date` with its own macro and a test proves the two agree.
-CANONICAL_GAME_ID_SQL = DuckDBWarehouse.canonical_game_id_sql
-GAME_DATE_SQL = (
-    "coalesce(try_strptime(trim({0}), '%m/%d/%Y'), try_strptime(trim({0}), '%Y-%m-%d'))::date"
-)
+# Canonical game id (SPEC 3) and game date (both delivered formats) in DuckDB SQL: the dbt
+# macros the staging model uses, compiled for DuckDB on first use (cached).
+CANONICAL_GAME_ID_SQL = DuckDBMacro("canonical_game_id('{0}')")
+GAME_DATE_SQL = DuckDBMacro("parse_game_date('{0}')")
 
 
 @dataclass(frozen=True)
