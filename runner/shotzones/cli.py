@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import itertools
 import json
 import os
@@ -125,6 +127,12 @@ def _range(start: datetime | None, end: datetime | None):
 def _count(number: int, noun: str, plural: str | None = None) -> str:
     """`1 game`, `1,230 games`."""
     return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
+# Python's exit collects every object left, and a command that ran dbt leaves millions: 0.4 s of
+# a nightly `update`. Registered first, this runs after every other exit handler and lets the
+# exit skip that work (the process ends; nothing waits on those objects' finalisers).
+atexit.register(gc.freeze)
 
 
 @click.group(cls=_Main)
