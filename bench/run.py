@@ -660,11 +660,15 @@ class Bench:
         self.machine = machine()
         self.load_before = uptime()
         print(f"shotzones benchmark, {self.started_at:%Y-%m-%d %H:%M}; {self.load_before}")
-        if self.args.only_history:
+        if self.args.only == "history":
             self.history()
             print(json.dumps({k: v for k, v in f.items() if k.startswith("history")}, indent=2))
             return
         data_dir, info = generated(THREE, self.args.regenerate)
+        if self.args.only == "nightly":
+            self.nightly(data_dir)
+            print(json.dumps({k: v for k, v in f.items() if k.startswith("update")}, indent=2))
+            return
         f["generate_3_seasons_s"] = info["seconds"]
         if "cpu_seconds" in info:
             self.cpu["generate_3_seasons_s"] = info["cpu_seconds"]
@@ -988,7 +992,7 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated: old,microbatch,ten,sqlmesh,nightly,selective,history (development only)")
     parser.add_argument("--history-seasons", type=int, default=HISTORY["seasons"],
                         help="seasons of the full-history run, from 1996-97 (development: fewer)")
-    parser.add_argument("--only-history", action="store_true", help="run the full-history scenario alone (development only)")
+    parser.add_argument("--only", choices=("history", "nightly"), help="run one scenario alone, writing no BENCHMARKS.md (development only)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the main comparison; the best is reported")
     parser.add_argument("--keep", action="store_true", help="keep the warehouses under bench/cache/warehouses")
     args = parser.parse_args()
