@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -101,12 +102,38 @@ def _fail(message: str, exit_code: int) -> None:
 
 class _Main(click.Group):
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except REFUSALS as error:
-            _fail(str(error), EXIT_REFUSED)
-        except KeyboardInterrupt:  # Ctrl-C outside a backfill, which handles its own
-            _fail("interrupted", EXIT_SIGNAL + signal.SIGINT)
+        interrupted: list[int] = []
+
+        def on_interrupt(signum: int, frame) -> None:
+            interrupted.append(signum)
+            raise KeyboardInterrupt
+
+        # Ctrl-C outside a backfill (which handles its own): inside a DuckDB query it surfaces
+        # as the query's error (RuntimeError "Query interrupted"), so the signal is noted here
+        with _handling(signal.SIGINT, on_interrupt):
+            try:
+                return super().invoke(ctx)
+            except REFUSALS as error:
+                _fail(str(error), EXIT_REFUSED)
+            except Exception:
+                if not interrupted:
+                    raise
+                _fail("interrupted", EXIT_SIGNAL + signal.SIGINT)
+            except KeyboardInterrupt:
+                _fail("interrupted", EXIT_SIGNAL + signal.SIGINT)
+
+
+@contextmanager
+def _handling(signum: int, handler: Callable) -> Iterator[None]:
+    """`handler` for the signal while the block runs (only the main thread receives signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signum, previous)
 
 
 def _settings(target: str | None, wait_seconds: float | None = None, dbt_vars: str = "") -> Settings:
