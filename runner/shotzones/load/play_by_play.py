@@ -20,7 +20,7 @@ from shotzones.load.files import (
     Rejected, Source, changed_files, find_files, is_play_by_play_name, probe_all, record_files,
 )  # fmt: skip
 from shotzones.load.reading import (
-    TARGET, Reader, UnreadableGroup, number_rows, plainly_named, register_links,
+    TARGET, Reader, UnreadableGroup, number_rows, plainly_named, register_links, unreadable,
 )  # fmt: skip
 from shotzones.load.shipping import local_validation, ship_play_by_play
 from shotzones.load.tables import QUARANTINE, RAW, SCHEDULE, create_tables, quarantine_relation, quote
@@ -107,11 +107,11 @@ def _load(
                 summary, read = _read_check_and_replace(con, settings, sources, links)
                 break
             except UnreadableGroup as failure:  # rolled back: load again without the files at fault
-                unreadable = Reader(con, settings.raw_relation, "", links).unreadable(failure.group, failure.encoding)
-                if not unreadable:
+                found = unreadable(con, links, failure.group, failure.encoding)
+                if not found:
                     raise failure.error
-                rejected += unreadable
-                failed = {r.path for r in unreadable}
+                rejected += found
+                failed = {r.path for r in found}
                 sources = [s for s in sources if s.path not in failed]
         notes.extend(
             f"{s.path}: read as UTF-16" for s in read if s.encoding == "utf-16"

@@ -20,7 +20,7 @@ from typing import Iterator
 import duckdb
 
 from shotzones.load.files import Rejected, Source
-from shotzones.load.tables import literal, quote
+from shotzones.load.tables import literal
 
 
 @contextmanager
@@ -50,7 +50,7 @@ def _memory_directory() -> str | None:
 
 class UnreadableGroup(Exception):
     """DuckDB could not read a group of files at all (a broken gzip stream, an unreadable file)
-    inside a transaction, which that aborts: roll back, then `Reader.unreadable(group)`."""
+    inside a transaction, which that aborts: roll back, then `unreadable(group)`."""
 
     def __init__(self, group: list[Source], encoding: str, error: duckdb.Error):
         super().__init__(str(error))
@@ -85,35 +85,12 @@ class Reader:
             except duckdb.Error as error:
                 if self.in_transaction:
                     raise UnreadableGroup(group, group_encoding, error) from error
-                unreadable = self.unreadable(group, group_encoding)
-                if not unreadable:
+                found = unreadable(self.con, self.links, group, group_encoding)
+                if not found:
                     raise
-                self.rejected += unreadable
-                failed = {r.path for r in unreadable}
+                self.rejected += found
+                failed = {r.path for r in found}
                 self.read([s for s in group if s.path not in failed], encoding)
-
-    def unreadable(self, group: list[Source], encoding: str) -> list[Rejected]:
-        """The files of `group` DuckDB cannot read at all, each alone, found by halving the group
-        with reads that count rows and write nothing."""
-        try:
-            self.con.execute(
-                f"select count(*) from read_csv(?, header = true, all_varchar = true,"
-                f" encoding = {literal(encoding)}, ignore_errors = true)",
-                [[str(self.links[source.path]) for source in group]],
-            )
-            return []
-        except duckdb.Error as error:
-            if len(group) == 1:
-                return [Rejected(group[0].path, self._reason(error, group[0]))]
-            middle = len(group) // 2
-            return self.unreadable(group[:middle], encoding) + self.unreadable(group[middle:], encoding)
-
-    def _reason(self, error: duckdb.Error, source: Source) -> str:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        message = message.replace(str(self.links[source.path]), source.path.name)
-        if "GZIP" in message.upper() or "zlib" in message:
-            return f"broken gzip: {message}"
-        return f"cannot be read: {message}"
 
     def _read_group(self, group: list[Source], header: tuple[str, ...], encoding: str) -> None:
         scan = next(self._scans)
@@ -171,6 +148,31 @@ class Reader:
             self.con.execute("delete from read_rejects where link in (select unnest(?))", [links])
             self.read(again, encoding="latin-1")
         return again
+
+
+def unreadable(con, links: dict[Path, Path], group: list[Source], encoding: str) -> list[Rejected]:
+    """The files of `group` DuckDB cannot read at all, each alone, found by halving the group
+    with reads that count rows and write nothing."""
+    try:
+        con.execute(
+            f"select count(*) from read_csv(?, header = true, all_varchar = true,"
+            f" encoding = {literal(encoding)}, ignore_errors = true)",
+            [[str(links[source.path]) for source in group]],
+        )
+        return []
+    except duckdb.Error as error:
+        if len(group) == 1:
+            return [Rejected(group[0].path, _reason(error, str(links[group[0].path]), group[0].path))]
+        middle = len(group) // 2
+        return unreadable(con, links, group[:middle], encoding) + unreadable(con, links, group[middle:], encoding)
+
+
+def _reason(error: duckdb.Error, link: str, path: Path) -> str:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+    message = message.replace(link, path.name)
+    if "GZIP" in message.upper() or "zlib" in message:
+        return f"broken gzip: {message}"
+    return f"cannot be read: {message}"
 
 
 def number_rows(con, table: str, rows: str = "true") -> None:
