@@ -236,6 +236,8 @@ def acquire_lock(wh: Warehouse, run_id: str, started_at: datetime) -> Holder | N
     create_tables(wh)
     me = Holder(run_id, socket.gethostname(), os.getpid(), started_at)
     holder = _holder(wh)
+    if holder is not None and holder.run_id == run_id:
+        return None  # taken by an earlier try of this run, whose answer was lost (a transient error)
     # A holder on this host whose process is gone died without releasing it. A holder on
     # another host cannot be checked from here and is respected.
     if holder is not None and (holder.host != me.host or _process_is_alive(holder.pid)):

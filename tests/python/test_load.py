@@ -520,3 +520,46 @@ def test_load_schedule_rejects_files_it_cannot_read(one_date, settings, tmp_path
 def test_load_skips_the_schedule_in_a_directory(one_date, settings):
     summary = load(settings, [one_date])
     assert summary.exit_code == 0 and summary.files == len(game_files(one_date))
+
+
+@pytest.mark.parametrize("quirks", ["lines are records", "lines are not records"])
+def test_files_read_together_load_as_each_file_read_alone(quirks, one_date, bad_rows_file, settings, tmp_path):
+    """Small files are read in bundles (load/bundles.py): a load of many files, with problems
+    in several and the quirks that make a file's lines differ from its records or not, gives
+    every row and every problem the file and line it gets when the file is loaded on its own."""
+    games = game_files(one_date)
+    bad, _, _ = bad_rows_file
+    rows = read_rows(games[2])
+    rows[6] = rows[6][:43]
+    crlf = tmp_path / "crlf.csv"
+    with crlf.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
+    files, expected = [games[0], bad, crlf, games[4]], {(str(bad), 30), (str(crlf), 7)}
+    if quirks == "lines are not records":
+        rows = read_rows(games[1])
+        rows[9][RAW_COLUMNS.index("description")] = "a description\nover two lines"
+        rows[19] = rows[19][:30]
+        multiline = write_rows(tmp_path / "multiline.csv", rows)
+        # an even number of quotes, yet a quote left open once the reader has refused line 5
+        lines = games[3].read_text(encoding="utf-8").splitlines(keepends=True)
+        lines[4] = lines[4].rstrip("\n") + ',x"y\n'
+        lines[8] = lines[8].rstrip("\n") + ',"open\n'
+        trap = tmp_path / "trap.csv"
+        trap.write_text("".join(lines), encoding="utf-8")
+        files[2:2] = [multiline, trap]
+        expected |= {(str(multiline), 20), (str(trap), 5)}
+
+    def loaded(settings: Settings) -> tuple[list, list]:
+        return (
+            query(settings, "select source_file, source_row, play_id, description"
+                            " from nba_raw.bigdataball_play_by_play order by all"),
+            query(settings, f"select source_file, line, column_name, problem, reason, raw_line from {QUARANTINE} order by all"),
+        )  # fmt: skip
+
+    together = load(settings, files + games[5:8])
+    alone = replace(settings, duckdb_path=tmp_path / "alone.duckdb")
+    for path in files + games[5:8]:
+        load(alone, [path])
+    assert together.files == len(files) + 3
+    assert loaded(settings) == loaded(alone)
+    assert expected <= {(q["source_file"], q["line"]) for q in loaded(settings)[1]}

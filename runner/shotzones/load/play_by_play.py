@@ -102,12 +102,16 @@ def _load(
     with connect(settings) as con, plainly_named(sources) as links:
         register_links(con, links)
         create_tables(con, settings, RAW, QUARANTINE, SCHEDULE)  # the models read the schedule, loaded or not
+        bundle = True
         while True:
             try:
-                summary, read = _read_check_and_replace(con, settings, sources, links)
+                summary, read = _read_check_and_replace(con, settings, sources, links, bundle)
                 break
             except UnreadableGroup as failure:  # rolled back: load again without the files at fault
                 found = unreadable(con, links, failure.group, failure.encoding)
+                if not found and bundle:  # each file readable, but not their bundle: no bundles
+                    bundle = False
+                    continue
                 if not found:
                     raise failure.error
                 rejected += found
@@ -155,7 +159,7 @@ NEW_ROWS = "loaded_at = current_timestamp"
 UNPLACED_DATE = "date '0001-01-01'"
 
 
-def _read_check_and_replace(con, settings: Settings, sources: list[Source], links) -> tuple[dict, list[Source]]:
+def _read_check_and_replace(con, settings: Settings, sources: list[Source], links, bundle: bool) -> tuple[dict, list[Source]]:
     """In one transaction: the files read straight into the raw table (each row written once),
     checked there, the rows held back deleted and the values set aside made NULL, then the
     earlier rows of their games and files deleted; the quarantine likewise. The LoadSummary
@@ -166,7 +170,8 @@ def _read_check_and_replace(con, settings: Settings, sources: list[Source], link
     )
     con.execute("begin transaction")
     try:
-        reader = Reader(con, settings.raw_relation, select, links, in_transaction=True)
+        reader = Reader(con, settings.raw_relation, select, links, in_transaction=True,
+                        bundle=bundle, rows=NEW_ROWS)  # fmt: skip
         reader.read(sources)
         reread = reader.reread_invalid_utf8(
             sources,

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import duckdb
 
+from shotzones.load.bundles import PREFIX_COLUMN, Bundle, bundleable, resolve, write_bundles
 from shotzones.load.files import Rejected, Source
 from shotzones.load.tables import literal
 
@@ -63,11 +64,15 @@ class Reader:
     (ragged rows, broken quoting, bad encoding) go to the temp table `read_rejects`. A group that
     fails outright is split until each failing file is found alone and rejected, so the others
     still load; inside a transaction (`in_transaction`), which the failure aborts, the group is
-    raised as UnreadableGroup instead."""
+    raised as UnreadableGroup instead. There, with `bundle`, small files are read in bundles
+    (bundles.py), and `rows` picks the rows of `table` it writes."""
 
-    def __init__(self, con, table: str, select: str, links: dict[Path, Path], in_transaction: bool = False):
+    def __init__(self, con, table: str, select: str, links: dict[Path, Path], in_transaction: bool = False,
+                 bundle: bool = False, rows: str = "true"):  # fmt: skip
         self.con, self.table, self.select, self.links = con, table, select, links
         self.in_transaction = in_transaction
+        self.bundle = bundle and in_transaction  # a failing bundle leaves rows, unless rolled back
+        self.rows = rows
         self.rejected: list[Rejected] = []
         self._scans = itertools.count()
         con.execute(
@@ -76,12 +81,22 @@ class Reader:
         )
 
     def read(self, sources: list[Source], encoding: str | None = None) -> None:
+        read_in_bundles: list[tuple[Bundle, tuple[str, ...], str]] = []
+        self._read(sources, encoding, read_in_bundles)
+        if read_in_bundles:
+            bundles = [bundle for bundle, _, _ in read_in_bundles]
+            broken = resolve(self.con, self.table, self.rows, bundles, self.links)
+            for bundle, header, group_encoding in read_in_bundles:
+                if bundle in broken:
+                    self._read_files([self.links[s.path] for s in bundle.sources], header, group_encoding)
+
+    def _read(self, sources: list[Source], encoding: str | None, read_in_bundles: list) -> None:
         groups: dict[tuple, list[Source]] = defaultdict(list)
         for source in sources:
             groups[(source.header, encoding or source.encoding)].append(source)
         for (header, group_encoding), group in groups.items():
             try:
-                self._read_group(group, header, group_encoding)
+                self._read_group(group, header, group_encoding, read_in_bundles)
             except duckdb.Error as error:
                 if self.in_transaction:
                     raise UnreadableGroup(group, group_encoding, error) from error
@@ -90,25 +105,41 @@ class Reader:
                     raise
                 self.rejected += found
                 failed = {r.path for r in found}
-                self.read([s for s in group if s.path not in failed], encoding)
+                self._read([s for s in group if s.path not in failed], encoding, read_in_bundles)
 
-    def _read_group(self, group: list[Source], header: tuple[str, ...], encoding: str) -> None:
+    def _read_group(self, group: list[Source], header: tuple[str, ...], encoding: str, read_in_bundles: list) -> None:
+        alone = group
+        if self.bundle:
+            bundles, unbundled = write_bundles([s for s in group if bundleable(s)], self.links)
+            for bundle in bundles:
+                self._read_files([bundle.path], header, encoding, bundled=True)
+                read_in_bundles.append((bundle, header, encoding))
+            alone = [s for s in group if not bundleable(s)] + unbundled
+        if alone:
+            self._read_files([self.links[s.path] for s in alone], header, encoding)
+
+    def _read_files(self, paths: list[Path], header: tuple[str, ...], encoding: str, bundled: bool = False) -> None:
         scan = next(self._scans)
         errors, scans = f"shotzones_rejects_{scan}", f"shotzones_reject_scans_{scan}"
-        column_types = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header) + "}"
+        columns = ((PREFIX_COLUMN,) if bundled else ()) + header
+        column_types = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in columns) + "}"
+        link = f"substr({PREFIX_COLUMN}, 2)" if bundled else "left(parse_filename(filename), 7)"
         try:
             self.con.execute(
                 f"""
                 insert into {self.table}
                 select {self.select}
-                from read_csv(
-                    ?, header = true, auto_detect = false, columns = {column_types},
-                    delim = ',', quote = '"', escape = '"', filename = true,
-                    encoding = {literal(encoding)},
-                    store_rejects = true, rejects_table = '{errors}', rejects_scan = '{scans}'
+                from (
+                    select *, {link} as link_number
+                    from read_csv(
+                        ?, header = true, auto_detect = false, columns = {column_types},
+                        delim = ',', quote = '"', escape = '"', filename = true,
+                        encoding = {literal(encoding)},
+                        store_rejects = true, rejects_table = '{errors}', rejects_scan = '{scans}'
+                    )
                 )
                 """,
-                [[str(self.links[source.path]) for source in group]],
+                [[str(path) for path in paths]],
             )
             self.con.execute(
                 f"""
@@ -229,9 +260,9 @@ def numbered_rows(con, table: str) -> str:
     )"""
 
 
-# The file a Reader's row came from, by the number in its link's name (plainly_named): no join,
-# so the rows keep their order.
-TARGET = "getvariable('shotzones_link_targets')[cast(left(parse_filename(filename), 7) as integer) + 1]"
+# The file a Reader's row came from, by the number in its link's name (plainly_named), which it
+# reads beside each row: no join, so the rows keep their order.
+TARGET = "getvariable('shotzones_link_targets')[cast(link_number as integer) + 1]"
 
 
 def register_links(con, links: dict[Path, Path]) -> None:
