@@ -22,10 +22,12 @@ Bad input loses nothing that was good:
   with a note. Mojibake inside valid UTF-8 (`JokiÄ‡`) cannot be told from text, and is kept as
   delivered.
 
-Python touches headers and file names only; the rows are DuckDB's. One module per concern:
+Python probes headers and copies small files into bundles (bytes, not rows); the rows are
+DuckDB's. One module per concern:
 
     files.py         finding files, probing their headers, the manifest of files loaded
     reading.py       DuckDB's CSV reader, and the line number of each row it read
+    bundles.py       many small files read as a few large ones, each row still knowing its file
     checks.py        value checks; the quarantine (rows held back, values set aside)
     tables.py        the tables' columns, declared once (TABLES), and their DDL on both targets
     play_by_play.py  `load`: read, check and replace games in the raw table

@@ -1,9 +1,9 @@
 """Many small files read as a few large ones: DuckDB's CSV reader pays for each file it opens (a
 season's 1,300 game files read 20% faster as one file). A bundle is one file in memory: the
-header once, then every file's lines, each line led by a field naming its file (`PREFIX_COLUMN`,
-the number of the file's link), so that each row knows its file as it is read. `resolve` then
-gives the reader's rejected lines their files and lines, so that nothing after the reading can
-tell a bundle from its files.
+header once, then every file's lines, each led by a field naming its file and line
+(`PREFIX_COLUMN`: the number of the file's link, `:`, the line's data row), so that each row
+knows its file and line as it is read, and is written once. `resolve` then gives the reader's
+rejected lines theirs, so that nothing after the reading can tell a bundle from its files.
 
 A file is bundled when its lines are its records: uncompressed, UTF-8 or Latin-1, line breaks
 all LF or all CRLF (written as LF: the reader takes one kind per file), no blank line (which the
@@ -14,9 +14,10 @@ bundle where a file's records and lines differ is read again, its files one by o
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -27,8 +28,11 @@ from shotzones.load.files import Source
 BUNDLE_BYTES = 64 << 20
 PREFIX_COLUMN = "shotzones_file"
 # The field leading each line of a bundle: a control character no delivered value starts with,
-# then the link's number (plainly_named: its first seven characters).
+# the link's number (plainly_named: its first seven characters), `:` and the data row (line - 1).
 PREFIX = "\x1e"
+# ... as the reader's columns, beside the rows (reading.py)
+LINK_NUMBER_SQL = f"split_part(substr({PREFIX_COLUMN}, 2), ':', 1)"
+DATA_ROW_SQL = f"cast(split_part({PREFIX_COLUMN}, ':', 2) as bigint)"
 
 
 @dataclass
@@ -48,31 +52,31 @@ def write_bundles(sources: list[Source], links: dict[Path, Path]) -> tuple[Itera
     next is asked for; and the files to read alone, complete once the bundles are."""
     alone: list[Source] = []
     directory = next(iter(links.values())).parent
+    numbers = itertools.count()
 
     def fill(pending: Iterator[Source]) -> Bundle | None:
-        bundle, written = Bundle(directory / "bundle.csv"), 0
+        bundle, written = Bundle(directory / f"bundle-{next(numbers)}.csv"), 0
         with bundle.path.open("wb") as out:
             for source in pending:
-                lines = _lines(source)
-                if lines is None:
+                split = _header_and_body(source)
+                if split is None:
                     alone.append(source)
                     continue
-                header, body = lines
+                header, body = split
                 if not bundle.sources:
                     out.write(f"{PREFIX_COLUMN},".encode() + header)
-                if body:
-                    prefix = f"{PREFIX}{links[source.path].name[:7]},".encode()
-                    out.write(prefix + body[:-1].replace(b"\n", b"\n" + prefix) + b"\n")
+                lines = body.split(b"\n")[:-1]
+                prefix = f"{PREFIX}{links[source.path].name[:7]}:".encode()
+                out.write(b"".join([b"%b%d,%b\n" % (prefix, row, line) for row, line in enumerate(lines, 1)]))
                 bundle.sources.append(source)
-                bundle.lines.append(body.count(b"\n"))
+                bundle.lines.append(len(lines))
                 written += len(body)
                 if written >= BUNDLE_BYTES:
                     break
         if not bundle.sources:
             bundle.path.unlink()
             return None
-        # named like its first file's link, which the reader's error messages do not show
-        return replace(bundle, path=bundle.path.rename(directory / f"{links[bundle.sources[0].path].name[:7]}-bundle.csv"))
+        return bundle
 
     def bundles() -> Iterator[Bundle]:
         pending = iter(sources)
@@ -88,7 +92,7 @@ def write_bundles(sources: list[Source], links: dict[Path, Path]) -> tuple[Itera
     return bundles(), alone
 
 
-def _lines(source: Source) -> tuple[bytes, bytes] | None:
+def _header_and_body(source: Source) -> tuple[bytes, bytes] | None:
     """The file's header line and the lines after it, the last ending in a line break; None
     unless its lines are its records, as far as can be seen without parsing."""
     if os.path.getsize(source.path) > BUNDLE_BYTES:
@@ -109,27 +113,29 @@ def _lines(source: Source) -> tuple[bytes, bytes] | None:
 
 def resolve(con, table: str, rows: str, bundles: list[Bundle], links: dict[Path, Path]) -> list[Bundle]:
     """The reader's rejected lines of `bundles` (in `read_rejects`) given their files' links and
-    their lines there. A bundle in which a file's records (the rows of `table` matching `rows`
+    their lines there, by their prefix. A bundle in which a file's records (the rows of `table` matching `rows`
     that name it, and its rejected lines) are not its lines is returned, its rows and rejected
     lines deleted, for its files to be read alone."""
     con.execute(
-        "create or replace temp table bundled as select unnest(?) as bundle_link, unnest(?) as ordinal,"
+        "create or replace temp table bundled as select unnest(?) as bundle_link,"
         " unnest(?) as link, unnest(?) as target, unnest(?) as lines",
         [list(column) for column in zip(*(
-            (str(bundle.path), ordinal, str(links[source.path]), str(source.path), lines)
+            (str(bundle.path), str(links[source.path]), str(source.path), lines)
             for bundle in bundles
-            for ordinal, (source, lines) in enumerate(zip(bundle.sources, bundle.lines))
+            for source, lines in zip(bundle.sources, bundle.lines)
         ))],  # fmt: skip
     )
-    # The rejected lines, by the prefix of their line (the line of the record they began with).
+    # A rejected line's file and line are in its prefix (that of the record's first line).
+    prefix = f"'^{PREFIX}(\\d{{7}}):(\\d+),'"
     con.execute(
         f"""
         create or replace temp table bundle_rejects as
-        select read_rejects.*, bundled.link as file_link
+        select read_rejects.*, bundled.link as file_link,
+               cast(regexp_extract(read_rejects.csv_line, {prefix}, 2) as bigint) + 1 as file_line
         from read_rejects
         left join bundled
             on read_rejects.link = bundled.bundle_link
-           and regexp_extract(read_rejects.csv_line, '^{PREFIX}(\\d{{7}}),', 1) = left(parse_filename(bundled.link), 7)
+           and regexp_extract(read_rejects.csv_line, {prefix}, 1) = left(parse_filename(bundled.link), 7)
         where read_rejects.link in (select bundle_link from bundled)
         """
     )
@@ -169,25 +175,14 @@ def resolve(con, table: str, rows: str, bundles: list[Bundle], links: dict[Path,
             """,
             [broken_links],
         )
-    # The file's header stands for the bundle's: a rejected line's line in its file is its line
-    # in the bundle less the records of the files before it.
     con.execute("delete from read_rejects where link in (select bundle_link from bundled)")
     con.execute(
         f"""
         insert into read_rejects
-        select bundle_rejects.file_link, bundle_rejects.line - coalesce(earlier.records, 0),
-               bundle_rejects.column_name, bundle_rejects.error_type,
-               regexp_replace(bundle_rejects.csv_line, '^{PREFIX}\\d{{7}},', ''),
-               {_without_prefix_column('bundle_rejects.error_message')}
+        select file_link, file_line, column_name, error_type, regexp_replace(csv_line, {prefix}, ''),
+               {_without_prefix_column('error_message')}
         from bundle_rejects
-        inner join bundled_records as this on bundle_rejects.file_link = this.link
-        left join (
-            select bundle_link, ordinal,
-                   sum(records) over (partition by bundle_link order by ordinal
-                                      rows between unbounded preceding and 1 preceding) as records
-            from bundled_records
-        ) as earlier on this.bundle_link = earlier.bundle_link and this.ordinal = earlier.ordinal
-        where this.bundle_link not in (select unnest(?))
+        where link not in (select unnest(?))
         """,
         [broken_links],
     )

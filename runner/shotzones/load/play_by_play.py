@@ -20,7 +20,7 @@ from shotzones.load.files import (
     Rejected, Source, changed_files, find_files, is_play_by_play_name, probe_all, record_files,
 )  # fmt: skip
 from shotzones.load.reading import (
-    TARGET, Reader, UnreadableGroup, number_rows, plainly_named, register_links, unreadable,
+    DATA_ROW, TARGET, Reader, UnreadableGroup, number_rows, plainly_named, register_links, unreadable,
 )  # fmt: skip
 from shotzones.load.shipping import local_validation, ship_play_by_play
 from shotzones.load.tables import QUARANTINE, RAW, SCHEDULE, create_tables, quarantine_relation, quote
@@ -136,7 +136,7 @@ def _load(
             for (path,) in con.execute(
                 """
                 select target from read_files
-                where target not in (select source_file from line_starts)
+                where target not in (select source_file from files_with_rows)
                   and link not in (select link from read_rejects)
                 order by target
                 """
@@ -166,7 +166,7 @@ def _read_check_and_replace(con, settings: Settings, sources: list[Source], link
     fields that describe it, and the files read (the others were rejected)."""
     select = (
         ", ".join(quote(name) for name in RAW_COLUMNS)
-        + f", coalesce({GAME_DATE_SQL.format(quote('date'))}, {UNPLACED_DATE}), {TARGET}, 0, current_timestamp"
+        + f", coalesce({GAME_DATE_SQL.format(quote('date'))}, {UNPLACED_DATE}), {TARGET}, {DATA_ROW}, current_timestamp"
     )
     con.execute("begin transaction")
     try:
@@ -185,6 +185,10 @@ def _read_check_and_replace(con, settings: Settings, sources: list[Source], link
             [[str(s.path) for s in read]],
         )
         _number_new_rows(con, settings)
+        con.execute(  # before any row is held back: a file with rows is not "header only"
+            f"create or replace temp table files_with_rows as"
+            f" select distinct source_file from {settings.raw_relation} where {NEW_ROWS}"
+        )
         new_rows = f"(select *, rowid as rid, source_file as target from {settings.raw_relation} where {NEW_ROWS})"
         bad_columns = quarantine(con, new_rows, new_rows)
         set_aside(con, settings.raw_relation, NEW_ROWS, bad_columns)
@@ -208,9 +212,10 @@ def _read_check_and_replace(con, settings: Settings, sources: list[Source], link
 
 
 def _number_new_rows(con, settings: Settings) -> None:
-    """Each new row's source_row, its line in its file minus one (reading.number_rows)."""
+    """Each new row's source_row, its line in its file minus one, where the reader did not say
+    (reading.number_rows)."""
     raw = settings.raw_relation
-    number_rows(con, raw, NEW_ROWS)
+    number_rows(con, raw, f"{NEW_ROWS} and source_row = 0")
     con.execute(
         f"""
         update {raw} set source_row = {raw}.rowid - line_starts.first_rowid + 1

@@ -19,7 +19,9 @@ from typing import Iterator
 
 import duckdb
 
-from shotzones.load.bundles import PREFIX_COLUMN, Bundle, bundleable, resolve, write_bundles
+from shotzones.load.bundles import (
+    DATA_ROW_SQL, LINK_NUMBER_SQL, PREFIX_COLUMN, Bundle, bundleable, resolve, write_bundles,
+)  # fmt: skip
 from shotzones.load.files import Rejected, Source
 from shotzones.load.tables import literal
 
@@ -123,14 +125,15 @@ class Reader:
         errors, scans = f"shotzones_rejects_{scan}", f"shotzones_reject_scans_{scan}"
         columns = ((PREFIX_COLUMN,) if bundled else ()) + header
         column_types = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in columns) + "}"
-        link = f"substr({PREFIX_COLUMN}, 2)" if bundled else "left(parse_filename(filename), 7)"
+        # the link's number and the row's data row; 0: to be numbered (number_rows)
+        link_number, data_row = (LINK_NUMBER_SQL, DATA_ROW_SQL) if bundled else ("left(parse_filename(filename), 7)", "0")
         try:
             self.con.execute(
                 f"""
                 insert into {self.table}
                 select {self.select}
                 from (
-                    select *, {link} as link_number
+                    select *, {link_number} as link_number, {data_row} as data_row
                     from read_csv(
                         ?, header = true, auto_detect = false, columns = {column_types},
                         delim = ',', quote = '"', escape = '"', filename = true,
@@ -263,6 +266,8 @@ def numbered_rows(con, table: str) -> str:
 # The file a Reader's row came from, by the number in its link's name (plainly_named), which it
 # reads beside each row: no join, so the rows keep their order.
 TARGET = "getvariable('shotzones_link_targets')[cast(link_number as integer) + 1]"
+# The row's data row (its line - 1) when its bundle said so; else 0, for number_rows.
+DATA_ROW = "data_row"
 
 
 def register_links(con, links: dict[Path, Path]) -> None:
