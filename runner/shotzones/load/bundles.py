@@ -95,9 +95,12 @@ def write_bundles(sources: list[Source], links: dict[Path, Path]) -> tuple[Itera
 def _header_and_body(source: Source) -> tuple[bytes, bytes] | None:
     """The file's header line and the lines after it, the last ending in a line break; None
     unless its lines are its records, as far as can be seen without parsing."""
-    if os.path.getsize(source.path) > BUNDLE_BYTES:
+    try:
+        if os.path.getsize(source.path) > BUNDLE_BYTES:
+            return None
+        data = source.path.read_bytes()
+    except OSError:  # gone or unreadable since its probe: the reader alone says what it is
         return None
-    data = source.path.read_bytes()
     if b"\r" in data:  # a bundle's line breaks are all alike: \r\n as \n, and no other \r
         if not data.count(b"\r") == data.count(b"\r\n") == data.count(b"\n"):
             return None
