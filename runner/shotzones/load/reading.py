@@ -1,9 +1,10 @@
 """Reading files with DuckDB's own CSV reader, and numbering the rows it read with their lines.
 
 Line numbers are CSV records, the header being line 1: the file's line number unless a quoted
-value holds a line break or an unterminated quote swallowed the lines after it. DuckDB gives
-none for the rows it reads: a good row's line is its position among the file's rows, shifted
-past the lines the reader rejected, so a blank line inside a file (which the reader skips)
+value holds a line break or an unterminated quote swallowed the lines after it. A row read in a
+bundle carries its line (bundles.py: such files' lines are their records). DuckDB gives none for
+the rows of a file read alone: a good row's line is its position among the file's rows, shifted
+past the lines the reader rejected, so a blank line inside such a file (which the reader skips)
 shifts the rows after it by one. `source_row` is a good row's line minus one.
 """
 
