@@ -91,7 +91,10 @@ class Reader:
             broken = resolve(self.con, self.table, self.rows, bundles, self.links)
             for bundle, header, group_encoding in read_in_bundles:
                 if bundle in broken:
-                    self._read_files([self.links[s.path] for s in bundle.sources], header, group_encoding)
+                    try:
+                        self._read_files([self.links[s.path] for s in bundle.sources], header, group_encoding)
+                    except duckdb.Error as error:  # bundles are read in a transaction only
+                        raise UnreadableGroup(bundle.sources, group_encoding, error) from error
 
     def _read(self, sources: list[Source], encoding: str | None, read_in_bundles: list) -> None:
         groups: dict[tuple, list[Source]] = defaultdict(list)
