@@ -8,8 +8,10 @@ rejected lines theirs, so that nothing after the reading can tell a bundle from 
 A file is bundled when its lines are its records: uncompressed, UTF-8 or Latin-1, line breaks
 all LF or all CRLF (written as LF: the reader takes one kind per file), no blank line (which the
 reader skips but counts) and an even number of quote characters (an unterminated quote swallows
-the lines after it, which in a bundle are the next files'). A value holding a line break breaks that rule and cannot be seen without parsing: a
-bundle where a file's records and lines differ is read again, its files one by one.
+the lines after it, which in a bundle are the next files'). A value holding a line break breaks
+that rule and cannot be seen without parsing: a bundle where a file's records and lines differ
+is read again, its files one by one; a bundle the reader cannot read at all makes the load start
+over without bundles (play_by_play.py).
 """
 
 from __future__ import annotations
