@@ -44,6 +44,11 @@ class Bundle:
     lines: list[int] = field(default_factory=list)  # each file's lines after its header
 
 
+def link_number(link: Path) -> str:
+    """The number a link's name begins with (reading.plainly_named)."""
+    return link.name[:7]
+
+
 def bundleable(source: Source) -> bool:
     """Whether the reader could read `source` in a bundle, by what its probe says."""
     return not source.compressed and source.encoding in ("utf-8", "latin-1")
@@ -68,7 +73,7 @@ def write_bundles(sources: list[Source], links: dict[Path, Path]) -> tuple[Itera
                 if not bundle.sources:
                     out.write(f"{PREFIX_COLUMN},".encode() + header)
                 lines = body.split(b"\n")[:-1]
-                prefix = f"{PREFIX}{links[source.path].name[:7]}:".encode()
+                prefix = f"{PREFIX}{link_number(links[source.path])}:".encode()
                 out.write(b"".join([b"%b%d,%b\n" % (prefix, row, line) for row, line in enumerate(lines, 1)]))
                 bundle.sources.append(source)
                 bundle.lines.append(len(lines))
@@ -118,14 +123,14 @@ def _header_and_body(source: Source) -> tuple[bytes, bytes] | None:
 
 def resolve(con, table: str, rows: str, bundles: list[Bundle], links: dict[Path, Path]) -> list[Bundle]:
     """The reader's rejected lines of `bundles` (in `read_rejects`) given their files' links and
-    their lines there, by their prefix. A bundle in which a file's records (the rows of `table` matching `rows`
-    that name it, and its rejected lines) are not its lines is returned, its rows and rejected
-    lines deleted, for its files to be read alone."""
+    their lines there, by their prefix. A bundle in which a file's records (the rows of `table`
+    matching `rows` that name it, and its rejected lines) are not its lines is returned, its rows
+    and rejected lines deleted, for its files to be read alone."""
     con.execute(
         "create or replace temp table bundled as select unnest(?) as bundle_link,"
-        " unnest(?) as link, unnest(?) as target, unnest(?) as lines",
+        " unnest(?) as number, unnest(?) as link, unnest(?) as target, unnest(?) as lines",
         [list(column) for column in zip(*(
-            (str(bundle.path), str(links[source.path]), str(source.path), lines)
+            (str(bundle.path), link_number(links[source.path]), str(links[source.path]), str(source.path), lines)
             for bundle in bundles
             for source, lines in zip(bundle.sources, bundle.lines)
         ))],  # fmt: skip
@@ -140,7 +145,7 @@ def resolve(con, table: str, rows: str, bundles: list[Bundle], links: dict[Path,
         from read_rejects
         left join bundled
             on read_rejects.link = bundled.bundle_link
-           and regexp_extract(read_rejects.csv_line, {prefix}, 1) = left(parse_filename(bundled.link), 7)
+           and regexp_extract(read_rejects.csv_line, {prefix}, 1) = bundled.number
         where read_rejects.link in (select bundle_link from bundled)
         """
     )
