@@ -14,7 +14,7 @@ import itertools
 import os
 import tempfile
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -117,9 +117,10 @@ class Reader:
         alone = group
         if self.bundle:
             bundles, unbundled = write_bundles([s for s in group if bundleable(s)], self.links)
-            for bundle in bundles:
-                self._read_files([bundle.path], header, encoding, bundled=True)
-                read_in_bundles.append((bundle, header, encoding))
+            with closing(bundles):  # on a failure, the bundle being written is done with here
+                for bundle in bundles:
+                    self._read_files([bundle.path], header, encoding, bundled=True)
+                    read_in_bundles.append((bundle, header, encoding))
             alone = [s for s in group if not bundleable(s)] + unbundled
         if alone:
             self._read_files([self.links[s.path] for s in alone], header, encoding)
