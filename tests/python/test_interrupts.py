@@ -1,7 +1,7 @@
 """Ctrl-C (SIGINT) and SIGTERM during a real `shotzones backfill` process: one line saying so,
 exit 130 / 143, the run recorded `interrupted`, the lock released, and the ledger as true as
 after a kill -9: nothing done becomes failed, what the interrupted wave had not recorded is
-left as it was, and no wave starts after the signal."""
+left as it was, and no wave starts after the signal. And Ctrl-C during a load's reading."""
 
 from __future__ import annotations
 
@@ -126,3 +126,40 @@ def test_an_interrupted_forced_rebuild_leaves_done_partitions_done(settings):
     assert ledger(settings) == before  # nothing done became failed
     assert {p.state for p in status(settings).partitions} == {"done"}  # nor stale
     assert last_run_and_lock(settings) == ("interrupted", None)
+
+
+def test_ctrl_c_while_a_load_reads_its_bundles_says_interrupted_and_loads_nothing(tmp_path):
+    """SIGINT while `shotzones load` has its second bundle of files open (load/bundles.py: 64 MB
+    each, while the next is written): exit 130, one line, no traceback or ignored exception, and
+    the load's transaction rolled back."""
+    files = tmp_path / "files"
+    generate(files, 2022, seasons=1, seed=5, max_dates_per_season=80)  # about 90 MB
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    process = subprocess.Popen(
+        [str(SHOTZONES), "load", str(files)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=os.environ | {"SHOTZONES_DUCKDB": str(settings.duckdb_path)},
+    )  # fmt: skip
+    deadline = time.monotonic() + WAIT_SECONDS
+    try:
+        while "bundle-1.csv" not in _open_files(process.pid):
+            assert process.poll() is None, "the load finished before its second bundle was seen open"
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=WAIT_SECONDS)[0]
+    finally:
+        process.kill()
+    assert process.returncode == 130, output
+    assert output.strip() == "interrupted", output
+    assert query(settings, "select count(*) as n from nba_raw.bigdataball_play_by_play")[0]["n"] == 0
+
+
+def _open_files(pid: int) -> list[str]:
+    """The files a process has open, those still open while they are read."""
+    names = []
+    for entry in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            names.append(os.path.basename(os.readlink(entry)))
+        except OSError:
+            pass
+    return names
