@@ -56,3 +56,62 @@
     true
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+    The player-games the rolling windows read: every game, or (var include_playoffs false) the
+    regular season only. The features model, the point-in-time reads and the runner's window
+    reach all read this, so they count the same games.
+-#}
+{% macro games_in_windows() -%}
+    select * from {{ ref('int_player_game_shot_zones') }}
+    where {{ counts_in_windows('is_playoffs') }}
+{%- endmacro %}
+
+
+{#- The longest window, in games: as far back as any feature reads. -#}
+{% macro longest_window() -%}
+    {{ [var('window_games'), var('long_window_games')] | max }}
+{%- endmacro %}
+
+
+{#-
+    For each changed game in `changed_players` (change_id, d0: the changed game's date,
+    player_lookup: each of its players), the later dates whose windows read it: each player's
+    next games as the windows count them (games_in_windows, window_partition's scope), up to
+    the longest window. The runner's survey runs it (survey.window_reach) to find the features
+    partitions a re-delivered or late game makes stale.
+-#}
+{% macro window_reach(changed_players) %}
+    with
+
+    player_games as (
+
+        {{ games_in_windows() }}
+
+    ),
+
+    later_games as (
+
+        select
+            changed.change_id,
+            player_games.game_date,
+            row_number() over (
+                partition by changed.change_id, changed.player_lookup
+                order by player_games.game_date, player_games.game_id
+            ) as games_after
+        from {{ changed_players }} as changed
+        inner join player_games
+            on
+                changed.player_lookup = player_games.player_lookup
+                and player_games.game_date > changed.d0
+                and {{ in_window_scope('player_games.season', 'changed.d0') }}
+
+    )
+
+    select distinct
+        change_id,
+        game_date
+    from later_games
+    where games_after <= {{ longest_window() }}
+{% endmacro %}

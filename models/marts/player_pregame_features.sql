@@ -11,8 +11,7 @@ schedule as (
 
 player_games as (
 
-    select * from {{ ref('int_player_game_shot_zones') }}
-    where {{ counts_in_windows('is_playoffs') }}
+    {{ games_in_windows() }}
 
 ),
 

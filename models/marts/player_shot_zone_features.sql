@@ -8,8 +8,7 @@ with
 
 player_games as (
 
-    select * from {{ ref('int_player_game_shot_zones') }}
-    where {{ counts_in_windows('is_playoffs') }}
+    {{ games_in_windows() }}
 
 ),
 
@@ -50,7 +49,7 @@ first_batch_games as (
 
 ),
 
--- of that history, what the longest window (20 games) reaches back from a player's first game
+-- of that history, what the longest window reaches back from a player's first game
 -- in the batches, onwards: the windows then run over a few dozen games a player, not careers
 lookbacks as (
 
@@ -58,7 +57,7 @@ lookbacks as (
     from player_histories
     inner join first_batch_games
         on player_histories.player_lookup = first_batch_games.player_lookup
-    where player_histories.game_number >= first_batch_games.first_batch_game_number - {{ var('long_window_games') }}
+    where player_histories.game_number >= first_batch_games.first_batch_game_number - {{ longest_window() }}
 
 ),
 

@@ -146,7 +146,9 @@ def macro_sql(settings: Settings, calls: tuple[str, ...]) -> dict[str, str]:
         inline = MACRO_SEPARATOR.join("{{ " + call + " }}" for call in calls)
         command = ["compile", "--no-populate-cache", "--inline", inline, "--log-level", "none",
                    "--target-path", str(target_dir(settings) / MACRO_TARGET_PATH)]  # fmt: skip
-        compiled = dbt.invoke(settings, command).result.results[0].node.compiled_code
+        node = dbt.invoke(settings, command).result.results[0].node
+        # a ref() names the in-memory database on DuckDB: the warehouse's own is the default
+        compiled = without_warehouse_name(node.compiled_code, node.database) if settings.target == "duckdb" else node.compiled_code
         return dict(zip(calls, (part.strip() for part in compiled.split(MACRO_SEPARATOR))))
 
     key = _cache_key(settings, *calls, files=MACRO_FILES)

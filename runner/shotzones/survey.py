@@ -134,38 +134,16 @@ def _warehouse_key(settings: Settings) -> str:
 
 
 GAME_PLAYERS = "int_game_players"  # one row per player of a game, in any role (a dbt view)
-REACH_SQL = """
-    with
-
-    changes as (
-        {changes}
-    ),
-
-    players as (
-        {players}
-    ),
-
-    later_games as (
-        select
-            players.change_id,
-            player_games.game_date,
-            row_number() over (
-                partition by players.change_id, players.player_lookup
-                order by player_games.game_date, player_games.game_id
-            ) as games_after
-        from players
-        inner join {player_games} as player_games
-            on player_games.player_lookup = players.player_lookup and player_games.game_date > players.d0
-    )
-
-    select distinct change_id, game_date from later_games where games_after <= {window}
-"""
+# the dbt macro that says which later dates' windows read a changed game (macros/rolling_windows.sql)
+REACH_INPUT = "shotzones_changed_players"
+REACH_CALL = f"window_reach('{REACH_INPUT}')"
 
 
 def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamChange, set[date]]:
-    """For each change, the later dates whose windows read it: the next games, up to the
-    longest window, of every player of the changed games -- as the player-games hold them, as
-    the last features build saw them, and as the play-by-play is delivered now."""
+    """For each change, the later dates whose windows read it (the dbt macro window_reach, which
+    counts games as the windows do), from every player of the changed games -- as the
+    player-games hold them, as the last features build saw them, and as the play-by-play is
+    delivered now."""
     if not changes or not wh.table_exists(PLAYER_GAMES):
         return {change: set() for change in changes}
     values = wh.rows_as_select(
@@ -182,25 +160,14 @@ def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamC
         f"t.game_date in {date_list(sorted({c.day for c in changes}))} and t.game_date = changes.d0"
         " and (changes.game_id is null or t.game_id = changes.game_id)"
     )
-    sources = [
-        f"select change_id, d0, t.player_lookup from changes inner join {wh.relation(model)} as t on {same_game}"
-        for model in (PLAYER_GAMES, FEATURES)
-        if wh.table_exists(model)
-    ]
-    if wh.table_exists(GAME_PLAYERS):  # who took part, as the play-by-play is delivered now
-        sources.append(
-            f"select change_id, d0, t.player_lookup from changes"
-            f" inner join {wh.relation(GAME_PLAYERS)} as t on {same_game}"
-        )
-    rows = wh.rows(
-        REACH_SQL.format(
-            changes=values,
-            players="\n        union distinct\n        ".join(sources),
-            player_games=wh.relation(PLAYER_GAMES),
-            # the longest window: as far as a game's players' later features read it
-            window=int(wh.settings.vars["long_window_games"]),
-        )
+    tables = [model for model in (PLAYER_GAMES, FEATURES, GAME_PLAYERS) if wh.table_exists(model)]
+    players = "\n    union distinct\n    ".join(
+        f"select change_id, d0, t.player_lookup from ({values}) as changes"
+        f" inner join {wh.relation(table)} as t on {same_game}"
+        for table in tables
     )
+    reach_sql = code.macro_sql(wh.settings, (REACH_CALL,))[REACH_CALL]
+    rows = wh.rows(reach_sql.replace(REACH_INPUT, f"(\n    {players}\n)", 1))
     reach: dict[UpstreamChange, set[date]] = {change: set() for change in changes}
     for number, day in rows:
         reach[changes[number]].add(day)

@@ -170,14 +170,57 @@ def test_the_cached_fingerprints_see_a_game_deleted_without_a_replacement(clean_
 
 def test_the_long_window_is_one_var_the_model_and_the_reach_both_read(clean_build):
     """var long_window_games sets the `_last_20` window of the features model and how far the
-    runner looks for the partitions a changed game reaches: change it, and both follow."""
+    runner looks for the partitions a changed game reaches (the longest window: the 10-game one
+    when the long one is shorter): change it, and both follow."""
     shorter = replace(clean_build, dbt_vars="{long_window_games: 8}")
     default_code, shorter_code = code.current_versions(clean_build), code.current_versions(shorter)
     assert shorter_code[FEATURES].fingerprint != default_code[FEATURES].fingerprint
     assert "var long_window_games 20 -> 8" in shorter_code[FEATURES].changes_since(default_code[FEATURES])
     day, game_id = query(clean_build, "select game_date, game_id from int_player_game_shot_zones order by 1, 2 limit 1 offset 300")[0].values()
     change = UpstreamChange(day, frozenset({game_id}), None, "test")
-    for settings, window in ((clean_build, WINDOW_REACH), (shorter, 8)):
+    # the 10-game window then reaches further than the long one
+    for settings, window in ((clean_build, WINDOW_REACH), (shorter, 10)):
         with open_warehouse(settings) as wh:
             reach = window_reach(wh, [change])[change]
         assert reach | {day} == expected_reach(settings, game_id, day, window)
+
+
+def test_the_reach_skips_playoff_games_when_the_windows_do(clean_build, tmp_path):
+    """var include_playoffs false leaves playoff games out of the windows: a changed game is then
+    read by its players' next 20 games that are not playoff games, and the reach must count as
+    the windows do (it counted every game, and stopped short: a wrong result)."""
+    path = tmp_path / "copied.duckdb"
+    with duckdb.connect(str(clean_build.duckdb_path)) as con:
+        con.execute("checkpoint")
+    shutil.copy(clean_build.duckdb_path, path)
+    settings = replace(clean_build, duckdb_path=path, dbt_vars="{include_playoffs: false}")
+    dates = [r["game_date"] for r in query(settings, "select distinct game_date from int_player_game_shot_zones order by 1")]
+    day = dates[30]
+    game_id = query(settings, f"select min(game_id) as g from int_player_game_shot_zones where game_date = date '{day}'")[0]["g"]
+    # the next 15 dates become playoff dates, as far as the windows can tell
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"update int_player_game_shot_zones set is_playoffs = true where game_date in {tuple(str(d) for d in dates[31:46])}")
+    change = UpstreamChange(day, frozenset({game_id}), None, "test")
+    with open_warehouse(settings) as wh:
+        reach = window_reach(wh, [change])[change]
+    expected = {
+        row["game_date"]
+        for row in query(
+            settings,
+            f"""
+            with players as (
+                select distinct player_lookup from int_player_game_shot_zones where game_id = '{game_id}'
+            ),
+            later as (
+                select pg.game_date,
+                       row_number() over (partition by pg.player_lookup order by pg.game_date, pg.game_id) as n
+                from int_player_game_shot_zones pg join players using (player_lookup)
+                where pg.game_date > date '{day}' and not pg.is_playoffs
+            )
+            select distinct game_date from later where n <= {WINDOW_REACH}
+            """,
+        )
+    }
+    assert max(expected) > dates[46], "the windows reach past the playoff dates"
+    assert reach >= expected
+    assert not reach & set(dates[31:46]), "no window of a playoff date reads anything"
