@@ -45,6 +45,8 @@ demo: install
 	echo "demo: generate, load, backfill, report and serve the next slate in $${SECONDS} s"
 
 lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 	@mkdir -p warehouse  # the dbt templater opens the default DuckDB file
 	$(BIN)/sqlfluff lint models
 

@@ -61,9 +61,14 @@ def main() -> None:
         ).fetchone()[0]
         con.close()
         results.append(
-            {"date": day, "seconds": round(seconds, 3), "rows": rows, "raw_rows_read": raw_rows,
-             "differing_rows": differing}
-        )  # fmt: skip
+            {
+                "date": day,
+                "seconds": round(seconds, 3),
+                "rows": rows,
+                "raw_rows_read": raw_rows,
+                "differing_rows": differing,
+            }
+        )
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     print(json.dumps(results))
 

@@ -75,8 +75,14 @@ class Run:
 RUNS: list[Run] = []
 
 
-def measure(label: str, argv: list[str], warehouse: Path | None = None, cwd: Path = ROOT,
-            check: bool = True, target: Path = TARGET) -> Run:  # fmt: skip
+def measure(
+    label: str,
+    argv: list[str],
+    warehouse: Path | None = None,
+    cwd: Path = ROOT,
+    check: bool = True,
+    target: Path = TARGET,
+) -> Run:
     """Run one command as a subprocess; wall-clock seconds and peak RSS of that process."""
     log_dir = LOGS / re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
     shutil.rmtree(log_dir, ignore_errors=True)
@@ -95,8 +101,16 @@ def measure(label: str, argv: list[str], warehouse: Path | None = None, cwd: Pat
     text = (log_dir / "output.txt").read_text(errors="replace")
     tail = "\n".join(ANSI.sub("", text).strip().splitlines()[-6:])
     cpu = usage.ru_utime + usage.ru_stime
-    run = Run(label, shown, round(seconds, 2), round(cpu, 2), round(usage.ru_maxrss / 1024, 1),
-              process.returncode, str(log_dir.relative_to(ROOT)), tail)  # fmt: skip
+    run = Run(
+        label,
+        shown,
+        round(seconds, 2),
+        round(cpu, 2),
+        round(usage.ru_maxrss / 1024, 1),
+        process.returncode,
+        str(log_dir.relative_to(ROOT)),
+        tail,
+    )
     RUNS.append(run)
     print(f"    {seconds:.2f} s (cpu {cpu:.1f} s), peak {run.peak_mb:,.0f} MB, exit {run.returncode}", flush=True)
     if check and not run.ok():
@@ -116,8 +130,12 @@ def parse(warehouse: Path, project: Path = ROOT, target: Path = TARGET, runner: 
     as a user's next command would. dbt re-parses in full when the profile (the warehouse path)
     or the vars hash (cli vars, and --target: the runner passes it, a user's dbt build does not)
     changed since its saved parse."""
-    environment = {**os.environ, "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(LOGS / "parse"),
-                   "SHOTZONES_DUCKDB": str(warehouse)}  # fmt: skip
+    environment = {
+        **os.environ,
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(LOGS / "parse"),
+        "SHOTZONES_DUCKDB": str(warehouse),
+    }
     argv = [DBT, "parse", "--quiet", "--profiles-dir", str(PROFILES)]
     if runner:
         argv += ["--target", os.environ.get("SHOTZONES_TARGET", "duckdb")]
@@ -169,9 +187,18 @@ def dbt_phases(run: Run) -> list[dict]:
             current = {"start": stamp(line)}
         elif current is not None and re.search(r"Found \d+ models", line):
             current["parse_seconds"] = round((stamp(line) - current["start"]).total_seconds(), 2)
-        elif current is not None and (match := re.search(r"Command `(?:cli |dbt )?([\w ]+)` (?:succeeded|failed) at .* after ([\d.]+) seconds", line)):
-            phases.append({"command": match.group(1), "seconds": float(match.group(2)),
-                           "parse_seconds": current.get("parse_seconds")})  # fmt: skip
+        elif current is not None and (
+            match := re.search(
+                r"Command `(?:cli |dbt )?([\w ]+)` (?:succeeded|failed) at .* after ([\d.]+) seconds", line
+            )
+        ):
+            phases.append(
+                {
+                    "command": match.group(1),
+                    "seconds": float(match.group(2)),
+                    "parse_seconds": current.get("parse_seconds"),
+                }
+            )
             current = None
     return phases
 
@@ -186,8 +213,11 @@ def describe(profile: dict) -> str:
     parts = [f"dbt {p['command']} {p['seconds']:.1f} s (parse {p['parse_seconds']} s)" for p in phases]
     outside = profile["seconds"] - sum(p["seconds"] for p in phases)
     models = ", ".join(f"{k} {v} s" for k, v in profile["models"].items())
-    return (f"{profile['seconds']:.1f} s: " + "; ".join(parts)
-            + f"; outside dbt's commands {outside:.1f} s (process start, imports; the runner's planning and ledger); models: {models}")  # fmt: skip
+    return (
+        f"{profile['seconds']:.1f} s: "
+        + "; ".join(parts)
+        + f"; outside dbt's commands {outside:.1f} s (process start, imports; the runner's planning and ledger); models: {models}"
+    )
 
 
 def slowest_nodes(run_results: Path, count: int = 5) -> list[tuple[str, float]]:
@@ -202,12 +232,21 @@ def slowest_nodes(run_results: Path, count: int = 5) -> list[tuple[str, float]]:
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())  # fmt: skip
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "runner", "models", "macros"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()  # fmt: skip
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "runner", "models", "macros"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return {
         "host": socket.gethostname(),
         "cpu": cpu,
@@ -240,12 +279,31 @@ def generated(spec: dict, regenerate: bool) -> tuple[Path, dict]:
         return out, info | {"cached": True}
     shutil.rmtree(out, ignore_errors=True)
     record.unlink(missing_ok=True)
-    run = measure(f"generate {spec['seasons']} seasons",
-                  [SHOTZONES, "generate", "--first-season", str(spec["first_season"]),
-                   "--seasons", str(spec["seasons"]), "--seed", str(spec["seed"]), "--out", str(out)])  # fmt: skip
+    run = measure(
+        f"generate {spec['seasons']} seasons",
+        [
+            SHOTZONES,
+            "generate",
+            "--first-season",
+            str(spec["first_season"]),
+            "--seasons",
+            str(spec["seasons"]),
+            "--seed",
+            str(spec["seed"]),
+            "--out",
+            str(out),
+        ],
+    )
     files = [p for p in out.rglob("*.csv") if p.name != "schedule.csv"]
-    info = {"seconds": run.seconds, "cpu_seconds": run.cpu_seconds, "peak_mb": run.peak_mb, "when": datetime.now().isoformat(timespec="seconds"),
-            "files": len(files), "bytes": sum(p.stat().st_size for p in files), "summary": run.output_tail}  # fmt: skip
+    info = {
+        "seconds": run.seconds,
+        "cpu_seconds": run.cpu_seconds,
+        "peak_mb": run.peak_mb,
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "files": len(files),
+        "bytes": sum(p.stat().st_size for p in files),
+        "summary": run.output_tail,
+    }
     record.write_text(json.dumps(info, indent=2))
     return out, info | {"cached": False}
 
@@ -255,7 +313,9 @@ def files_of(data_dir: Path, day: date) -> list[Path]:
 
 
 def game_dates(warehouse: Path) -> list[date]:
-    return [r[0] for r in query(warehouse, "select distinct game_date from nba_raw.bigdataball_play_by_play order by 1")]
+    return [
+        r[0] for r in query(warehouse, "select distinct game_date from nba_raw.bigdataball_play_by_play order by 1")
+    ]
 
 
 def season_of(day: date) -> int:
@@ -278,22 +338,33 @@ class Bench:
         rounds = []
         for round_number in range(1, self.args.rounds + 1):
             suffix = f" (round {round_number})" if self.args.rounds > 1 else ""
-            default = measure(f"backfill, default workers{suffix}", [SHOTZONES, "backfill"],
-                              fresh_copy(loaded, f"backfill-default-{round_number}"))  # fmt: skip
-            single = measure(f"backfill, 1 worker{suffix}", [SHOTZONES, "backfill", "--workers", "1"],
-                             fresh_copy(loaded, f"backfill-1-worker-{round_number}"))  # fmt: skip
+            default = measure(
+                f"backfill, default workers{suffix}",
+                [SHOTZONES, "backfill"],
+                fresh_copy(loaded, f"backfill-default-{round_number}"),
+            )
+            single = measure(
+                f"backfill, 1 worker{suffix}",
+                [SHOTZONES, "backfill", "--workers", "1"],
+                fresh_copy(loaded, f"backfill-1-worker-{round_number}"),
+            )
             copy = fresh_copy(loaded, f"full-refresh-{round_number}", runner=False)
-            full = measure(f"dbt build --full-refresh{suffix}",
-                           [DBT, "build", "--full-refresh", "--profiles-dir", "profiles", "--exclude", "test_type:unit"],
-                           copy)  # fmt: skip
+            full = measure(
+                f"dbt build --full-refresh{suffix}",
+                [DBT, "build", "--full-refresh", "--profiles-dir", "profiles", "--exclude", "test_type:unit"],
+                copy,
+            )
             shutil.copyfile(TARGET / "run_results.json", CACHE / "full-refresh-run_results.json")
             rounds.append((default, single, full))
         best = lambda i: min(range(len(rounds)), key=lambda n: rounds[n][i].seconds)  # noqa: E731
         default, single, full = rounds[best(0)][0], rounds[best(1)][1], rounds[best(2)][2]
         self.backfilled = WAREHOUSES / f"backfill-default-{best(0) + 1}.duckdb"
         f["backfill_3_seasons_s"] = default.seconds
-        self.cpu |= {"backfill_3_seasons_s": default.cpu_seconds, "backfill_3_seasons_1_worker_s": single.cpu_seconds,
-                     "dbt_full_refresh_s": full.cpu_seconds}  # fmt: skip
+        self.cpu |= {
+            "backfill_3_seasons_s": default.cpu_seconds,
+            "backfill_3_seasons_1_worker_s": single.cpu_seconds,
+            "dbt_full_refresh_s": full.cpu_seconds,
+        }
         f["backfill_3_seasons_peak_mb"] = default.peak_mb
         f["backfill_3_seasons_1_worker_s"] = single.seconds
         f["backfill_3_seasons_1_worker_peak_mb"] = single.peak_mb
@@ -304,8 +375,11 @@ class Bench:
         d["backfill_default_dbt"] = profile(default)
         d["backfill_1_worker_dbt"] = profile(single)
         d["full_refresh_dbt"] = profile(full) | {"slowest": slowest_nodes(CACHE / "full-refresh-run_results.json")}
-        counts = query(self.backfilled, "select (select count(*) from int_player_game_shot_zones),"
-                                        " (select count(*) from player_shot_zone_features)")[0]  # fmt: skip
+        counts = query(
+            self.backfilled,
+            "select (select count(*) from int_player_game_shot_zones),"
+            " (select count(*) from player_shot_zone_features)",
+        )[0]
         d["rows_built"] = {"int_player_game_shot_zones": counts[0], "player_shot_zone_features": counts[1]}
 
     # 3: dbt microbatch with daily batches
@@ -329,14 +403,28 @@ class Bench:
         parse(warehouse, MICROBATCH_PROJECT, MICROBATCH_TARGET)
         early = measure(
             "dbt microbatch, first season",
-            [DBT, "build", "--profiles-dir", str(PROFILES), "--exclude", "test_type:unit",
-             "--event-time-start", start.isoformat(), "--event-time-end", end.isoformat()],
-            warehouse, cwd=MICROBATCH_PROJECT, target=MICROBATCH_TARGET,
-        )  # fmt: skip
+            [
+                DBT,
+                "build",
+                "--profiles-dir",
+                str(PROFILES),
+                "--exclude",
+                "test_type:unit",
+                "--event-time-start",
+                start.isoformat(),
+                "--event-time-end",
+                end.isoformat(),
+            ],
+            warehouse,
+            cwd=MICROBATCH_PROJECT,
+            target=MICROBATCH_TARGET,
+        )
         shutil.copyfile(MICROBATCH_TARGET / "run_results.json", CACHE / "microbatch-run_results.json")
         early_batches = self._batches(early)
         # the same partitions as the runner built? (season 1 reads nothing later)
-        differing = query(warehouse, f"""
+        differing = query(
+            warehouse,
+            f"""
             attach '{self.backfilled}' as runner (read_only);
             select
                 (select count(*) from (select * from int_player_game_shot_zones except all
@@ -345,7 +433,8 @@ class Bench:
                     select * from runner.player_shot_zone_features where game_date < '{end}')),
                 (select count(*) from runner.player_shot_zone_features where game_date < '{end}'),
                 (select count(*) from player_shot_zone_features)
-        """)[0]  # fmt: skip
+        """,
+        )[0]
         # late in the range: rebuild the last days in a fully built warehouse
         late_end = dates[-1] + timedelta(days=1)
         late_start = late_end - timedelta(days=LATE_MICROBATCH_DAYS)
@@ -353,21 +442,37 @@ class Bench:
         parse(late_warehouse, MICROBATCH_PROJECT, MICROBATCH_TARGET)
         late = measure(
             f"dbt microbatch, last {LATE_MICROBATCH_DAYS} days",
-            [DBT, "run", "--profiles-dir", str(PROFILES),
-             "--select", "+player_shot_zone_features",  # the features and all they read
-             "--event-time-start", late_start.isoformat(), "--event-time-end", late_end.isoformat()],
-            late_warehouse, cwd=MICROBATCH_PROJECT, target=MICROBATCH_TARGET,
-        )  # fmt: skip
+            [
+                DBT,
+                "run",
+                "--profiles-dir",
+                str(PROFILES),
+                "--select",
+                "+player_shot_zone_features",  # the features and all they read
+                "--event-time-start",
+                late_start.isoformat(),
+                "--event-time-end",
+                late_end.isoformat(),
+            ],
+            late_warehouse,
+            cwd=MICROBATCH_PROJECT,
+            target=MICROBATCH_TARGET,
+        )
         late_batches = self._batches(late)
         game_days = set(dates)
         calendar = [dates[0] + timedelta(days=i) for i in range((dates[-1] - dates[0]).days + 1)]
         # one command per season instead: each season's own first to last game date
         seasons = sorted({season_of(day) for day in dates})
-        in_season = sum((max(x for x in dates if season_of(x) == y) - min(x for x in dates if season_of(x) == y)).days + 1
-                        for y in seasons)  # fmt: skip
+        in_season = sum(
+            (max(x for x in dates if season_of(x) == y) - min(x for x in dates if season_of(x) == y)).days + 1
+            for y in seasons
+        )
         early_exec = json.loads((CACHE / "microbatch-run_results.json").read_text())["results"]
-        model_exec = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in early_exec
-                      if r["unique_id"].split(".")[-1] in early_batches}  # fmt: skip
+        model_exec = {
+            r["unique_id"].split(".")[-1]: r["execution_time"]
+            for r in early_exec
+            if r["unique_id"].split(".")[-1] in early_batches
+        }
         estimate_models, estimate_seasons, per_batch = 0.0, 0.0, {}
         for model, batches in early_batches.items():
             on_game_days = [s for day, s in batches.items() if day in game_days]
@@ -382,9 +487,14 @@ class Bench:
             estimate_models += model_exec[model] * scale
             summed_seasons = len(game_days) * (early_mean + late_mean) / 2 + (in_season - len(game_days)) * empty_mean
             estimate_seasons += model_exec[model] * summed_seasons / sum(batches.values())
-            per_batch[model] = {"first_season_game_day_ms": round(early_mean * 1000), "last_days_game_day_ms": round(late_mean * 1000),
-                                "empty_day_ms": round(empty_mean * 1000), "batches_measured": len(batches),
-                                "model_seconds_measured": round(model_exec[model], 2), "model_seconds_estimated": round(model_exec[model] * scale, 1)}  # fmt: skip
+            per_batch[model] = {
+                "first_season_game_day_ms": round(early_mean * 1000),
+                "last_days_game_day_ms": round(late_mean * 1000),
+                "empty_day_ms": round(empty_mean * 1000),
+                "batches_measured": len(batches),
+                "model_seconds_measured": round(model_exec[model], 2),
+                "model_seconds_estimated": round(model_exec[model] * scale, 1),
+            }
         fixed = early.seconds - sum(model_exec.values())  # process, parse, views, tests
         f["microbatch_first_season_s"] = early.seconds
         self.cpu["microbatch_first_season_s"] = early.cpu_seconds
@@ -396,12 +506,20 @@ class Bench:
         d["microbatch"] = {
             "first_season": [start.isoformat(), (end - timedelta(days=1)).isoformat()],
             "first_season_batches_per_model": len(next(iter(early_batches.values()))),
-            "range_calendar_days": len(calendar), "range_game_dates": len(game_days), "in_season_days": in_season, "seasons": len(seasons),
-            "late_sample": [late_start.isoformat(), dates[-1].isoformat()], "late_seconds": late.seconds,
-            "per_model": per_batch, "fixed_seconds": round(fixed, 1),
-            "differing_rows_vs_runner": {"int_player_game_shot_zones": differing[0], "player_shot_zone_features": differing[1]},
+            "range_calendar_days": len(calendar),
+            "range_game_dates": len(game_days),
+            "in_season_days": in_season,
+            "seasons": len(seasons),
+            "late_sample": [late_start.isoformat(), dates[-1].isoformat()],
+            "late_seconds": late.seconds,
+            "per_model": per_batch,
+            "fixed_seconds": round(fixed, 1),
+            "differing_rows_vs_runner": {
+                "int_player_game_shot_zones": differing[0],
+                "player_shot_zone_features": differing[1],
+            },
             "first_season_feature_rows": {"runner": differing[2], "microbatch": differing[3]},
-        }  # fmt: skip
+        }
 
     def _batches(self, run: Run) -> dict[str, dict[date, float]]:
         found: dict[str, dict[date, float]] = {}
@@ -416,11 +534,22 @@ class Bench:
     def old_approach(self, dates: list[date]) -> None:
         f, d = self.figures, self.details
         compiled = TARGET / "compiled" / "shotzones" / "models"
-        measure("compile the models (old approach setup)",
-                [DBT, "compile", "--profiles-dir", "profiles", "--quiet",
-                 "--select", "int_player_game_shot_zones", "player_shot_zone_features",
-                 "--vars", json.dumps({"start_date": "1901-01-01", "end_date": "2999-12-31"})],
-                self.backfilled)  # fmt: skip
+        measure(
+            "compile the models (old approach setup)",
+            [
+                DBT,
+                "compile",
+                "--profiles-dir",
+                "profiles",
+                "--quiet",
+                "--select",
+                "int_player_game_shot_zones",
+                "player_shot_zone_features",
+                "--vars",
+                json.dumps({"start_date": "1901-01-01", "end_date": "2999-12-31"}),
+            ],
+            self.backfilled,
+        )
         int_sql = CACHE / "old-int_player_game_shot_zones.sql"
         features_sql = CACHE / "old-player_shot_zone_features.sql"
         shutil.copyfile(compiled / "intermediate" / "int_player_game_shot_zones.sql", int_sql)
@@ -428,9 +557,11 @@ class Bench:
         n = len(dates)
         indexes = sorted({round(i * (n - 1) / (OLD_APPROACH_SAMPLES - 1)) for i in range(OLD_APPROACH_SAMPLES)})
         sample = [dates[i].isoformat() for i in indexes]
-        run = measure(f"old approach, {len(sample)} dates",
-                      [PYTHON, str(BENCH / "old_approach.py"), str(self.backfilled), str(int_sql), str(features_sql), *sample],
-                      self.backfilled)  # fmt: skip
+        run = measure(
+            f"old approach, {len(sample)} dates",
+            [PYTHON, str(BENCH / "old_approach.py"), str(self.backfilled), str(int_sql), str(features_sql), *sample],
+            self.backfilled,
+        )
         output = (ROOT / run.log_dir / "output.txt").read_text().strip().splitlines()
         per_date = json.loads(output[-1])
         for row, index in zip(per_date, indexes):
@@ -446,16 +577,22 @@ class Bench:
         self.cpu["old_approach_sample_s"] = run.cpu_seconds
         f["old_approach_3_seasons_estimated_s"] = round(total, 1)
         f["old_approach_over_backfill"] = round(total / f["backfill_3_seasons_s"], 1)
-        d["old_approach"] = {"per_date": per_date, "fit_seconds_per_date": [round(intercept, 4), round(slope, 5)],
-                             "all_match_incremental_tables": all(r["differing_rows"] == 0 for r in per_date)}  # fmt: skip
+        d["old_approach"] = {
+            "per_date": per_date,
+            "fit_seconds_per_date": [round(intercept, 4), round(slope, 5)],
+            "all_match_incremental_tables": all(r["differing_rows"] == 0 for r in per_date),
+        }
 
     # 5-6: incremental runs
     def incremental(self, loaded: Path, dates: list[date], data_dir: Path) -> Path:
         f, d = self.figures, self.details
         newest = dates[-1]
         # first 30 dates, on a fresh copy
-        first = measure(f"backfill first {EDGE_DATES} dates", [SHOTZONES, "backfill", "--end", dates[EDGE_DATES - 1].isoformat()],
-                        fresh_copy(loaded, "first-dates"))  # fmt: skip
+        first = measure(
+            f"backfill first {EDGE_DATES} dates",
+            [SHOTZONES, "backfill", "--end", dates[EDGE_DATES - 1].isoformat()],
+            fresh_copy(loaded, "first-dates"),
+        )
         # a warehouse without the newest date, backfilled but for its last 30 dates
         chain = fresh_copy(loaded, "incremental")
         query(chain, "delete from nba_raw.bigdataball_play_by_play where game_date = ?", [newest], read_only=False)
@@ -464,15 +601,22 @@ class Bench:
         last = measure(f"backfill last {EDGE_DATES} dates", [SHOTZONES, "backfill"], chain)
         files = files_of(data_dir, newest)
         # --all: the manifest remembers the files of the date deleted above; they are new again
-        load_one = measure(f"load one new date ({len(files)} files)", [SHOTZONES, "load", "--all", *map(str, files)], chain)
+        load_one = measure(
+            f"load one new date ({len(files)} files)", [SHOTZONES, "load", "--all", *map(str, files)], chain
+        )
         one = measure("backfill one new date", [SHOTZONES, "backfill"], chain)
         nothing = measure("backfill, nothing pending", [SHOTZONES, "backfill"], chain)
         dbt_ran = (ROOT / nothing.log_dir / "dbt.log").exists()
         states = query(chain, "select state, count(*) from shotzones_ledger group by 1")
         f["first_30_s"], f["last_30_s"] = first.seconds, last.seconds
         f["first_30_per_date_s"] = round(first.seconds / EDGE_DATES, 3)
-        self.cpu |= {"first_30_s": first.cpu_seconds, "last_30_s": last.cpu_seconds, "load_one_date_s": load_one.cpu_seconds,
-                     "one_new_date_s": one.cpu_seconds, "nothing_pending_s": nothing.cpu_seconds}  # fmt: skip
+        self.cpu |= {
+            "first_30_s": first.cpu_seconds,
+            "last_30_s": last.cpu_seconds,
+            "load_one_date_s": load_one.cpu_seconds,
+            "one_new_date_s": one.cpu_seconds,
+            "nothing_pending_s": nothing.cpu_seconds,
+        }
         f["last_30_per_date_s"] = round(last.seconds / EDGE_DATES, 3)
         f["last_over_first_per_date"] = round(last.seconds / first.seconds, 3)
         first_models, last_models = model_seconds(first), model_seconds(last)
@@ -487,12 +631,13 @@ class Bench:
         d["edges"] = {
             "first": [dates[0].isoformat(), dates[EDGE_DATES - 1].isoformat()],
             "last": [dates[-1 - EDGE_DATES].isoformat(), dates[-2].isoformat()],
-            "newest": newest.isoformat(), "setup_seconds": setup.seconds,
+            "newest": newest.isoformat(),
+            "setup_seconds": setup.seconds,
             "first_dbt": profile(first),
             "last_dbt": profile(last),
             "one_date_dbt": profile(one),
             "ledger_after": dict(states),
-        }  # fmt: skip
+        }
         return chain
 
     # 7b: serving, on the fully built warehouse the incremental runs leave
@@ -501,10 +646,14 @@ class Bench:
         measure("setup: load the schedule", [SHOTZONES, "load-schedule", str(data_dir)], built)
         out = CACHE / "serving"
         out.mkdir(parents=True, exist_ok=True)
-        slate = measure(f"features: the slate of {newest}",
-                        [SHOTZONES, "features", "--date", newest.isoformat(), "--out", str(out / "slate.parquet")], built)  # fmt: skip
-        export = measure("export: 3-season training set",
-                         [SHOTZONES, "export", "--out", str(out / "training.parquet")], built)  # fmt: skip
+        slate = measure(
+            f"features: the slate of {newest}",
+            [SHOTZONES, "features", "--date", newest.isoformat(), "--out", str(out / "slate.parquet")],
+            built,
+        )
+        export = measure(
+            "export: 3-season training set", [SHOTZONES, "export", "--out", str(out / "training.parquet")], built
+        )
         f["features_slate_s"], f["export_3_seasons_s"] = slate.seconds, export.seconds
         self.cpu |= {"features_slate_s": slate.cpu_seconds, "export_3_seasons_s": export.cpu_seconds}
         f["export_3_seasons_rows"] = query(built, f"select count(*) from '{out / 'training.parquet'}'")[0][0]
@@ -537,8 +686,14 @@ class Bench:
         batches = json_events(planned, "batch")
         rebuilt = measure("backfill, selective", [SHOTZONES, "backfill"], selective)
         first, last = stale_dates[0].isoformat(), stale_dates[-1].isoformat()
-        force = measure("backfill --force over the stale range", [SHOTZONES, "backfill", "--force", "--start", first, "--end", last], forced)
-        one = measure("backfill --force, one date", [SHOTZONES, "backfill", "--force", "--start", first, "--end", first], forced)
+        force = measure(
+            "backfill --force over the stale range",
+            [SHOTZONES, "backfill", "--force", "--start", first, "--end", last],
+            forced,
+        )
+        one = measure(
+            "backfill --force, one date", [SHOTZONES, "backfill", "--force", "--start", first, "--end", first], forced
+        )
         in_range = [x for x in dates if stale_dates[0] <= x <= stale_dates[-1]]
         partition_s = (force.seconds - one.seconds) / (2 * (len(in_range) - 1))
         f["selective_rebuild_s"], f["force_over_stale_range_s"] = rebuilt.seconds, force.seconds
@@ -547,12 +702,15 @@ class Bench:
         f["partition_s"] = round(partition_s, 4)
         self.cpu |= {"selective_rebuild_s": rebuilt.cpu_seconds, "force_over_stale_range_s": force.cpu_seconds}
         d["selective_rebuild"] = {
-            "redelivered": original.name, "stale_partitions": len(stale_dates), "stale_range": [first, last],
-            "dates_in_range": len(in_range), "planned_batches": len(batches),
+            "redelivered": original.name,
+            "stale_partitions": len(stale_dates),
+            "stale_range": [first, last],
+            "dates_in_range": len(in_range),
+            "planned_batches": len(batches),
             "planned_waves": len({b["wave"] for b in batches}),
             "planned_partitions": sum(b["dates"] * len(b["models"]) for b in batches),
             "one_date_force_s": one.seconds,
-        }  # fmt: skip
+        }
 
     # 9: the nightly job
     def nightly(self, data_dir: Path) -> None:
@@ -584,9 +742,14 @@ class Bench:
         nothing = measure("update, nothing new", update, warehouse)
         f["update_one_new_date_s"], f["update_nothing_new_s"] = one.seconds, nothing.seconds
         self.cpu |= {"update_one_new_date_s": one.cpu_seconds, "update_nothing_new_s": nothing.cpu_seconds}
-        d["nightly"] = {"new_date": new_day.isoformat(), "files": len(arrived), "setup_seconds": setup.seconds,
-                        "one_new_date_output": one.output_tail, "nothing_new_output": nothing.output_tail,
-                        "one_new_date_dbt": profile(one)}  # fmt: skip
+        d["nightly"] = {
+            "new_date": new_day.isoformat(),
+            "files": len(arrived),
+            "setup_seconds": setup.seconds,
+            "one_new_date_output": one.output_tail,
+            "nothing_new_output": nothing.output_tail,
+            "one_new_date_dbt": profile(one),
+        }
         shutil.rmtree(folder, ignore_errors=True)
 
     # 8: ten seasons
@@ -599,7 +762,9 @@ class Bench:
         load = measure("load 10 seasons", [SHOTZONES, "load", str(data_dir)], warehouse)
         parse(warehouse, runner=True)
         backfill = measure("backfill 10 seasons", [SHOTZONES, "backfill"], warehouse)
-        rows, dates = query(warehouse, "select count(*), count(distinct game_date) from nba_raw.bigdataball_play_by_play")[0]
+        rows, dates = query(
+            warehouse, "select count(*), count(distinct game_date) from nba_raw.bigdataball_play_by_play"
+        )[0]
         f["generate_10_seasons_s"] = info["seconds"]
         if "cpu_seconds" in info:
             self.cpu["generate_10_seasons_s"] = info["cpu_seconds"]
@@ -609,8 +774,7 @@ class Bench:
         f["backfill_10_seasons_s"] = backfill.seconds
         f["backfill_10_seasons_peak_mb"] = backfill.peak_mb
         f["ten_over_three_backfill"] = round(backfill.seconds / f["backfill_3_seasons_s"], 2)
-        d["ten_seasons"] = {"rows": rows, "dates": dates, "generation": info,
-                            "backfill_dbt": profile(backfill)}  # fmt: skip
+        d["ten_seasons"] = {"rows": rows, "dates": dates, "generation": info, "backfill_dbt": profile(backfill)}
 
     # 9: the full history, thirty seasons with playoffs
     def history(self) -> None:
@@ -634,24 +798,45 @@ class Bench:
         edges = {}
         for label, season in (("first", seasons[0]), ("last", seasons[-1])):
             days = [day for day in dates if season_of(day) == season]
-            run = measure(f"rebuild the {label} season ({season}-{str(season + 1)[2:]}, {len(days)} dates)",
-                          [SHOTZONES, "backfill", "--force", "--start", days[0].isoformat(), "--end", days[-1].isoformat()],
-                          warehouse)  # fmt: skip
-            edges[label] = {"season": season, "dates": len(days), "seconds": run.seconds,
-                            "per_date_s": round(run.seconds / len(days), 4), "dbt": profile(run)}  # fmt: skip
+            run = measure(
+                f"rebuild the {label} season ({season}-{str(season + 1)[2:]}, {len(days)} dates)",
+                [SHOTZONES, "backfill", "--force", "--start", days[0].isoformat(), "--end", days[-1].isoformat()],
+                warehouse,
+            )
+            edges[label] = {
+                "season": season,
+                "dates": len(days),
+                "seconds": run.seconds,
+                "per_date_s": round(run.seconds / len(days), 4),
+                "dbt": profile(run),
+            }
         rows = query(warehouse, "select count(*) from nba_raw.bigdataball_play_by_play")[0][0]
-        playoff_dates = query(warehouse, "select count(distinct game_date) from nba_raw.bigdataball_play_by_play"
-                                         " where data_set like '%Playoffs' or data_set like '%Play-In'")[0][0]  # fmt: skip
+        playoff_dates = query(
+            warehouse,
+            "select count(distinct game_date) from nba_raw.bigdataball_play_by_play"
+            " where data_set like '%Playoffs' or data_set like '%Play-In'",
+        )[0][0]
         f["history_seasons"] = n
         f["history_generate_s"] = info["seconds"]
         f["history_load_s"], f["history_load_peak_mb"] = load.seconds, load.peak_mb
         f["history_backfill_s"], f["history_backfill_peak_mb"] = backfill.seconds, backfill.peak_mb
         f["history_load_and_backfill_s"] = round(load.seconds + backfill.seconds, 2)
-        f["history_status_s"], f["history_plan_s"], f["history_nothing_pending_s"] = status.seconds, plan.seconds, nothing.seconds
+        f["history_status_s"], f["history_plan_s"], f["history_nothing_pending_s"] = (
+            status.seconds,
+            plan.seconds,
+            nothing.seconds,
+        )
         f["history_last_over_first_per_date"] = round(edges["last"]["per_date_s"] / edges["first"]["per_date_s"], 3)
         self.cpu |= {"history_load_s": load.cpu_seconds, "history_backfill_s": backfill.cpu_seconds}
-        d["history"] = {"spec": spec, "rows": rows, "dates": len(dates), "playoff_dates": playoff_dates,
-                        "generation": info, "edges": edges, "backfill_dbt": profile(backfill)}  # fmt: skip
+        d["history"] = {
+            "spec": spec,
+            "rows": rows,
+            "dates": len(dates),
+            "playoff_dates": playoff_dates,
+            "generation": info,
+            "edges": edges,
+            "backfill_dbt": profile(backfill),
+        }
 
     def run(self) -> None:
         f, d = self.figures, self.details
@@ -684,8 +869,13 @@ class Bench:
         f["load_3_seasons_peak_mb"] = load.peak_mb
         rows, games = query(loaded, "select count(*), count(distinct game_id) from nba_raw.bigdataball_play_by_play")[0]
         dates = game_dates(loaded)
-        d["range"] = {"rows": rows, "games": games, "dates": len(dates),
-                      "first": dates[0].isoformat(), "last": dates[-1].isoformat()}  # fmt: skip
+        d["range"] = {
+            "rows": rows,
+            "games": games,
+            "dates": len(dates),
+            "first": dates[0].isoformat(),
+            "last": dates[-1].isoformat(),
+        }
         # warm up: dbt's imports in the page cache
         warm_up = fresh_copy(loaded, "warm-up", parsed=False)
         measure("warm-up: dbt parse", [DBT, "parse", "--profiles-dir", "profiles", "--quiet"], warm_up)
@@ -724,70 +914,127 @@ class Bench:
         def target(what, figure, limit, passed, note=""):
             rows.append({"target": what, "figure": figure, "limit": limit, "pass": bool(passed), "note": note})
 
-        target("3-season backfill vs `dbt build --full-refresh`",
-               f"{f['backfill_3_seasons_s']:.1f} s / {f['dbt_full_refresh_s']:.1f} s = {f['backfill_over_full_refresh']:.2f}x",
-               "<= 1.2x", f["backfill_over_full_refresh"] <= 1.2)  # fmt: skip
+        target(
+            "3-season backfill vs `dbt build --full-refresh`",
+            f"{f['backfill_3_seasons_s']:.1f} s / {f['dbt_full_refresh_s']:.1f} s = {f['backfill_over_full_refresh']:.2f}x",
+            "<= 1.2x",
+            f["backfill_over_full_refresh"] <= 1.2,
+        )
         target("3-season backfill", f"{f['backfill_3_seasons_s']:.1f} s", "< 30 s", f["backfill_3_seasons_s"] < 30)
         target("one new game date", f"{f['one_new_date_s']:.1f} s", "< 10 s", f["one_new_date_s"] < 10)
-        target("nothing pending", f"{f['nothing_pending_s']:.2f} s"
-               + (", dbt invoked" if f["nothing_pending_invoked_dbt"] else ", no dbt invocation"),
-               "< 2 s, no dbt", f["nothing_pending_s"] < 2 and not f["nothing_pending_invoked_dbt"])  # fmt: skip
-        target("cost per date, last 30 / first 30",
-               f"{f['last_30_per_date_s']:.2f} / {f['first_30_per_date_s']:.2f} s = {f['last_over_first_per_date']:.2f}",
-               "<= 1.2", f["last_over_first_per_date"] <= 1.2,
-               f"model time alone: {f['last_30_model_s']:.2f} / {f['first_30_model_s']:.2f} s = {f['last_over_first_model_time']:.2f}")  # fmt: skip
+        target(
+            "nothing pending",
+            f"{f['nothing_pending_s']:.2f} s"
+            + (", dbt invoked" if f["nothing_pending_invoked_dbt"] else ", no dbt invocation"),
+            "< 2 s, no dbt",
+            f["nothing_pending_s"] < 2 and not f["nothing_pending_invoked_dbt"],
+        )
+        target(
+            "cost per date, last 30 / first 30",
+            f"{f['last_30_per_date_s']:.2f} / {f['first_30_per_date_s']:.2f} s = {f['last_over_first_per_date']:.2f}",
+            "<= 1.2",
+            f["last_over_first_per_date"] <= 1.2,
+            f"model time alone: {f['last_30_model_s']:.2f} / {f['first_30_model_s']:.2f} s = {f['last_over_first_model_time']:.2f}",
+        )
         if "backfill_10_seasons_s" in f:
-            target("10 seasons: backfill peak memory", f"{f['backfill_10_seasons_peak_mb'] / 1024:.2f} GB", "< 2 GB",
-                   f["backfill_10_seasons_peak_mb"] < 2048,
-                   f"load peak {f['load_10_seasons_peak_mb'] / 1024:.2f} GB")  # fmt: skip
-            target("10 seasons: backfill time vs 3 seasons",
-                   f"{f['backfill_10_seasons_s']:.1f} s / {f['backfill_3_seasons_s']:.1f} s = {f['ten_over_three_backfill']:.2f}x",
-                   "< 3.5x", f["ten_over_three_backfill"] < 3.5)  # fmt: skip
+            target(
+                "10 seasons: backfill peak memory",
+                f"{f['backfill_10_seasons_peak_mb'] / 1024:.2f} GB",
+                "< 2 GB",
+                f["backfill_10_seasons_peak_mb"] < 2048,
+                f"load peak {f['load_10_seasons_peak_mb'] / 1024:.2f} GB",
+            )
+            target(
+                "10 seasons: backfill time vs 3 seasons",
+                f"{f['backfill_10_seasons_s']:.1f} s / {f['backfill_3_seasons_s']:.1f} s = {f['ten_over_three_backfill']:.2f}x",
+                "< 3.5x",
+                f["ten_over_three_backfill"] < 3.5,
+            )
         if "selective_rebuild_s" in f:
             sel = self.details["selective_rebuild"]
-            target(f"selective rebuild of one re-delivered game ({sel['stale_partitions']} stale partitions)"
-                   " vs `backfill --force` over their range",
-                   f"{f['selective_rebuild_s']:.1f} s / {f['force_over_stale_range_s']:.1f} s = {f['selective_over_force']:.2f}x",
-                   "<= 1x", f["selective_over_force"] <= 1.0,
-                   f"{sel['planned_batches']} batches in {sel['planned_waves']} waves; a wave's fixed cost"
-                   f" {f['wave_fixed_s']:.2f} s, {f['partition_s'] * 1000:.1f} ms a partition")  # fmt: skip
+            target(
+                f"selective rebuild of one re-delivered game ({sel['stale_partitions']} stale partitions)"
+                " vs `backfill --force` over their range",
+                f"{f['selective_rebuild_s']:.1f} s / {f['force_over_stale_range_s']:.1f} s = {f['selective_over_force']:.2f}x",
+                "<= 1x",
+                f["selective_over_force"] <= 1.0,
+                f"{sel['planned_batches']} batches in {sel['planned_waves']} waves; a wave's fixed cost"
+                f" {f['wave_fixed_s']:.2f} s, {f['partition_s'] * 1000:.1f} ms a partition",
+            )
         if "history_seasons" in f:
             n = f["history_seasons"]
-            target(f"{n} seasons with playoffs: load + backfill from empty",
-                   f"{f['history_load_s']:.1f} + {f['history_backfill_s']:.1f} = {f['history_load_and_backfill_s']:.1f} s",
-                   "< 240 s", f["history_load_and_backfill_s"] < 240,
-                   f"generation {f['history_generate_s']:.0f} s, cached")  # fmt: skip
-            target(f"{n} seasons: peak memory", f"{max(f['history_backfill_peak_mb'], f['history_load_peak_mb']) / 1024:.2f} GB",
-                   "< 2 GB", max(f["history_backfill_peak_mb"], f["history_load_peak_mb"]) < 2048,
-                   f"backfill {f['history_backfill_peak_mb']:,.0f} MB, load {f['history_load_peak_mb']:,.0f} MB")  # fmt: skip
-            target(f"{n} seasons: status / nothing pending", f"{f['history_status_s']:.2f} / {f['history_nothing_pending_s']:.2f} s",
-                   "< 3 s each", f["history_status_s"] < 3 and f["history_nothing_pending_s"] < 3,
-                   f"plan {f['history_plan_s']:.2f} s")  # fmt: skip
+            target(
+                f"{n} seasons with playoffs: load + backfill from empty",
+                f"{f['history_load_s']:.1f} + {f['history_backfill_s']:.1f} = {f['history_load_and_backfill_s']:.1f} s",
+                "< 240 s",
+                f["history_load_and_backfill_s"] < 240,
+                f"generation {f['history_generate_s']:.0f} s, cached",
+            )
+            target(
+                f"{n} seasons: peak memory",
+                f"{max(f['history_backfill_peak_mb'], f['history_load_peak_mb']) / 1024:.2f} GB",
+                "< 2 GB",
+                max(f["history_backfill_peak_mb"], f["history_load_peak_mb"]) < 2048,
+                f"backfill {f['history_backfill_peak_mb']:,.0f} MB, load {f['history_load_peak_mb']:,.0f} MB",
+            )
+            target(
+                f"{n} seasons: status / nothing pending",
+                f"{f['history_status_s']:.2f} / {f['history_nothing_pending_s']:.2f} s",
+                "< 3 s each",
+                f["history_status_s"] < 3 and f["history_nothing_pending_s"] < 3,
+                f"plan {f['history_plan_s']:.2f} s",
+            )
             edges = self.details["history"]["edges"]
-            target(f"{n} seasons: cost per date, last season / first",
-                   f"{edges['last']['per_date_s']:.3f} / {edges['first']['per_date_s']:.3f} s = {f['history_last_over_first_per_date']:.2f}",
-                   "<= 1.3", f["history_last_over_first_per_date"] <= 1.3, "each season rebuilt with --force")  # fmt: skip
-        target("serve one slate (`features --date`)", f"{f['features_slate_s']:.2f} s", "< 3 s", f["features_slate_s"] < 3)
-        target("export the 3-season training set", f"{f['export_3_seasons_s']:.1f} s ({f['export_3_seasons_rows']:,} rows)",
-               "< 10 s", f["export_3_seasons_s"] < 10)  # fmt: skip
+            target(
+                f"{n} seasons: cost per date, last season / first",
+                f"{edges['last']['per_date_s']:.3f} / {edges['first']['per_date_s']:.3f} s = {f['history_last_over_first_per_date']:.2f}",
+                "<= 1.3",
+                f["history_last_over_first_per_date"] <= 1.3,
+                "each season rebuilt with --force",
+            )
+        target(
+            "serve one slate (`features --date`)", f"{f['features_slate_s']:.2f} s", "< 3 s", f["features_slate_s"] < 3
+        )
+        target(
+            "export the 3-season training set",
+            f"{f['export_3_seasons_s']:.1f} s ({f['export_3_seasons_rows']:,} rows)",
+            "< 10 s",
+            f["export_3_seasons_s"] < 10,
+        )
         if "update_one_new_date_s" in f:
-            target("`update` on the 3-season folder: one new date / nothing new",
-                   f"{f['update_one_new_date_s']:.1f} / {f['update_nothing_new_s']:.1f} s", "< 5 s / < 2 s",
-                   f["update_one_new_date_s"] < 5 and f["update_nothing_new_s"] < 2)  # fmt: skip
+            target(
+                "`update` on the 3-season folder: one new date / nothing new",
+                f"{f['update_one_new_date_s']:.1f} / {f['update_nothing_new_s']:.1f} s",
+                "< 5 s / < 2 s",
+                f["update_one_new_date_s"] < 5 and f["update_nothing_new_s"] < 2,
+            )
         target("load 3 seasons", f"{f['load_3_seasons_s']:.1f} s", "< 30 s", f["load_3_seasons_s"] < 30)
-        target("generate 3 seasons", f"{f['generate_3_seasons_s']:.1f} s", "< 60 s", f["generate_3_seasons_s"] < 60,
-               "cached: measured " + self.details["generation_3"]["when"] if self.details["generation_3"].get("cached") else "")  # fmt: skip
+        target(
+            "generate 3 seasons",
+            f"{f['generate_3_seasons_s']:.1f} s",
+            "< 60 s",
+            f["generate_3_seasons_s"] < 60,
+            "cached: measured " + self.details["generation_3"]["when"]
+            if self.details["generation_3"].get("cached")
+            else "",
+        )
         return rows
 
     def report(self) -> None:
         f, d, m = self.figures, self.details, self.machine
         targets = self.targets()
         results = {
-            "date": self.started_at.isoformat(timespec="seconds"), "command": "make bench",
-            "bench_seconds": self.seconds, "machine": m,
+            "date": self.started_at.isoformat(timespec="seconds"),
+            "command": "make bench",
+            "bench_seconds": self.seconds,
+            "machine": m,
             "load": {"before": self.load_before, "after": self.load_after},
-            "figures": f, "cpu": self.cpu, "targets": targets, "details": d, "runs": [asdict(r) for r in RUNS],
-        }  # fmt: skip
+            "figures": f,
+            "cpu": self.cpu,
+            "targets": targets,
+            "details": d,
+            "runs": [asdict(r) for r in RUNS],
+        }
         (BENCH / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
         markdown = self.markdown(targets)
         (ROOT / "BENCHMARKS.md").write_text(markdown)
@@ -801,7 +1048,9 @@ class Bench:
     def target_table(targets: list[dict]) -> str:
         lines = ["| target | figure | limit | result | note |", "|---|---|---|---|---|"]
         for t in targets:
-            lines.append(f"| {t['target']} | {t['figure']} | {t['limit']} | {'pass' if t['pass'] else '**FAIL**'} | {t['note']} |")
+            lines.append(
+                f"| {t['target']} | {t['figure']} | {t['limit']} | {'pass' if t['pass'] else '**FAIL**'} | {t['note']} |"
+            )
         return "\n".join(lines)
 
     def markdown(self, targets: list[dict]) -> str:
@@ -812,7 +1061,11 @@ class Bench:
             "",
             f"Generated by `make bench` (bench/run.py) on {self.started_at:%Y-%m-%d %H:%M}, in {self.seconds / 60:.1f} minutes;"
             " every figure below comes from that one run"
-            + (", but generation, cached from an earlier run (`--regenerate` measures it again)" if d["generation_3"].get("cached") else "")
+            + (
+                ", but generation, cached from an earlier run (`--regenerate` measures it again)"
+                if d["generation_3"].get("cached")
+                else ""
+            )
             + ". Raw figures: `bench/results.json`.",
             "",
             f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB memory, {m['os']};"
@@ -838,54 +1091,152 @@ class Bench:
         mb = lambda v: f"{v:,.0f} MB"  # noqa: E731
         gen = d["generation_3"]
         rows = [
-            ("generate 3 seasons", "generate_3_seasons_s", mb(f["generate_3_seasons_peak_mb"]),
-             "`shotzones generate`" + (f" (cached: measured {gen['when']})" if gen.get("cached") else "")),
-            ("load 3 seasons", "load_3_seasons_s", mb(f["load_3_seasons_peak_mb"]), "`shotzones load` into an empty warehouse"),
-            ("backfill 3 seasons, default workers (4)", "backfill_3_seasons_s", mb(f["backfill_3_seasons_peak_mb"]), "`shotzones backfill` on a copy of the loaded warehouse"),
-            ("backfill 3 seasons, 1 worker", "backfill_3_seasons_1_worker_s", mb(f["backfill_3_seasons_1_worker_peak_mb"]), "`shotzones backfill --workers 1`, same"),
-            ("dbt build --full-refresh", "dbt_full_refresh_s", mb(f["dbt_full_refresh_peak_mb"]), "`dbt build --full-refresh --profiles-dir profiles --exclude test_type:unit`, same"),
-        ]  # fmt: skip
+            (
+                "generate 3 seasons",
+                "generate_3_seasons_s",
+                mb(f["generate_3_seasons_peak_mb"]),
+                "`shotzones generate`" + (f" (cached: measured {gen['when']})" if gen.get("cached") else ""),
+            ),
+            (
+                "load 3 seasons",
+                "load_3_seasons_s",
+                mb(f["load_3_seasons_peak_mb"]),
+                "`shotzones load` into an empty warehouse",
+            ),
+            (
+                "backfill 3 seasons, default workers (4)",
+                "backfill_3_seasons_s",
+                mb(f["backfill_3_seasons_peak_mb"]),
+                "`shotzones backfill` on a copy of the loaded warehouse",
+            ),
+            (
+                "backfill 3 seasons, 1 worker",
+                "backfill_3_seasons_1_worker_s",
+                mb(f["backfill_3_seasons_1_worker_peak_mb"]),
+                "`shotzones backfill --workers 1`, same",
+            ),
+            (
+                "dbt build --full-refresh",
+                "dbt_full_refresh_s",
+                mb(f["dbt_full_refresh_peak_mb"]),
+                "`dbt build --full-refresh --profiles-dir profiles --exclude test_type:unit`, same",
+            ),
+        ]
         if "microbatch_first_season_s" in f:
             mbd = d["microbatch"]
             rows += [
-                (f"dbt microbatch, first season ({mbd['first_season_batches_per_model']} daily batches per model)", "microbatch_first_season_s", mb(f["microbatch_first_season_peak_mb"]), "`dbt build --event-time-start/--event-time-end` in bench/microbatch"),
-                (f"dbt microbatch, 3 seasons ({mbd['range_calendar_days']} daily batches per model), estimated", "microbatch_3_seasons_estimated_s", "", "extrapolated, see below"),
-            ]  # fmt: skip
+                (
+                    f"dbt microbatch, first season ({mbd['first_season_batches_per_model']} daily batches per model)",
+                    "microbatch_first_season_s",
+                    mb(f["microbatch_first_season_peak_mb"]),
+                    "`dbt build --event-time-start/--event-time-end` in bench/microbatch",
+                ),
+                (
+                    f"dbt microbatch, 3 seasons ({mbd['range_calendar_days']} daily batches per model), estimated",
+                    "microbatch_3_seasons_estimated_s",
+                    "",
+                    "extrapolated, see below",
+                ),
+            ]
         if "old_approach_3_seasons_estimated_s" in f:
             rows += [
-                ("old approach, the last date alone", "old_approach_last_date_s", "", "one query over all play-by-play up to the date"),
-                (f"old approach, {OLD_APPROACH_SAMPLES} sampled dates", "old_approach_sample_s", "", "`bench/old_approach.py`, one process"),
-                (f"old approach, all {r['dates']} dates, estimated", "old_approach_3_seasons_estimated_s", "", f"fitted to {OLD_APPROACH_SAMPLES} sampled dates, see below"),
-            ]  # fmt: skip
+                (
+                    "old approach, the last date alone",
+                    "old_approach_last_date_s",
+                    "",
+                    "one query over all play-by-play up to the date",
+                ),
+                (
+                    f"old approach, {OLD_APPROACH_SAMPLES} sampled dates",
+                    "old_approach_sample_s",
+                    "",
+                    "`bench/old_approach.py`, one process",
+                ),
+                (
+                    f"old approach, all {r['dates']} dates, estimated",
+                    "old_approach_3_seasons_estimated_s",
+                    "",
+                    f"fitted to {OLD_APPROACH_SAMPLES} sampled dates, see below",
+                ),
+            ]
         e = d["edges"]
         rows += [
-            (f"backfill first {EDGE_DATES} dates ({e['first'][0]}..{e['first'][1]})", "first_30_s", "",
-             f"`shotzones backfill --end {e['first'][1]}` on a fresh copy: {f['first_30_per_date_s']:.3f} s per date"),
-            (f"backfill last {EDGE_DATES} dates ({e['last'][0]}..{e['last'][1]})", "last_30_s", "",
-             f"`shotzones backfill` once every earlier date is done: {f['last_30_per_date_s']:.3f} s per date"),
-            (f"load one new game date ({e['newest']})", "load_one_date_s", "", "`shotzones load` of that date's files into the backfilled warehouse"),
-            ("backfill one new game date", "one_new_date_s", mb(f["one_new_date_peak_mb"]), "`shotzones backfill` after that load"),
-            ("backfill, nothing pending", "nothing_pending_s", "", "`shotzones backfill` again" + (" (dbt invoked!)" if f["nothing_pending_invoked_dbt"] else ": no dbt invocation (no dbt log written)")),
-        ]  # fmt: skip
+            (
+                f"backfill first {EDGE_DATES} dates ({e['first'][0]}..{e['first'][1]})",
+                "first_30_s",
+                "",
+                f"`shotzones backfill --end {e['first'][1]}` on a fresh copy: {f['first_30_per_date_s']:.3f} s per date",
+            ),
+            (
+                f"backfill last {EDGE_DATES} dates ({e['last'][0]}..{e['last'][1]})",
+                "last_30_s",
+                "",
+                f"`shotzones backfill` once every earlier date is done: {f['last_30_per_date_s']:.3f} s per date",
+            ),
+            (
+                f"load one new game date ({e['newest']})",
+                "load_one_date_s",
+                "",
+                "`shotzones load` of that date's files into the backfilled warehouse",
+            ),
+            (
+                "backfill one new game date",
+                "one_new_date_s",
+                mb(f["one_new_date_peak_mb"]),
+                "`shotzones backfill` after that load",
+            ),
+            (
+                "backfill, nothing pending",
+                "nothing_pending_s",
+                "",
+                "`shotzones backfill` again"
+                + (
+                    " (dbt invoked!)"
+                    if f["nothing_pending_invoked_dbt"]
+                    else ": no dbt invocation (no dbt log written)"
+                ),
+            ),
+        ]
         if "backfill_10_seasons_s" in f:
             t = d["ten_seasons"]
             gen10 = t["generation"]
             rows += [
-                ("generate 10 seasons", "generate_10_seasons_s", mb(gen10["peak_mb"]),
-                 f"`--first-season {TEN['first_season']} --seasons {TEN['seasons']} --seed {TEN['seed']}`" + (f" (cached: measured {gen10['when']})" if gen10.get("cached") else "")),
-                (f"load 10 seasons ({t['rows']:,} rows)", "load_10_seasons_s", mb(f["load_10_seasons_peak_mb"]), "`shotzones load`"),
-                (f"backfill 10 seasons ({t['dates']} dates)", "backfill_10_seasons_s", mb(f["backfill_10_seasons_peak_mb"]), "`shotzones backfill`"),
-            ]  # fmt: skip
+                (
+                    "generate 10 seasons",
+                    "generate_10_seasons_s",
+                    mb(gen10["peak_mb"]),
+                    f"`--first-season {TEN['first_season']} --seasons {TEN['seasons']} --seed {TEN['seed']}`"
+                    + (f" (cached: measured {gen10['when']})" if gen10.get("cached") else ""),
+                ),
+                (
+                    f"load 10 seasons ({t['rows']:,} rows)",
+                    "load_10_seasons_s",
+                    mb(f["load_10_seasons_peak_mb"]),
+                    "`shotzones load`",
+                ),
+                (
+                    f"backfill 10 seasons ({t['dates']} dates)",
+                    "backfill_10_seasons_s",
+                    mb(f["backfill_10_seasons_peak_mb"]),
+                    "`shotzones backfill`",
+                ),
+            ]
         for what, key, peak, how in rows:
             cpu = f"{self.cpu[key]:,.1f}" if key in self.cpu else ""
             out.append(f"| {what} | {f[key]:,.2f} | {cpu} | {peak} | {how} |")
         out += ["", "Ratios:", ""]
         ratios = [
             ("backfill / dbt build --full-refresh", f["backfill_over_full_refresh"]),
-            ("backfill 1 worker / default workers", round(f["backfill_3_seasons_1_worker_s"] / f["backfill_3_seasons_s"], 2)),
+            (
+                "backfill 1 worker / default workers",
+                round(f["backfill_3_seasons_1_worker_s"] / f["backfill_3_seasons_s"], 2),
+            ),
             (f"per date, last {EDGE_DATES} / first {EDGE_DATES} (wall-clock)", f["last_over_first_per_date"]),
-            (f"per date, last {EDGE_DATES} / first {EDGE_DATES} (dbt's model time only)", f["last_over_first_model_time"]),
-        ]  # fmt: skip
+            (
+                f"per date, last {EDGE_DATES} / first {EDGE_DATES} (dbt's model time only)",
+                f["last_over_first_model_time"],
+            ),
+        ]
         if "microbatch_over_backfill" in f:
             ratios.append(("dbt microbatch (estimated) / backfill", f["microbatch_over_backfill"]))
         if "old_approach_over_backfill" in f:
@@ -899,7 +1250,11 @@ class Bench:
         out.append(f"- dbt build --full-refresh: {describe(d['full_refresh_dbt'])}.")
         slowest = ", ".join(f"{n} {s} s" for n, s in d["full_refresh_dbt"]["slowest"])
         out.append(f"- slowest nodes of `dbt build --full-refresh`: {slowest}.")
-        for name, key in (("first 30 dates", "first_dbt"), ("last 30 dates", "last_dbt"), ("one new date", "one_date_dbt")):
+        for name, key in (
+            ("first 30 dates", "first_dbt"),
+            ("last 30 dates", "last_dbt"),
+            ("one new date", "one_date_dbt"),
+        ):
             out.append(f"- {name}: {describe(d['edges'][key])}.")
         if "ten_seasons" in d:
             out.append(f"- 10-season backfill: {describe(d['ten_seasons']['backfill_dbt'])}.")
@@ -928,10 +1283,12 @@ class Bench:
                 "",
                 "| model | batches measured | ms per game-day batch, first season | ms per game-day batch, last days | ms per empty day | model seconds measured | model seconds, 3 seasons (est.) |",
                 "|---|---|---|---|---|---|---|",
-            ]  # fmt: skip
+            ]
             for model, p in mbd["per_model"].items():
-                out.append(f"| {model} | {p['batches_measured']} | {p['first_season_game_day_ms']} | {p['last_days_game_day_ms']}"
-                           f" | {p['empty_day_ms']} | {p['model_seconds_measured']} | {p['model_seconds_estimated']} |")  # fmt: skip
+                out.append(
+                    f"| {model} | {p['batches_measured']} | {p['first_season_game_day_ms']} | {p['last_days_game_day_ms']}"
+                    f" | {p['empty_day_ms']} | {p['model_seconds_measured']} | {p['model_seconds_estimated']} |"
+                )
             out += [
                 "",
                 f"Estimate for the whole range as one command (`--event-time-start {r['first']}`, {mbd['range_calendar_days']}"
@@ -944,7 +1301,7 @@ class Bench:
                 f" {mbd['seasons']} times): {f['microbatch_3_seasons_per_season_estimated_s']:.0f} s."
                 " Parse and tests are paid once per command, as in `dbt build`; the rest is dbt's work per batch:"
                 " compile, a temp table, a delete and an insert for every day and model.",
-            ]  # fmt: skip
+            ]
         if "old_approach" in d:
             o = d["old_approach"]
             out += [
@@ -959,19 +1316,31 @@ class Bench:
                 "",
                 "| date | raw rows read | seconds |",
                 "|---|---|---|",
-            ]  # fmt: skip
+            ]
             for row in o["per_date"]:
-                out.append(f"| {row['date']} (date {row['index'] + 1} of {r['dates']}) | {row['raw_rows_read']:,} | {row['seconds']:.2f} |")
+                out.append(
+                    f"| {row['date']} (date {row['index'] + 1} of {r['dates']}) | {row['raw_rows_read']:,} | {row['seconds']:.2f} |"
+                )
             a, b = o["fit_seconds_per_date"]
-            out += ["", f"Least-squares fit: {a:.3f} s + {b * 1000:.2f} ms per earlier date; summed over the {r['dates']} dates:"
-                        f" {f['old_approach_3_seasons_estimated_s']:.0f} s, {f['old_approach_over_backfill']}x the backfill."]  # fmt: skip
+            out += [
+                "",
+                f"Least-squares fit: {a:.3f} s + {b * 1000:.2f} ms per earlier date; summed over the {r['dates']} dates:"
+                f" {f['old_approach_3_seasons_estimated_s']:.0f} s, {f['old_approach_over_backfill']}x the backfill.",
+            ]
         if "sqlmesh" in d:
             out += sqlmesh_compare.markdown(d)
-        out += ["", "## Every command run", "", "| step | command | seconds | CPU seconds | peak memory | exit |",
-                "|---|---|---|---|---|---|"]  # fmt: skip
+        out += [
+            "",
+            "## Every command run",
+            "",
+            "| step | command | seconds | CPU seconds | peak memory | exit |",
+            "|---|---|---|---|---|---|",
+        ]
         for run in RUNS:
-            out.append(f"| {run.label} | `{run.command[:110]}{'...' if len(run.command) > 110 else ''}` | {run.seconds:.2f}"
-                       f" | {run.cpu_seconds:.1f} | {run.peak_mb:,.0f} MB | {run.returncode} |")  # fmt: skip
+            out.append(
+                f"| {run.label} | `{run.command[:110]}{'...' if len(run.command) > 110 else ''}` | {run.seconds:.2f}"
+                f" | {run.cpu_seconds:.1f} | {run.peak_mb:,.0f} MB | {run.returncode} |"
+            )
         out += [
             "",
             "Notes: each backfill and build starts from a byte copy of the loaded warehouse. `warm-up: dbt parse` only"
@@ -980,19 +1349,35 @@ class Bench:
             " part of the profile, changes). The runner passes its batches in the environment variable"
             " SHOTZONES_BATCHES, so each wave re-parses only the files that read it; that is part of its figures."
             " CPU seconds are user + system time of the process: the machine's load inflates wall-clock, much less CPU."
-            + (f" The main comparison ran {self.args.rounds} rounds; the best of each is reported." if self.args.rounds > 1 else ""),
+            + (
+                f" The main comparison ran {self.args.rounds} rounds; the best of each is reported."
+                if self.args.rounds > 1
+                else ""
+            ),
             "",
-        ]  # fmt: skip
+        ]
         return "\n".join(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regenerate", action="store_true", help="generate the data again (measures generation)")
-    parser.add_argument("--skip", default="", help="comma-separated: old,microbatch,ten,sqlmesh,nightly,selective,history (development only)")
-    parser.add_argument("--history-seasons", type=int, default=HISTORY["seasons"],
-                        help="seasons of the full-history run, from 1996-97 (development: fewer)")
-    parser.add_argument("--only", choices=("history", "nightly"), help="run one scenario alone, writing no BENCHMARKS.md (development only)")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated: old,microbatch,ten,sqlmesh,nightly,selective,history (development only)",
+    )
+    parser.add_argument(
+        "--history-seasons",
+        type=int,
+        default=HISTORY["seasons"],
+        help="seasons of the full-history run, from 1996-97 (development: fewer)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("history", "nightly"),
+        help="run one scenario alone, writing no BENCHMARKS.md (development only)",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the main comparison; the best is reported")
     parser.add_argument("--keep", action="store_true", help="keep the warehouses under bench/cache/warehouses")
     args = parser.parse_args()

@@ -57,8 +57,9 @@ def sqlmesh(*arguments: str, logs: Path) -> list[str]:
 
 
 def plan(execution_time: date, logs: Path, *extra: str) -> list[str]:
-    return sqlmesh("plan", "--auto-apply", "--no-prompts", "--execution-time", execution_time.isoformat(), *extra,
-                   logs=logs)  # fmt: skip
+    return sqlmesh(
+        "plan", "--auto-apply", "--no-prompts", "--execution-time", execution_time.isoformat(), *extra, logs=logs
+    )
 
 
 def downgrade(source: Path, target: Path) -> None:
@@ -86,10 +87,14 @@ def differing_rows(ours: Path, theirs: Path, before: date | None = None) -> dict
         con.execute(f"attach '{theirs}' as \"{theirs.stem}\" (read_only)")
         counts = {}
         for model in MODELS:
-            columns = ", ".join(f'"{c}"' for (c,) in con.execute(
-                "select column_name from information_schema.columns"
-                " where table_catalog = 'ours' and table_schema = 'main' and table_name = ? order by ordinal_position",
-                [model]).fetchall())  # fmt: skip
+            columns = ", ".join(
+                f'"{c}"'
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns"
+                    " where table_catalog = 'ours' and table_schema = 'main' and table_name = ? order by ordinal_position",
+                    [model],
+                ).fetchall()
+            )
             where = f"where game_date < date '{before}'" if before else ""
             a = f"select {columns} from ours.main.{model} {where}"
             b = f'select {columns} from "{theirs.stem}".shotzones.{model} {where}'
@@ -147,10 +152,19 @@ def compare(bench, harness, loaded: Path, dates: list[date], data_dir: Path) -> 
     scenarios = []
 
     def scenario(what: str, ours, theirs, note: str = "", differing: dict | None = None) -> None:
-        scenarios.append({"scenario": what, "ours_s": ours.seconds if ours else None, "sqlmesh_s": theirs.seconds,
-                          "ours_command": ours.command if ours else "", "sqlmesh_command": theirs.command,
-                          "ours_cpu_s": ours.cpu_seconds if ours else None, "sqlmesh_cpu_s": theirs.cpu_seconds,
-                          "note": note, "differing_rows": differing})  # fmt: skip
+        scenarios.append(
+            {
+                "scenario": what,
+                "ours_s": ours.seconds if ours else None,
+                "sqlmesh_s": theirs.seconds,
+                "ours_command": ours.command if ours else "",
+                "sqlmesh_command": theirs.command,
+                "ours_cpu_s": ours.cpu_seconds if ours else None,
+                "sqlmesh_cpu_s": theirs.cpu_seconds,
+                "note": note,
+                "differing_rows": differing,
+            }
+        )
 
     with environment(SHOTZONES_SQLMESH_START=first.isoformat()):
         # untimed: SQLMesh's project cache (its parse), as dbt's saved parse is warm for ours
@@ -159,20 +173,31 @@ def compare(bench, harness, loaded: Path, dates: list[date], data_dir: Path) -> 
         warm.unlink()
 
         # 1. the three-season backfill
-        ours_full = measure("ours: backfill 3 seasons (storage v1.5 copy)", [h.SHOTZONES, "backfill"], copy("ours-full", runner=True))
+        ours_full = measure(
+            "ours: backfill 3 seasons (storage v1.5 copy)", [h.SHOTZONES, "backfill"], copy("ours-full", runner=True)
+        )
         theirs_full_warehouse = copy("sqlmesh-full")
-        theirs_full = measure("SQLMesh: plan, 3 seasons, default batching", plan(newest + timedelta(days=1), logs),
-                              theirs_full_warehouse)  # fmt: skip
+        theirs_full = measure(
+            "SQLMesh: plan, 3 seasons, default batching", plan(newest + timedelta(days=1), logs), theirs_full_warehouse
+        )
         full_differing = differing_rows(h.WAREHOUSES / "ours-full.duckdb", theirs_full_warehouse)
-        scenario("backfill, 3 seasons", ours_full, theirs_full,
-                 "SQLMesh: one batch per model (its default: no batch_size)", full_differing)  # fmt: skip
+        scenario(
+            "backfill, 3 seasons",
+            ours_full,
+            theirs_full,
+            "SQLMesh: one batch per model (its default: no batch_size)",
+            full_differing,
+        )
 
         # 1b. daily batches: the first calendar days measured, scaled to the whole range
         sample_end = first + timedelta(days=DAILY_SAMPLE_DAYS)
         daily_warehouse = copy("sqlmesh-daily")
         with environment(SHOTZONES_SQLMESH_BATCH_SIZE="1"):
-            daily = measure(f"SQLMesh: plan, daily batch_size, first {DAILY_SAMPLE_DAYS} days",
-                            plan(sample_end, logs), daily_warehouse)  # fmt: skip
+            daily = measure(
+                f"SQLMesh: plan, daily batch_size, first {DAILY_SAMPLE_DAYS} days",
+                plan(sample_end, logs),
+                daily_warehouse,
+            )
         daily_differing = differing_rows(h.WAREHOUSES / "ours-full.duckdb", daily_warehouse, before=sample_end)
         calendar_days = (newest - first).days + 1
 
@@ -180,7 +205,9 @@ def compare(bench, harness, loaded: Path, dates: list[date], data_dir: Path) -> 
         ours_chain = copy("ours-chain", runner=True)
         theirs_chain = copy("sqlmesh-chain")
         for warehouse in (ours_chain, theirs_chain):
-            h.query(warehouse, "delete from nba_raw.bigdataball_play_by_play where game_date = ?", [newest], read_only=False)
+            h.query(
+                warehouse, "delete from nba_raw.bigdataball_play_by_play where game_date = ?", [newest], read_only=False
+            )
         measure("ours: setup, backfill but the newest date", [h.SHOTZONES, "backfill"], ours_chain)
         measure("SQLMesh: setup, plan but the newest date", plan(newest, logs), theirs_chain)
         files = [str(p) for p in h.files_of(data_dir, newest)]
@@ -190,9 +217,13 @@ def compare(bench, harness, loaded: Path, dates: list[date], data_dir: Path) -> 
         run_to_newest = sqlmesh("run", "--end", newest.isoformat(), logs=logs)
         ours_one = measure("ours: one new game date", [h.SHOTZONES, "backfill"], ours_chain)
         theirs_one = measure("SQLMesh: one new game date", run_to_newest, theirs_chain)
-        scenario("one new game date", ours_one, theirs_one,
-                 f"SQLMesh: `run` fills the {(newest - previous).days} calendar days since the last run",
-                 differing_rows(ours_chain, theirs_chain))  # fmt: skip
+        scenario(
+            "one new game date",
+            ours_one,
+            theirs_one,
+            f"SQLMesh: `run` fills the {(newest - previous).days} calendar days since the last run",
+            differing_rows(ours_chain, theirs_chain),
+        )
         ours_nothing = measure("ours: nothing to do", [h.SHOTZONES, "backfill"], ours_chain)
         theirs_nothing = measure("SQLMesh: nothing to do", run_to_newest, theirs_chain)
         scenario("nothing to do", ours_nothing, theirs_nothing)
@@ -206,68 +237,122 @@ def compare(bench, harness, loaded: Path, dates: list[date], data_dir: Path) -> 
         # restating the corrected date alone: the features of the next games keep the old counts
         restate_day = measure(
             "SQLMesh: corrected game, restating its date only",
-            plan(newest + timedelta(days=1), logs, "--restate-model", "shotzones.int_player_game_shot_zones",
-                 "--start", corrected_day.isoformat(), "--end", corrected_day.isoformat()),
+            plan(
+                newest + timedelta(days=1),
+                logs,
+                "--restate-model",
+                "shotzones.int_player_game_shot_zones",
+                "--start",
+                corrected_day.isoformat(),
+                "--end",
+                corrected_day.isoformat(),
+            ),
             theirs_chain,
-        )  # fmt: skip
-        scenario("corrected game, SQLMesh restating its date only", None, restate_day,
-                 "wrong: the later features in the players' windows are not rebuilt",
-                 differing_rows(ours_chain, theirs_chain))  # fmt: skip
+        )
+        scenario(
+            "corrected game, SQLMesh restating its date only",
+            None,
+            restate_day,
+            "wrong: the later features in the players' windows are not rebuilt",
+            differing_rows(ours_chain, theirs_chain),
+        )
         naive = scenarios.pop() | {"expected_equal": False}
         # then the features alone from that date to the end: together, the least SQLMesh can restate
         restate_features = measure(
             "SQLMesh: corrected game, restating the features to the end",
-            plan(newest + timedelta(days=1), logs, "--restate-model", "shotzones.player_shot_zone_features",
-                 "--start", corrected_day.isoformat(), "--end", newest.isoformat()),
+            plan(
+                newest + timedelta(days=1),
+                logs,
+                "--restate-model",
+                "shotzones.player_shot_zone_features",
+                "--start",
+                corrected_day.isoformat(),
+                "--end",
+                newest.isoformat(),
+            ),
             theirs_chain,
-        )  # fmt: skip
-        targeted = {"scenario": "corrected game, SQLMesh targeted (two restatements)", "ours_s": ours_fix.seconds,
-                    "sqlmesh_s": round(restate_day.seconds + restate_features.seconds, 2),
-                    "ours_command": ours_fix.command, "sqlmesh_command": f"{restate_day.command}; {restate_features.command}",
-                    "ours_cpu_s": ours_fix.cpu_seconds, "sqlmesh_cpu_s": round(restate_day.cpu_seconds + restate_features.cpu_seconds, 1),
-                    "note": "the date's player-games (and features), then the features from that date to the end",
-                    "differing_rows": differing_rows(ours_chain, theirs_chain)}  # fmt: skip
+        )
+        targeted = {
+            "scenario": "corrected game, SQLMesh targeted (two restatements)",
+            "ours_s": ours_fix.seconds,
+            "sqlmesh_s": round(restate_day.seconds + restate_features.seconds, 2),
+            "ours_command": ours_fix.command,
+            "sqlmesh_command": f"{restate_day.command}; {restate_features.command}",
+            "ours_cpu_s": ours_fix.cpu_seconds,
+            "sqlmesh_cpu_s": round(restate_day.cpu_seconds + restate_features.cpu_seconds, 1),
+            "note": "the date's player-games (and features), then the features from that date to the end",
+            "differing_rows": differing_rows(ours_chain, theirs_chain),
+        }
         theirs_fix = measure(
             "SQLMesh: corrected game, restatement",
-            plan(newest + timedelta(days=1), logs, "--restate-model", "shotzones.int_player_game_shot_zones",
-                 "--start", corrected_day.isoformat(), "--end", newest.isoformat()),
+            plan(
+                newest + timedelta(days=1),
+                logs,
+                "--restate-model",
+                "shotzones.int_player_game_shot_zones",
+                "--start",
+                corrected_day.isoformat(),
+                "--end",
+                newest.isoformat(),
+            ),
             theirs_chain,
-        )  # fmt: skip
-        rebuilt = h.query(ours_chain, "select count(*) from shotzones_ledger where run_id = "
-                                      "(select run_id from shotzones_ledger order by finished_at desc limit 1)")[0][0]  # fmt: skip
-        scenario("corrected game", ours_fix, theirs_fix,
-                 f"{what}. Ours finds the change and rebuilds {rebuilt} partitions; SQLMesh is told the model and"
-                 f" range to restate: the corrected date to the end ({(newest - corrected_day).days + 1} days),"
-                 " the features' downstream reach", differing_rows(ours_chain, theirs_chain))  # fmt: skip
+        )
+        rebuilt = h.query(
+            ours_chain,
+            "select count(*) from shotzones_ledger where run_id = "
+            "(select run_id from shotzones_ledger order by finished_at desc limit 1)",
+        )[0][0]
+        scenario(
+            "corrected game",
+            ours_fix,
+            theirs_fix,
+            f"{what}. Ours finds the change and rebuilds {rebuilt} partitions; SQLMesh is told the model and"
+            f" range to restate: the corrected date to the end ({(newest - corrected_day).days + 1} days),"
+            " the features' downstream reach",
+            differing_rows(ours_chain, theirs_chain),
+        )
         scenarios += [targeted, naive]
 
     daily_fixed = theirs_nothing.seconds  # process, project, state: what a run with nothing to do costs
     daily_estimate = daily_fixed + (daily.seconds - daily_fixed) * calendar_days / DAILY_SAMPLE_DAYS
-    scenarios.insert(1, {
-        "scenario": "backfill, 3 seasons, daily batch_size (estimated)", "ours_s": ours_full.seconds,
-        "sqlmesh_s": round(daily_estimate, 1), "ours_command": ours_full.command, "sqlmesh_command": daily.command,
-        "ours_cpu_s": ours_full.cpu_seconds, "sqlmesh_cpu_s": None, "differing_rows": daily_differing,
-        "note": f"measured: the first {DAILY_SAMPLE_DAYS} calendar days in {daily.seconds:.1f} s"
-                f" ({DAILY_SAMPLE_DAYS * 2} batches; differing rows on those days); scaled to {calendar_days} days, plus a no-op run's {daily_fixed:.1f} s",
-    })  # fmt: skip
+    scenarios.insert(
+        1,
+        {
+            "scenario": "backfill, 3 seasons, daily batch_size (estimated)",
+            "ours_s": ours_full.seconds,
+            "sqlmesh_s": round(daily_estimate, 1),
+            "ours_command": ours_full.command,
+            "sqlmesh_command": daily.command,
+            "ours_cpu_s": ours_full.cpu_seconds,
+            "sqlmesh_cpu_s": None,
+            "differing_rows": daily_differing,
+            "note": f"measured: the first {DAILY_SAMPLE_DAYS} calendar days in {daily.seconds:.1f} s"
+            f" ({DAILY_SAMPLE_DAYS * 2} batches; differing rows on those days); scaled to {calendar_days} days, plus a no-op run's {daily_fixed:.1f} s",
+        },
+    )
     for row in scenarios:
         row["ratio"] = round(row["sqlmesh_s"] / row["ours_s"], 2) if row["ours_s"] else None
     f["sqlmesh_backfill_3_seasons_s"] = theirs_full.seconds
     f["sqlmesh_backfill_over_ours"] = scenarios[0]["ratio"]
     # rows that should be equal and are not (the date-only restatement is shown for its difference)
-    f["sqlmesh_rows_differing"] = sum(sum((row["differing_rows"] or {}).values()) for row in scenarios
-                                      if row.get("expected_equal", True))  # fmt: skip
+    f["sqlmesh_rows_differing"] = sum(
+        sum((row["differing_rows"] or {}).values()) for row in scenarios if row.get("expected_equal", True)
+    )
     bench.details["sqlmesh"] = {
-        "scenarios": scenarios, "corrected": what, "daily_sample_days": DAILY_SAMPLE_DAYS,
-        "versions": versions(), "storage_version": STORAGE_VERSION,
-    }  # fmt: skip
+        "scenarios": scenarios,
+        "corrected": what,
+        "daily_sample_days": DAILY_SAMPLE_DAYS,
+        "versions": versions(),
+        "storage_version": STORAGE_VERSION,
+    }
 
 
 def versions() -> dict[str, str]:
     python = ROOT / ".venv-bench" / "bin" / "python"
     script = "from importlib import metadata as m; print(m.version('sqlmesh'), m.version('duckdb'))"
-    sqlmesh_version, duckdb_version = subprocess.run([str(python), "-c", script], capture_output=True, text=True,
-                                                     check=True).stdout.split()  # fmt: skip
+    sqlmesh_version, duckdb_version = subprocess.run(
+        [str(python), "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
     return {"sqlmesh": sqlmesh_version, "duckdb": duckdb_version}
 
 
@@ -295,7 +380,9 @@ def markdown(details: dict) -> list[str]:
         ours = f"{row['ours_s']:.2f}" if row["ours_s"] is not None else ""
         ratio = row["ratio"] if row["ratio"] is not None else ""
         cpu = " / ".join(f"{v:.1f}" if v is not None else "-" for v in (row["ours_cpu_s"], row["sqlmesh_cpu_s"]))
-        out.append(f"| {row['scenario']} | {ours} | {row['sqlmesh_s']:.2f} | {ratio} | {cpu} | {differing} | {row['note']} |")
+        out.append(
+            f"| {row['scenario']} | {ours} | {row['sqlmesh_s']:.2f} | {ratio} | {cpu} | {differing} | {row['note']} |"
+        )
     out += [
         "",
         "Commands: ours `shotzones backfill` (it finds what is pending or changed); SQLMesh `sqlmesh plan --auto-apply"

@@ -11,10 +11,10 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Callable, Iterator
 
 from shotzones import busy, ledger
 from shotzones.planning import (
@@ -99,9 +99,15 @@ def plan(settings: Settings, options: Options) -> list[Batch]:
 
 def plan_survey(survey: Survey, options: Options) -> list[Batch]:
     return plan_batches(
-        survey.dates, survey.states, options.start, options.end, options.models, options.batch_days,
-        options.force, survey.cascade,
-    )  # fmt: skip
+        survey.dates,
+        survey.states,
+        options.start,
+        options.end,
+        options.models,
+        options.batch_days,
+        options.force,
+        survey.cascade,
+    )
 
 
 def plan_waves(settings: Settings, batches: list[Batch], workers: int) -> list[list[Batch]]:
@@ -200,12 +206,21 @@ def backfill(
             progress.planned(result.planned)
             signals.check()
             on_plan(result.planned)
-            _run_waves(settings, options, result, survey.fingerprints, progress.wrap(on_event), sleep, signals,
-                       survey.code.current)  # fmt: skip
+            _run_waves(
+                settings,
+                options,
+                result,
+                survey.fingerprints,
+                progress.wrap(on_event),
+                sleep,
+                signals,
+                survey.code.current,
+            )
             if result.success:
                 planned = {(model, day) for batch in result.planned for model in batch.models for day in batch.dates}
-                result.not_done = [state for key, state in survey.states.items()
-                                   if state.state != "done" and key not in planned]  # fmt: skip
+                result.not_done = [
+                    state for key, state in survey.states.items() if state.state != "done" and key not in planned
+                ]
         except Interrupted:
             result.interrupted = signals.received
         finally:
@@ -250,10 +265,14 @@ class _Progress:
 
     def _report(self) -> None:
         self.held.report(
-            backfill_run_id=self.run_id, partitions_total=self.total, partitions_done=self.done,
-            partitions_failed=self.failed, partitions_left=self.total - self.done - self.failed,
-            wave=self.wave, current_batches=self.current if self._in_wave else [],
-        )  # fmt: skip
+            backfill_run_id=self.run_id,
+            partitions_total=self.total,
+            partitions_done=self.done,
+            partitions_failed=self.failed,
+            partitions_left=self.total - self.done - self.failed,
+            wave=self.wave,
+            current_batches=self.current if self._in_wave else [],
+        )
 
 
 def unlock(settings: Settings, run_id: str) -> ledger.Holder:
@@ -321,11 +340,18 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
                     error = outcome.error_for(model, day)
                     entries.append(
                         ledger.Entry(
-                            model, day, "failed" if error else "done", result.run_id, started_at,
-                            finished_at, None if error else rows[day], seconds, error,
+                            model,
+                            day,
+                            "failed" if error else "done",
+                            result.run_id,
+                            started_at,
+                            finished_at,
+                            None if error else rows[day],
+                            seconds,
+                            error,
                             versions[model].fingerprint,
                         )
-                    )  # fmt: skip
+                    )
             ledger.record_code_versions(wh, code_components(versions), datetime.now())
             ledger.record_views(wh, {name: views[name] for name in outcome.views_built}, datetime.now())
             ledger.record(wh, entries)

@@ -22,11 +22,11 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 from shotzones.settings import Settings
 
@@ -48,7 +48,7 @@ class Activity:
     updated_at: str = ""
 
     def elapsed_seconds(self) -> float:
-        return (datetime.now(timezone.utc) - datetime.fromisoformat(self.started_at)).total_seconds()
+        return (datetime.now(UTC) - datetime.fromisoformat(self.started_at)).total_seconds()
 
     def describe(self) -> str:
         return (
@@ -71,8 +71,9 @@ class WarehouseBusy(Exception):
         else:
             where = f"the BigQuery dataset {settings.bq_dataset}"
             dead = (
-                f" If that run is dead (another host cannot be checked from here):"
-                f" shotzones unlock {activity.run_id}." if activity else ""
+                f" If that run is dead (another host cannot be checked from here): shotzones unlock {activity.run_id}."
+                if activity
+                else ""
             )
         super().__init__(
             f"{where} is busy: held by {who}. Waited {settings.wait_seconds:g} s. Run again when it"
@@ -109,7 +110,7 @@ def activity_path(settings: Settings) -> Path:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _write(path: Path, activity: Activity) -> None:
@@ -192,8 +193,8 @@ def _lock_row(settings: Settings, activity: Activity, deadline: float) -> Iterat
     """BigQuery: the ledger's lock row, taken for this run (and the run recorded), as a backfill
     takes it; refused past the deadline with the ledger's own refusal."""
     from shotzones import ledger
-    from shotzones.waves import is_transient
     from shotzones.warehouse import open_warehouse
+    from shotzones.waves import is_transient
 
     started = datetime.now()
     with open_warehouse(settings) as wh:
@@ -244,10 +245,8 @@ def _activity_of(wh, holder) -> Activity:
     """The lock row's holder, with the command its run recorded."""
     from shotzones import ledger
 
-    commands = wh.rows(
-        f"select command from {wh.relation(ledger.RUNS)} where run_id = {wh.literal(holder.run_id)}"
-    )
-    started = holder.started_at.astimezone(timezone.utc).isoformat(timespec="seconds")
+    commands = wh.rows(f"select command from {wh.relation(ledger.RUNS)} where run_id = {wh.literal(holder.run_id)}")
+    started = holder.started_at.astimezone(UTC).isoformat(timespec="seconds")
     command = commands[0][0] if commands and commands[0][0] else "unknown"
     return Activity(holder.run_id, holder.pid, holder.host, command, started)
 

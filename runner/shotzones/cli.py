@@ -11,11 +11,11 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 import click
 from rich import filesize
@@ -83,7 +83,7 @@ def emit(event: str, **fields) -> None:
 
 def utc(moment: datetime) -> str:
     """A time as ISO-8601 UTC; the ledger's times are naive local times."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _as_json() -> bool:
@@ -191,10 +191,20 @@ def main() -> None:
     default=None,
     help="Render every season in one format generation (default: the season's own).",
 )
-@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
-              help="Processes writing seasons in parallel (the files are the same whatever the number).")  # fmt: skip
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Processes writing seasons in parallel (the files are the same whatever the number).",
+)
 def generate_command(
-    first_season: int, seasons: int, seed: int, out_dir: Path, upcoming_dates: int, format_generation: str | None,
+    first_season: int,
+    seasons: int,
+    seed: int,
+    out_dir: Path,
+    upcoming_dates: int,
+    format_generation: str | None,
     workers: int,
 ) -> None:
     """Write realistic synthetic BigDataBall files, one per game, and schedule.csv."""
@@ -205,18 +215,25 @@ def generate_command(
             param_hint="--seasons",
         )
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True,
-    ) as progress:  # fmt: skip
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         # about 1,320 games a season: 1,230 regular, 6 play-in, 80-105 playoff games
         task = progress.add_task("generating games", total=1320 * seasons)
         summary = generate(
-            out_dir, first_season, seasons, seed,
+            out_dir,
+            first_season,
+            seasons,
+            seed,
             format_generation=format_generation,
             on_game=lambda: progress.advance(task),
             upcoming_dates=upcoming_dates,
             workers=min(workers, seasons),
-        )  # fmt: skip
+        )
     console.print(
         f"Wrote {_count(summary.files, 'file')} ({_count(summary.games, 'game')} on {_count(summary.dates, 'date')},"
         f" {_count(summary.rows, 'row')}) to {out_dir} in {summary.seconds:.1f} s"
@@ -246,11 +263,15 @@ def load_command(paths: tuple[Path, ...], target: str | None, wait_seconds: floa
 
 def _echo_load(summary, settings: Settings) -> None:
     if not summary.files and summary.unchanged and not summary.rejected:
-        click.echo(f"Nothing new to load: {_count(summary.unchanged, 'file')} unchanged since loaded (--all re-reads them)")
+        click.echo(
+            f"Nothing new to load: {_count(summary.unchanged, 'file')} unchanged since loaded (--all re-reads them)"
+        )
         return
     if summary.rows or not summary.rejected:
         dates = f" ({summary.first_date} to {summary.last_date})" if summary.rows else ""
-        unchanged = f"; {_count(summary.unchanged, 'file')} unchanged since loaded, skipped" if summary.unchanged else ""
+        unchanged = (
+            f"; {_count(summary.unchanged, 'file')} unchanged since loaded, skipped" if summary.unchanged else ""
+        )
         click.echo(
             f"Loaded {_count(summary.rows, 'row')} of {_count(summary.games, 'game')}{dates} from"
             f" {_count(summary.files, 'file')} into {settings.raw_relation} in {summary.seconds:.1f} s{unchanged}"
@@ -321,15 +342,22 @@ def _options(start, end, models, workers, batch_days, force) -> Options:
 
 
 def _batch_fields(batch: Batch) -> dict:
-    return {"models": list(batch.models), "start": batch.start.isoformat(), "end": batch.end.isoformat(),
-            "dates": len(batch.dates)}  # fmt: skip
+    return {
+        "models": list(batch.models),
+        "start": batch.start.isoformat(),
+        "end": batch.end.isoformat(),
+        "dates": len(batch.dates),
+    }
 
 
 def _plan_fields(planned_waves: list[list[Batch]]) -> dict:
     """The plan's summary, counted as it runs (BigQuery's partition cap may split batches)."""
     batches = [batch for wave in planned_waves for batch in wave]
-    return {"batches": len(batches), "waves": len(planned_waves),
-            "partitions": sum(len(b.dates) * len(b.models) for b in batches)}  # fmt: skip
+    return {
+        "batches": len(batches),
+        "waves": len(planned_waves),
+        "partitions": sum(len(b.dates) * len(b.models) for b in batches),
+    }
 
 
 @main.command("backfill")
@@ -348,8 +376,15 @@ def backfill_command(start, end, workers, batch_days, models, force, target, as_
         _say(as_json, f"recovered the lock of a dead backfill: {result.recovered_lock.describe()}")
     stopped_by = signal.Signals(result.interrupted).name if result.interrupted else None
     if as_json:
-        emit("finished", run_id=result.run_id, outcome=result.outcome, done=result.done,
-             failed=len(result.failed), seconds=round(result.seconds, 3), signal=stopped_by)  # fmt: skip
+        emit(
+            "finished",
+            run_id=result.run_id,
+            outcome=result.outcome,
+            done=result.done,
+            failed=len(result.failed),
+            seconds=round(result.seconds, 3),
+            signal=stopped_by,
+        )
     elif stopped_by is None and not result.planned:
         console.print("Nothing pending: every partition in range is done.")
     elif stopped_by is None:
@@ -395,14 +430,24 @@ def _progress_display(
     if as_json:
         yield (
             lambda planned: emit("planned", **_plan_fields(plan_waves(settings, planned, workers))),
-            lambda event: emit(event.kind, **_batch_fields(event.batch), seconds=round(event.seconds, 3),
-                               error=event.error, attempt=event.attempt),
-        )  # fmt: skip
+            lambda event: emit(
+                event.kind,
+                **_batch_fields(event.batch),
+                seconds=round(event.seconds, 3),
+                error=event.error,
+                attempt=event.attempt,
+            ),
+        )
     elif console.is_terminal:
         with Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            "partitions", TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-        ) as progress:  # fmt: skip
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            "partitions",
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
             task = progress.add_task("backfill", total=None)
 
             def planned(batches: list[Batch]) -> None:
@@ -439,14 +484,24 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
     price = settings.bq_price_per_tib
     if as_json:
         for number, wave in enumerate(planned_waves, start=1):
-            cost = {"wave_bytes": costs[number - 1].bytes, "wave_dollars": costs[number - 1].dollars(price),
+            cost = (
+                {
+                    "wave_bytes": costs[number - 1].bytes,
+                    "wave_dollars": costs[number - 1].dollars(price),
                     "wave_statements": len(costs[number - 1].bytes_by_node),
-                    "wave_partitions": partitions_named(wave)} if costs else {}  # fmt: skip
+                    "wave_partitions": partitions_named(wave),
+                }
+                if costs
+                else {}
+            )
             for batch in wave:
                 emit("batch", wave=number, **_batch_fields(batch), reasons=sorted(batch.reasons), **cost)
         total = sum(cost.bytes for cost in costs) if costs else None
-        emit("planned", **_plan_fields(planned_waves),
-             **({"bytes": total, "dollars": total / TIB * price} if costs else {}))  # fmt: skip
+        emit(
+            "planned",
+            **_plan_fields(planned_waves),
+            **({"bytes": total, "dollars": total / TIB * price} if costs else {}),
+        )
         return
     if not planned:
         console.print("Nothing pending: every partition in range is done.")
@@ -455,10 +510,22 @@ def plan_command(start, end, workers, batch_days, models, force, target, as_json
     table = Table("wave", "batch", "why", *columns, title="Backfill plan")
     for number, wave in enumerate(planned_waves, start=1):
         for index, batch in enumerate(wave):
-            cost = [str(len(costs[number - 1].bytes_by_node)), f"{partitions_named(wave):,}",
-                    filesize.decimal(costs[number - 1].bytes), f"${costs[number - 1].dollars(price):.4f}"] if costs else []  # fmt: skip
-            table.add_row(str(number), batch.describe(), "; ".join(sorted(batch.reasons)),
-                          *(cost if index == 0 else [""] * len(cost)))  # fmt: skip
+            cost = (
+                [
+                    str(len(costs[number - 1].bytes_by_node)),
+                    f"{partitions_named(wave):,}",
+                    filesize.decimal(costs[number - 1].bytes),
+                    f"${costs[number - 1].dollars(price):.4f}",
+                ]
+                if costs
+                else []
+            )
+            table.add_row(
+                str(number),
+                batch.describe(),
+                "; ".join(sorted(batch.reasons)),
+                *(cost if index == 0 else [""] * len(cost)),
+            )
     console.print(table)
     if costs:
         total = sum(cost.bytes for cost in costs)
@@ -514,13 +581,21 @@ def status_command(start, end, target, as_json, dbt_vars, png) -> None:
             emit("partition", model=p.model, date=p.game_date.isoformat(), state=p.state, reason=p.reason)
         last = report.last_run
         fresh = report.freshness
-        emit("status", models=report.counts(), exit_code=report.exit_code, last_run={
-            key: utc(value) if isinstance(value, datetime) else value for key, value in last.items()
-        } if last else None, freshness={
-            "status": fresh.status, "loaded_at": utc(fresh.latest) if fresh.latest else None,
-            "age_hours": hours(fresh.age), "warn_after_hours": hours(fresh.warn_after),
-            "error_after_hours": hours(fresh.error_after),
-        })  # fmt: skip
+        emit(
+            "status",
+            models=report.counts(),
+            exit_code=report.exit_code,
+            last_run={key: utc(value) if isinstance(value, datetime) else value for key, value in last.items()}
+            if last
+            else None,
+            freshness={
+                "status": fresh.status,
+                "loaded_at": utc(fresh.latest) if fresh.latest else None,
+                "age_hours": hours(fresh.age),
+                "warn_after_hours": hours(fresh.warn_after),
+                "error_after_hours": hours(fresh.error_after),
+            },
+        )
         raise SystemExit(report.exit_code)
     table = Table("model", *STATES, title="Partitions")
     for model, counts in report.counts().items():
@@ -547,8 +622,9 @@ def _echo_running(running: busy.WarehouseBusy, as_json: bool) -> None:
     backfill's live progress."""
     activity = running.activity
     if as_json:
-        click.echo(json.dumps({"busy": True, "holder": activity.as_json() if activity else None,
-                               "message": str(running)}))  # fmt: skip
+        click.echo(
+            json.dumps({"busy": True, "holder": activity.as_json() if activity else None, "message": str(running)})
+        )
         return
     if activity is None:
         console.print(str(running))
@@ -589,9 +665,7 @@ def report_command(target: str | None, wait_seconds: float | None) -> None:
 
     Exit codes: 0 reported, 2 refused (no warehouse, nothing built yet, the warehouse busy)."""
     report = build_report(_settings(target, wait_seconds))
-    console.print(
-        f"[bold]{report.partitions}[/] game-date partitions, {report.first_date} to {report.last_date}"
-    )
+    console.print(f"[bold]{report.partitions}[/] game-date partitions, {report.first_date} to {report.last_date}")
     counts = Table("table", "rows", title="Rows")
     for name, rows in report.rows.items():
         counts.add_row(name, f"{rows:,}")
@@ -612,9 +686,11 @@ def report_command(target: str | None, wait_seconds: float | None) -> None:
 
 # the model-ready columns the slate table shows, short
 _SLATE_COLUMNS = {
-    "paint_rate_last_10": "paint", "mid_range_rate_last_10": "mid", "three_pt_rate_last_10": "three",
+    "paint_rate_last_10": "paint",
+    "mid_range_rate_last_10": "mid",
+    "three_pt_rate_last_10": "three",
     "assisted_rate_last_10": "assisted",
-}  # fmt: skip
+}
 _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
 
@@ -630,8 +706,7 @@ def _serve(read: Callable[[], Rows]) -> Rows:
     if rows.unready:
         click.echo(
             f"warning: served with {len(rows.unready)} partition{'s' if len(rows.unready) != 1 else ''} not done"
-            " (--allow-stale):\n"
-            + "\n".join(describe_ranges(rows.unready)),
+            " (--allow-stale):\n" + "\n".join(describe_ranges(rows.unready)),
             err=True,
         )
     return rows
@@ -667,24 +742,46 @@ def _emit(rows: Rows, fmt: str, out: Path | None, title: str) -> None:
 def _print_slate(rows: Rows, title: str) -> None:
     data = rows.table.to_pylist()
     games = len({row["game_id"] for row in data})
-    table = Table("game", "team", "vs", "player", *_SLATE_COLUMNS.values(), "games",
-                  title=f"{title}: {_count(games, 'game')}, {_count(len(data), 'player')}", caption="* league rate: no window of his own")  # fmt: skip
+    table = Table(
+        "game",
+        "team",
+        "vs",
+        "player",
+        *_SLATE_COLUMNS.values(),
+        "games",
+        title=f"{title}: {_count(games, 'game')}, {_count(len(data), 'player')}",
+        caption="* league rate: no window of his own",
+    )
     for row in data:
         cells = [
             "" if row[name] is None else f"{row[name]:.1f}" + ("*" if row[f"{name}_is_filled"] else "")
             for name in _SLATE_COLUMNS
         ]
         opponent = ("vs " if row["is_home"] else "@ ") + (row["opponent_abbr"] or "")
-        table.add_row(row["game_id"], row["team_abbr"], opponent, row["player_lookup"], *cells, str(row["games_in_window"]))
+        table.add_row(
+            row["game_id"], row["team_abbr"], opponent, row["player_lookup"], *cells, str(row["games_in_window"])
+        )
     console.print(table)
 
 
 @main.command("features")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Game date, YYYY-MM-DD (default: the first scheduled date after the latest loaded one).")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="table (default on a terminal), csv, json (JSON Lines) or parquet; with --out, from its suffix.")  # fmt: skip
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows to this file.")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Game date, YYYY-MM-DD (default: the first scheduled date after the latest loaded one).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="table (default on a terminal), csv, json (JSON Lines) or parquet; with --out, from its suffix.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows to this file."
+)
 @click.option("--games", type=click.IntRange(1), default=None, help="Only the slate's first N games (by game id).")
 @params.allow_stale
 @params.target
@@ -706,10 +803,18 @@ def features_command(day, fmt, out, games, allow_stale, target) -> None:
 @main.command("export")
 @params.start
 @params.end
-@click.option("--entities", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV of player_lookup, as_of_date: features as of each row's date (a historical read).")  # fmt: skip
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The file to write: .parquet, .csv, .json or .jsonl.")  # fmt: skip
+@click.option(
+    "--entities",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV of player_lookup, as_of_date: features as of each row's date (a historical read).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The file to write: .parquet, .csv, .json or .jsonl.",
+)
 @params.allow_stale
 @params.target
 def export_command(start, end, entities, out, allow_stale, target) -> None:
@@ -733,8 +838,12 @@ def export_command(start, end, entities, out, allow_stale, target) -> None:
 
 @main.command("update")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--serve-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the next slate's pre-game features to this .csv, .json, .jsonl or .parquet file.")  # fmt: skip
+@click.option(
+    "--serve-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the next slate's pre-game features to this .csv, .json, .jsonl or .parquet file.",
+)
 @click.option("--all", "reread", is_flag=True, help="Read every file, also those unchanged since they were loaded.")
 @params.workers
 @params.target
@@ -750,13 +859,29 @@ def update_command(paths, serve_out, reread, workers, target, as_json, wait_seco
     settings = _settings(target, wait_seconds)
     say = emit if as_json else None
     on_event = (
-        (lambda event: emit(event.kind, **_batch_fields(event.batch), seconds=round(event.seconds, 3),
-                            error=event.error, attempt=event.attempt))
-        if as_json else (lambda event: None)
-    )  # fmt: skip
+        (
+            lambda event: emit(
+                event.kind,
+                **_batch_fields(event.batch),
+                seconds=round(event.seconds, 3),
+                error=event.error,
+                attempt=event.attempt,
+            )
+        )
+        if as_json
+        else (lambda event: None)
+    )
     try:
-        result = update(settings, paths, Options(workers=workers), serve_out, fmt, reread,
-                        on_step=lambda step: _echo_step(step, settings, serve_out, say), on_event=on_event)  # fmt: skip
+        result = update(
+            settings,
+            paths,
+            Options(workers=workers),
+            serve_out,
+            fmt,
+            reread,
+            on_step=lambda step: _echo_step(step, settings, serve_out, say),
+            on_event=on_event,
+        )
     except (LoadError, NothingLoaded) as error:
         raise Refused(str(error)) from error
     if say:
@@ -773,8 +898,12 @@ def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> N
         if result.schedule is None:
             return
         if say:
-            say("schedule_loaded", games=result.schedule.games, files=result.schedule.files,
-                rejected=[r.describe() for r in result.schedule.rejected])  # fmt: skip
+            say(
+                "schedule_loaded",
+                games=result.schedule.games,
+                files=result.schedule.files,
+                rejected=[r.describe() for r in result.schedule.rejected],
+            )
         else:
             click.echo(f"Schedule: loaded {result.schedule.games:,} scheduled games from {result.schedule.files} files")
             for rejected in result.schedule.rejected:
@@ -782,9 +911,17 @@ def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> N
     elif step.name == "load":
         summary = result.loaded
         if say:
-            say("loaded", files=summary.files, unchanged=summary.unchanged, rows=summary.rows, games=summary.games,
-                quarantined_rows=summary.quarantined_rows, set_aside_values=summary.set_aside_values,
-                rejected=[r.describe() for r in summary.rejected], seconds=round(summary.seconds, 3))  # fmt: skip
+            say(
+                "loaded",
+                files=summary.files,
+                unchanged=summary.unchanged,
+                rows=summary.rows,
+                games=summary.games,
+                quarantined_rows=summary.quarantined_rows,
+                set_aside_values=summary.set_aside_values,
+                rejected=[r.describe() for r in summary.rejected],
+                seconds=round(summary.seconds, 3),
+            )
         else:
             _echo_load(summary, settings)
     elif step.name == "backfill":
@@ -794,7 +931,9 @@ def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> N
         elif not run.planned:
             click.echo("Backfill: nothing pending, every partition is done.")
         else:
-            click.echo(f"Backfill: {_count(run.done, 'partition')} built, {len(run.failed):,} failed in {run.seconds:.1f} s (run {run.run_id})")
+            click.echo(
+                f"Backfill: {_count(run.done, 'partition')} built, {len(run.failed):,} failed in {run.seconds:.1f} s (run {run.run_id})"
+            )
             for entry in run.failed:
                 click.echo(f"failed {entry.model} on {entry.game_date}: {entry.error}", err=True)
     elif result.served is not None:
@@ -802,10 +941,17 @@ def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> N
         games = len(set(served.table.column("game_id").to_pylist()))
         where = f" to {serve_out}" if serve_out else ""
         if say:
-            say("served", date=served.day.isoformat(), games=games, rows=served.table.num_rows,
-                out=str(serve_out) if serve_out else None)  # fmt: skip
+            say(
+                "served",
+                date=served.day.isoformat(),
+                games=games,
+                rows=served.table.num_rows,
+                out=str(serve_out) if serve_out else None,
+            )
         else:
-            click.echo(f"Served the slate of {served.day}: {_count(games, 'game')}, {_count(served.table.num_rows, 'player')}{where}")
+            click.echo(
+                f"Served the slate of {served.day}: {_count(games, 'game')}, {_count(served.table.num_rows, 'player')}{where}"
+            )
     elif say:
         say("serve_skipped", reason=result.serve_note, failed=result.serve_failed)
     else:

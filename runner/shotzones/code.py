@@ -56,8 +56,11 @@ class CodeVersion:
         if now.get("sql") != then.get("sql"):
             parts.append("its SQL")
         for kind in ("upstream", "macros"):
-            changed = sorted(k for k in now.get(kind, {}).keys() | then.get(kind, {}).keys()
-                             if now.get(kind, {}).get(k) != then.get(kind, {}).get(k))  # fmt: skip
+            changed = sorted(
+                k
+                for k in now.get(kind, {}).keys() | then.get(kind, {}).keys()
+                if now.get(kind, {}).get(k) != then.get(kind, {}).get(k)
+            )
             parts += [f"{kind[:-1] if kind == 'macros' else 'upstream model'} {name}" for name in changed]
         now_vars, then_vars = now.get("vars", {}), then.get("vars", {})
         for name in sorted(now_vars.keys() | then_vars.keys()):
@@ -144,11 +147,23 @@ def macro_sql(settings: Settings, calls: tuple[str, ...]) -> dict[str, str]:
 
     def compile_calls() -> dict[str, str]:
         inline = MACRO_SEPARATOR.join("{{ " + call + " }}" for call in calls)
-        command = ["compile", "--no-populate-cache", "--inline", inline, "--log-level", "none",
-                   "--target-path", str(target_dir(settings) / MACRO_TARGET_PATH)]  # fmt: skip
+        command = [
+            "compile",
+            "--no-populate-cache",
+            "--inline",
+            inline,
+            "--log-level",
+            "none",
+            "--target-path",
+            str(target_dir(settings) / MACRO_TARGET_PATH),
+        ]
         node = dbt.invoke(settings, command).result.results[0].node
         # a ref() names the in-memory database on DuckDB: the warehouse's own is the default
-        compiled = without_warehouse_name(node.compiled_code, node.database) if settings.target == "duckdb" else node.compiled_code
+        compiled = (
+            without_warehouse_name(node.compiled_code, node.database)
+            if settings.target == "duckdb"
+            else node.compiled_code
+        )
         return dict(zip(calls, (part.strip() for part in compiled.split(MACRO_SEPARATOR))))
 
     key = _cache_key(settings, *calls, files=MACRO_FILES)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shotzones import dbt
-from shotzones.waves import wave_command
 from shotzones.planning import Batch
 from shotzones.settings import Settings
 from shotzones.warehouse import BigQueryWarehouse, open_warehouse
+from shotzones.waves import wave_command
 
 TIB = 2**40
 
@@ -40,7 +40,9 @@ def estimate(settings: Settings, planned_waves: list[list[Batch]]) -> list[WaveC
             # the wave's build selects the models, the views over them and every test of both
             selection = wave_command(wave[0].models)[1:]
             # compile prints each node it compiled unless told to log nothing
-            invocation = dbt.invoke(settings, ["compile", *selection, "--log-level", "none"], [(b.start, b.end) for b in wave])
+            invocation = dbt.invoke(
+                settings, ["compile", *selection, "--log-level", "none"], [(b.start, b.end) for b in wave]
+            )
             compiled = {
                 result.node.name: result.node.compiled_code
                 for result in invocation.result.results

@@ -7,9 +7,10 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from datetime import date
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from shotzones.settings import Settings
 
@@ -50,7 +51,7 @@ def start_importing() -> None:
 def _import_dbt() -> None:
     try:
         import dbt.cli.main  # noqa: F401
-    except Exception:  # noqa: BLE001: `invoke` imports it again, and says what is wrong
+    except Exception:  # `invoke` imports it again, and says what is wrong
         pass
 
 
@@ -59,15 +60,18 @@ def invoke(
     command: list[str],
     batches: list[tuple[date, date]] | None = None,
     quiet: bool = False,
-) -> "dbtRunnerResult":
+) -> dbtRunnerResult:
     """Run one dbt command (`["build", "--select", ...]`) on the settings' target, for the
     game-date ranges `batches` (macros/batches.sql) or, without them, every loaded date."""
     args = [
         *command,
-        "--project-dir", str(settings.project_dir),
-        "--profiles-dir", str(settings.project_dir / "profiles"),
-        "--target", settings.target,
-    ]  # fmt: skip
+        "--project-dir",
+        str(settings.project_dir),
+        "--profiles-dir",
+        str(settings.project_dir / "profiles"),
+        "--target",
+        settings.target,
+    ]
     if settings.dbt_vars:
         args += ["--vars", settings.dbt_vars]
     if quiet:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
 from datetime import date, datetime
-from typing import Iterator, Sequence
 
 from shotzones.warehouse import Warehouse, date_list
 
@@ -73,20 +73,35 @@ class BackfillLocked(Exception):
 # column -> portable type (see Warehouse.types)
 TABLES = {
     LEDGER: {
-        "model": "string", "game_date": "date", "state": "string", "run_id": "string",
-        "started_at": "timestamp", "finished_at": "timestamp", "rows_written": "int",
-        "duration_seconds": "float", "error": "string", "code_fingerprint": "string",
+        "model": "string",
+        "game_date": "date",
+        "state": "string",
+        "run_id": "string",
+        "started_at": "timestamp",
+        "finished_at": "timestamp",
+        "rows_written": "int",
+        "duration_seconds": "float",
+        "error": "string",
+        "code_fingerprint": "string",
     },
     # what went into each code fingerprint a ledger entry names, to say what changed
     CODE_VERSIONS: {"fingerprint": "string", "model": "string", "components": "string", "recorded_at": "timestamp"},
     RUNS: {
-        "run_id": "string", "host": "string", "pid": "int", "started_at": "timestamp",
-        "finished_at": "timestamp", "command": "string", "outcome": "string",
+        "run_id": "string",
+        "host": "string",
+        "pid": "int",
+        "started_at": "timestamp",
+        "finished_at": "timestamp",
+        "command": "string",
+        "outcome": "string",
     },
     # the fingerprint of each game's play-by-play as the player-game build of its date read
     # it, and when a build first read this version (a removed game stays, with 0 rows)
     SOURCE_GAMES: {
-        "game_date": "date", "game_id": "string", "row_count": "int", "content_hash": "string",
+        "game_date": "date",
+        "game_id": "string",
+        "row_count": "int",
+        "content_hash": "string",
         "changed_at": "timestamp",
     },
     # the views a backfill created and the code fingerprint each was created from: a later
@@ -94,7 +109,7 @@ TABLES = {
     VIEWS: {"view_name": "string", "code_fingerprint": "string", "created_at": "timestamp"},
     # one seeded row; run_id is null while nobody holds it
     LOCK: {"lock_name": "string", "run_id": "string", "host": "string", "pid": "int", "started_at": "timestamp"},
-}  # fmt: skip
+}
 
 
 def create_tables(wh: Warehouse) -> None:
@@ -159,8 +174,11 @@ def read_code_versions(wh: Warehouse) -> dict[str, tuple[str, dict]]:
 def record_code_versions(wh: Warehouse, versions: dict[str, tuple[str, dict]], at: datetime) -> None:
     """Remember the components of fingerprints not seen before."""
     known = read_code_versions(wh)
-    rows = [(f, model, json.dumps(components, sort_keys=True, default=str), at)
-            for f, (model, components) in versions.items() if f not in known]  # fmt: skip
+    rows = [
+        (f, model, json.dumps(components, sort_keys=True, default=str), at)
+        for f, (model, components) in versions.items()
+        if f not in known
+    ]
     if rows:
         columns = list(TABLES[CODE_VERSIONS])
         source = wh.rows_as_select(columns, rows, _types(wh, CODE_VERSIONS))
@@ -269,7 +287,9 @@ def break_lock(wh: Warehouse, run_id: str, at: datetime) -> Holder:
 def start_run(wh: Warehouse, run_id: str, started_at: datetime, command: str) -> None:
     columns = list(TABLES[RUNS])
     row = (run_id, socket.gethostname(), os.getpid(), started_at, None, command, None)
-    wh.execute(f"insert into {wh.relation(RUNS)} ({', '.join(columns)}) {wh.rows_as_select(columns, [row], _types(wh, RUNS))}")
+    wh.execute(
+        f"insert into {wh.relation(RUNS)} ({', '.join(columns)}) {wh.rows_as_select(columns, [row], _types(wh, RUNS))}"
+    )
 
 
 def finish_run(wh: Warehouse, run_id: str, outcome: str, finished_at: datetime) -> None:
@@ -301,9 +321,7 @@ class SourceGame:
 def read_source_games(wh: Warehouse) -> dict[tuple[date, str], SourceGame]:
     if not wh.table_exists(SOURCE_GAMES):
         return {}
-    rows = wh.rows(
-        f"select game_date, game_id, row_count, content_hash, changed_at from {wh.relation(SOURCE_GAMES)}"
-    )
+    rows = wh.rows(f"select game_date, game_id, row_count, content_hash, changed_at from {wh.relation(SOURCE_GAMES)}")
     return {(day, game): SourceGame(count, digest, at) for day, game, count, digest, at in rows}
 
 

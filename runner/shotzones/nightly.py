@@ -13,9 +13,9 @@ Three steps under one hold of the warehouse (busy.hold), each reported as it fin
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from shotzones import busy, dbt
 from shotzones.backfill import BackfillResult, Event, Options, backfill
@@ -77,7 +77,7 @@ def schedule_files(paths: Iterable[Path]) -> list[Path]:
 def update(
     settings: Settings,
     paths: Iterable[Path],
-    options: Options = Options(),
+    options: Options | None = None,
     serve_out: Path | None = None,
     serve_format: str = "csv",
     reread: bool = False,
@@ -101,7 +101,7 @@ def update(
         result.loaded = load(settings, paths, reread, on_changes=lambda files: dbt.start_importing())
         on_step(Step("load", result))
 
-        result.backfilled = backfill(settings, options, on_event)
+        result.backfilled = backfill(settings, options or Options(), on_event)
         on_step(Step("backfill", result))
 
         _serve(settings, result, serve_out, serve_format)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from shotzones.settings import parse_vars
 from shotzones.planning import MODELS
-from shotzones.settings import TARGETS
+from shotzones.settings import TARGETS, parse_vars
 
 target = click.option(
     "--target",

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from shotzones import busy
-from shotzones.survey import NothingLoaded, loaded_dates
 from shotzones.planning import FEATURES as FEATURES_MODEL
 from shotzones.planning import PLAYER_GAMES
 from shotzones.settings import Settings
+from shotzones.survey import NothingLoaded, loaded_dates
 from shotzones.warehouse import EVERY_DATE, open_warehouse, require_warehouse
 
 FEATURES = (

@@ -9,17 +9,18 @@ DuckDB, so CSV, JSON Lines and Parquet are written the same way whatever the tar
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from shotzones import dbt
-from shotzones.survey import current_states, loaded_dates
 from shotzones.planning import FEATURES, PLAYER_GAMES, PartitionState
 from shotzones.settings import Settings
+from shotzones.survey import current_states, loaded_dates
 from shotzones.warehouse import Warehouse, open_warehouse
 
 if TYPE_CHECKING:
@@ -29,8 +30,13 @@ PREGAME = "player_pregame_features"
 TRAINING = "player_shot_zone_training_examples"
 SCHEDULE = "stg_bigdataball__schedule"
 # the views serving reads, created by any backfill wave (or here, once, when missing)
-SERVING_VIEWS = (SCHEDULE, "int_league_shot_totals_accumulated", PREGAME,
-                 "player_shot_zone_features_model_ready", TRAINING)  # fmt: skip
+SERVING_VIEWS = (
+    SCHEDULE,
+    "int_league_shot_totals_accumulated",
+    PREGAME,
+    "player_shot_zone_features_model_ready",
+    TRAINING,
+)
 FORMATS = ("table", "csv", "json", "parquet")
 ENTITY_COLUMNS = ("player_lookup", "as_of_date")
 # what `dbt compile --inline` leaves in place of the entities, replaced by their rows
@@ -129,8 +135,9 @@ def _next_slate_date(wh: Warehouse) -> date:
     return day
 
 
-def pregame_features(settings: Settings, day: date | None = None, allow_stale: bool = False,
-                     not_done: list[PartitionState] | None = None) -> Rows:  # fmt: skip
+def pregame_features(
+    settings: Settings, day: date | None = None, allow_stale: bool = False, not_done: list[PartitionState] | None = None
+) -> Rows:
     """The pre-game rows of every game scheduled on `day` (default: the next slate). They read
     every player-game partition before the day (windows, rosters, league rates), which must be
     done; `not_done` spares the survey that finds those that are not."""
@@ -138,7 +145,9 @@ def pregame_features(settings: Settings, day: date | None = None, allow_stale: b
         day = day or _next_slate_date(wh)
         schedule = wh.relation("schedule", settings.raw_schema)
         if not wh.table_exists("schedule", settings.raw_schema):
-            raise ServingError(f"no schedule loaded ({schedule} does not exist): run `shotzones load-schedule FILE` first")
+            raise ServingError(
+                f"no schedule loaded ({schedule} does not exist): run `shotzones load-schedule FILE` first"
+            )
         games = wh.rows(f"select count(*) from {schedule} where game_date = {wh.literal(day)}")[0][0]
     if not games:
         raise ServingError(f"no games scheduled on {day} in {schedule}")
@@ -147,15 +156,18 @@ def pregame_features(settings: Settings, day: date | None = None, allow_stale: b
         raise NotReady(f"The slate of {day}", unready)
     table = _read(
         settings,
-        lambda wh: f"select * from {wh.relation(PREGAME)} where game_date = {wh.literal(day)}"
-        " order by game_id, is_home, team_abbr, player_lookup",
+        lambda wh: (
+            f"select * from {wh.relation(PREGAME)} where game_date = {wh.literal(day)}"
+            " order by game_id, is_home, team_abbr, player_lookup"
+        ),
         {SLATE_DATE_VARIABLE: day},
     )
     return Rows(table, unready, day)
 
 
-def training_set(settings: Settings, start: date | None = None, end: date | None = None,
-                 allow_stale: bool = False) -> Rows:  # fmt: skip
+def training_set(
+    settings: Settings, start: date | None = None, end: date | None = None, allow_stale: bool = False
+) -> Rows:
     """Every played (game, player) from start to end (default: every loaded date): the
     model-ready features and the shot mix of the game itself. They read the features partitions
     of the range and every player-game partition up to its end (league rates)."""

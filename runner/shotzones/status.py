@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from shotzones import busy, code, ledger
-from shotzones.survey import current_states, require_dates_in_range
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
+from shotzones.survey import current_states, require_dates_in_range
 from shotzones.warehouse import EVERY_DATE, Warehouse, open_warehouse, require_warehouse
 
 COLOURS = {"done": "#2e7d32", "pending": "#9e9e9e", "failed": "#c62828", "stale": "#f9a825"}
@@ -33,7 +33,11 @@ class Problem:
     reason: str
 
     def describe(self) -> str:
-        span = f"{self.dates[0]}..{self.dates[-1]} ({len(self.dates)} dates)" if len(self.dates) > 1 else str(self.dates[0])
+        span = (
+            f"{self.dates[0]}..{self.dates[-1]} ({len(self.dates)} dates)"
+            if len(self.dates) > 1
+            else str(self.dates[0])
+        )
         return f"{self.state} {span} {' + '.join(self.models)}: {self.reason}"
 
 
@@ -66,10 +70,15 @@ class Freshness:
     def describe(self) -> str:
         if self.latest is None:
             return "Play-by-play freshness: error, nothing loaded"
-        limits = "".join(f", {name} after {hours(limit):g} h"
-                         for name, limit in (("warn", self.warn_after), ("error", self.error_after)) if limit)  # fmt: skip
-        return (f"Play-by-play freshness: {self.status}, last loaded {self.latest:%Y-%m-%d %H:%M}"
-                f" ({hours(self.age):.1f} h ago{limits})")  # fmt: skip
+        limits = "".join(
+            f", {name} after {hours(limit):g} h"
+            for name, limit in (("warn", self.warn_after), ("error", self.error_after))
+            if limit
+        )
+        return (
+            f"Play-by-play freshness: {self.status}, last loaded {self.latest:%Y-%m-%d %H:%M}"
+            f" ({hours(self.age):.1f} h ago{limits})"
+        )
 
 
 def hours(span: timedelta | None) -> float | None:
@@ -160,10 +169,9 @@ def _status(settings: Settings, start: date | None, end: date | None) -> Status:
     require_dates_in_range(survey.dates, start, end)
     states = survey.states
     partitions = sorted(
-        (p for p in states.values()
-         if (start is None or p.game_date >= start) and (end is None or p.game_date <= end)),
+        (p for p in states.values() if (start is None or p.game_date >= start) and (end is None or p.game_date <= end)),
         key=lambda p: (p.game_date, MODELS.index(p.model)),
-    )  # fmt: skip
+    )
     with open_warehouse(settings) as wh:
         last = ledger.last_run(wh)
         freshness = play_by_play_freshness(wh)

@@ -32,7 +32,6 @@ class NothingLoaded(Exception):
     """The raw table is missing or empty."""
 
 
-
 def loaded_dates(wh: Warehouse) -> list[date]:
     settings = wh.settings
     if not wh.table_exists(settings.raw_table, settings.raw_schema):
@@ -96,8 +95,11 @@ def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
         # between two of them saw the first whole, and the second is later
         since = _fingerprints(wh, datetime.fromisoformat(cached["latest"]))
         reloaded = {game for _, game in since}
-        kept = {(date.fromisoformat(day), game): (count, digest)
-                for day, game, count, digest in cached["games"] if game not in reloaded}  # fmt: skip
+        kept = {
+            (date.fromisoformat(day), game): (count, digest)
+            for day, game, count, digest in cached["games"]
+            if game not in reloaded
+        }
         fingerprints = kept | since
         if sum(count for count, _ in fingerprints.values()) != total:
             fingerprints = None
@@ -128,7 +130,9 @@ def _games_fingerprinted(wh: Warehouse, loaded_after: datetime | None = None) ->
 
 def _warehouse_key(settings: Settings) -> str:
     """A file name for the warehouse's raw table: its DuckDB file, or its BigQuery dataset."""
-    where = [str(settings.duckdb_path)] if settings.target == "duckdb" else [settings.bq_project, settings.bq_api_endpoint]
+    where = (
+        [str(settings.duckdb_path)] if settings.target == "duckdb" else [settings.bq_project, settings.bq_api_endpoint]
+    )
     identity = json.dumps([settings.target, *where, settings.raw_relation])
     return hashlib.sha256(identity.encode()).hexdigest()[:20]
 
@@ -258,17 +262,22 @@ def reconcile_direct_builds(wh: Warehouse, dates: list[date], versions: dict[str
                     continue  # skipped or failed to build: the table is as it was
                 entries.append(
                     ledger.Entry(
-                        model, day, "failed" if error else "done", f"dbt-{invocation_id[:8]}", finished_at,
-                        finished_at, None if error else present.get((model, day), 0), 0.0, error,
+                        model,
+                        day,
+                        "failed" if error else "done",
+                        f"dbt-{invocation_id[:8]}",
+                        finished_at,
+                        finished_at,
+                        None if error else present.get((model, day), 0),
+                        0.0,
+                        error,
                         versions[model].fingerprint if same_code else None,
                     )
-                )  # fmt: skip
+                )
         ledger.record_code_versions(wh, code_components(versions), finished_at)
         ledger.record(wh, entries)
         built_days = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
         if built_days:
             before = {key: value for key, value in fingerprints.items() if loaded_at[key] <= finished_at}
             ledger.record_source_games(wh, built_days, before, finished_at)
-        wh.execute(
-            f"delete from {wh.relation(ledger.DIRECT_BUILDS)} where invocation_id = {wh.literal(invocation_id)}"
-        )
+        wh.execute(f"delete from {wh.relation(ledger.DIRECT_BUILDS)} where invocation_id = {wh.literal(invocation_id)}")

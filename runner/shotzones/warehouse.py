@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -147,7 +148,6 @@ class Warehouse:
         raise NotImplementedError
 
 
-
 class DuckDBWarehouse(Warehouse):
     types = {"string": "varchar", "int": "bigint", "float": "double", "timestamp": "timestamp", "date": "date"}
     quote_mark = '"'
@@ -199,7 +199,6 @@ class DuckDBWarehouse(Warehouse):
         return [row[0] for row in self.rows(f"describe {relation}")]
 
 
-
 class BigQueryWarehouse(Warehouse):
     types = {"string": "string", "int": "int64", "float": "float64", "timestamp": "timestamp", "date": "date"}
     quote_mark = "`"
@@ -246,7 +245,6 @@ class BigQueryWarehouse(Warehouse):
 
     def columns(self, relation: str) -> list[str]:
         return [field.name for field in self.client.get_table(relation.replace("`", "")).schema]
-
 
 
 def _naive(value: Any) -> Any:

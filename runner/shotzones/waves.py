@@ -15,13 +15,25 @@ from shotzones.warehouse import Warehouse, date_list, open_warehouse
 # Errors that go away by themselves: a lock held by another process, a serialization
 # conflict, a quota or rate limit, a dropped connection.
 TRANSIENT_ERRORS = (
-    "could not set lock", "conflicting lock", "could not serialize", "transaction conflict",
-    "conflict on tuple", "conflict on update", "write-write conflict",
-    "quota exceeded", "rate limit", "ratelimitexceeded", "too many requests", "503",
+    "could not set lock",
+    "conflicting lock",
+    "could not serialize",
+    "transaction conflict",
+    "conflict on tuple",
+    "conflict on update",
+    "write-write conflict",
+    "quota exceeded",
+    "rate limit",
+    "ratelimitexceeded",
+    "too many requests",
+    "503",
     "too many dml statements outstanding",
-    "connection reset", "connection aborted", "connection refused", "timed out", "deadline exceeded",
-)  # fmt: skip
-
+    "connection reset",
+    "connection aborted",
+    "connection refused",
+    "timed out",
+    "deadline exceeded",
+)
 
 
 def is_transient(message: str) -> bool:
@@ -108,7 +120,9 @@ def _measured(node, rows: list[dict]) -> str:
     if "coverage" in row:  # tests/generic/schedule_coverage.sql: one row per date
         missing = ", ".join(sorted((row.get("missing_games") or "").split(", ")))
         required = f"{row['min_coverage']:.0%} required"
-        bound = f"below the {row['warn_min_coverage']:.0%} warning bound ({required})" if warns else f"below the {required}"
+        bound = (
+            f"below the {row['warn_min_coverage']:.0%} warning bound ({required})" if warns else f"below the {required}"
+        )
         return (
             f"{row['games_with_play_by_play']} of {row['scheduled_games']} scheduled games have play-by-play"
             f" ({row['coverage']:.0%}), {bound}; without any: {missing}"
@@ -122,8 +136,16 @@ def wave_command(models: tuple[str, ...], with_views: bool = True) -> list[str]:
     yet), and the data tests of them and their sources. Without views, the models and every data
     test (selected directly, as excluding a view would exclude its tests): a view reads no
     batch, so once a backfill has created them, later waves leave them be."""
-    upstream_views = [f"+{model},config.materialized:view" for model in models]  # int_shots_classified, int_game_players
-    select = ["--select", "path:models/staging", *upstream_views, *(f"{model}+" for model in models), "source:bigdataball"]
+    upstream_views = [
+        f"+{model},config.materialized:view" for model in models
+    ]  # int_shots_classified, int_game_players
+    select = [
+        "--select",
+        "path:models/staging",
+        *upstream_views,
+        *(f"{model}+" for model in models),
+        "source:bigdataball",
+    ]
     # a model upstream of the wave's is left alone itself; one downstream with its views, and a
     # test that also reads a model outside this wave waits for that model's wave
     others = [f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m for m in MODELS if m not in models]
@@ -145,14 +167,19 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bo
         while True:
             # the ledger, not target/'s manifest and run results, says what a wave did: writing
             # them costs half a second
-            invocation = dbt.invoke(settings, [*command, "--threads", str(threads), "--no-write-json"], batches, quiet=True)
+            invocation = dbt.invoke(
+                settings, [*command, "--threads", str(threads), "--no-write-json"], batches, quiet=True
+            )
             results = invocation.result.results
             by_node |= {r.node.unique_id: r for r in results}
             statuses = {str(r.status) for r in results}
-            skipped, before = [r.node.name for r in results if r.node.resource_type == "model" and str(r.status) == "skipped"], skipped
+            skipped, before = (
+                [r.node.name for r in results if r.node.resource_type == "model" and str(r.status) == "skipped"],
+                skipped,
+            )
             if not skipped or skipped == before or "fail" not in statuses or "error" in statuses:
                 break
-            command = ["build", "--select", *skipped, *command[command.index("--exclude"):]]
+            command = ["build", "--select", *skipped, *command[command.index("--exclude") :]]
     except dbt.DbtError as error:
         return WaveOutcome({}, {}, error=str(error))
     # an exposure builds nothing (dbt's no-op), and one a failing test skipped stays skipped

@@ -100,16 +100,18 @@ def bigquery_emulator(tmp_path_factory) -> BigQueryEmulator:
     failure, not a skip: `make test` installs it (`make emulator`)."""
     if not EMULATOR_PYTHON.exists():
         pytest.fail(
-            f"the BigQuery emulator is not installed ({EMULATOR_PYTHON} is missing):"
-            " run `make emulator`",
+            f"the BigQuery emulator is not installed ({EMULATOR_PYTHON} is missing): run `make emulator`",
             pytrace=False,
         )
     log_path = tmp_path_factory.mktemp("bigquery-emulator") / "emulator.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [str(EMULATOR_PYTHON), str(EMULATOR_LAUNCHER), "--port", "0"],
-            stdout=subprocess.PIPE, stderr=log, text=True, cwd=PROJECT_DIR,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=PROJECT_DIR,
+        )
     try:
         endpoint = _wait_for_emulator(process, log_path)
         yield BigQueryEmulator(endpoint)

@@ -24,19 +24,58 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 # --------------------------------------------------------------------------------------------
 # SPEC 2: reading the files
 # --------------------------------------------------------------------------------------------
 
 COLUMNS = [
-    "game_id", "data_set", "date", "a1", "a2", "a3", "a4", "a5", "h1", "h2", "h3", "h4", "h5",
-    "period", "away_score", "home_score", "remaining_time", "elapsed", "play_length", "play_id",
-    "team", "event_type", "assist", "away", "home", "block", "entered", "left", "num", "opponent",
-    "outof", "player", "points", "possession", "reason", "result", "steal", "type",
-    "shot_distance", "original_x", "original_y", "converted_x", "converted_y", "description",
+    "game_id",
+    "data_set",
+    "date",
+    "a1",
+    "a2",
+    "a3",
+    "a4",
+    "a5",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "period",
+    "away_score",
+    "home_score",
+    "remaining_time",
+    "elapsed",
+    "play_length",
+    "play_id",
+    "team",
+    "event_type",
+    "assist",
+    "away",
+    "home",
+    "block",
+    "entered",
+    "left",
+    "num",
+    "opponent",
+    "outof",
+    "player",
+    "points",
+    "possession",
+    "reason",
+    "result",
+    "steal",
+    "type",
+    "shot_distance",
+    "original_x",
+    "original_y",
+    "converted_x",
+    "converted_y",
+    "description",
 ]
 AWAY_LINEUP = ["a1", "a2", "a3", "a4", "a5"]
 HOME_LINEUP = ["h1", "h2", "h3", "h4", "h5"]
@@ -75,7 +114,7 @@ def read_play_by_play(paths: Iterable[Path]) -> list[dict]:
 NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 
 
-@functools.lru_cache(maxsize=None)  # pure; names repeat on every row
+@functools.cache  # pure; names repeat on every row
 def player_lookup(name: str | None) -> str | None:
     """NFKD -> ASCII, lowercase, [a-z0-9]+ tokens, drop jr/sr/ii/iii/iv, join, strip leading digits.
 
@@ -235,30 +274,36 @@ def shots(rows, scheme="official") -> list[dict]:
             continue
         game_date = parse_game_date(row["date"])
         three = is_three_row(row)
-        x, y, distance = to_number(row.get("original_x")), to_number(row.get("original_y")), to_number(row.get("shot_distance"))
+        x, y, distance = (
+            to_number(row.get("original_x")),
+            to_number(row.get("original_y")),
+            to_number(row.get("shot_distance")),
+        )
         zone, source = shot_zone(x, y, distance, three, scheme)
         made = is_made(row)
         assist = player_lookup(row.get("assist"))
         period = to_number(row.get("period"))
-        out.append({
-            "game_id": canonical_game_id(row["game_id"]),
-            "game_date": game_date,
-            "season": season_of(game_date),
-            "period": int(period) if period is not None else None,
-            "player_lookup": player_lookup(row.get("player")),
-            "team_abbr": _text(row, "team") or None,
-            "shot_zone": zone,
-            "zone_group": zone_group(zone, three),
-            "zone_source": source,
-            "is_made": made,
-            "is_three": three,
-            "is_assisted": made and assist is not None,
-            "assist_player_lookup": assist,
-            "blocker_player_lookup": player_lookup(row.get("block")),
-            "shot_distance": distance,
-            "original_x": x,
-            "original_y": y,
-        })
+        out.append(
+            {
+                "game_id": canonical_game_id(row["game_id"]),
+                "game_date": game_date,
+                "season": season_of(game_date),
+                "period": int(period) if period is not None else None,
+                "player_lookup": player_lookup(row.get("player")),
+                "team_abbr": _text(row, "team") or None,
+                "shot_zone": zone,
+                "zone_group": zone_group(zone, three),
+                "zone_source": source,
+                "is_made": made,
+                "is_three": three,
+                "is_assisted": made and assist is not None,
+                "assist_player_lookup": assist,
+                "blocker_player_lookup": player_lookup(row.get("block")),
+                "shot_distance": distance,
+                "original_x": x,
+                "original_y": y,
+            }
+        )
     return out
 
 
@@ -267,9 +312,20 @@ def shots(rows, scheme="official") -> list[dict]:
 # --------------------------------------------------------------------------------------------
 
 COUNT_COLUMNS = [
-    "fga", "fgm", "paint_fga", "paint_fgm", "mid_range_fga", "mid_range_fgm", "three_pt_fga",
-    "three_pt_fgm", "assisted_fgm", "unassisted_fgm", "and1_count", "blocks_paint",
-    "blocks_mid_range", "blocks_three",
+    "fga",
+    "fgm",
+    "paint_fga",
+    "paint_fgm",
+    "mid_range_fga",
+    "mid_range_fgm",
+    "three_pt_fga",
+    "three_pt_fgm",
+    "assisted_fgm",
+    "unassisted_fgm",
+    "and1_count",
+    "blocks_paint",
+    "blocks_mid_range",
+    "blocks_three",
 ]
 GROUP_PREFIX = {"paint": "paint", "mid_range": "mid_range", "three": "three_pt"}
 
@@ -296,7 +352,7 @@ def player_games(rows, scheme="official") -> dict[tuple[str, str], dict]:
     result: dict[tuple[str, str], dict] = {}
     for game_id, game_rows in rows_by_game.items():
         game_date = min(parse_game_date(r["date"]) for r in game_rows)
-        counts: dict[str, Counter] = defaultdict(Counter)   # player -> COUNT_COLUMNS
+        counts: dict[str, Counter] = defaultdict(Counter)  # player -> COUNT_COLUMNS
         player_teams: dict[str, Counter] = defaultdict(Counter)  # player -> team on his own rows
         side_appearances: dict[str, Counter] = defaultdict(Counter)  # player -> {'away': n, 'home': n}
         side_teams = {"away": Counter(), "home": Counter()}
@@ -326,8 +382,9 @@ def player_games(rows, scheme="official") -> dict[tuple[str, str], dict]:
 
             if is_fga(row):
                 made, three = is_made(row), is_three_row(row)
-                zone, _ = shot_zone(row.get("original_x"), row.get("original_y"),
-                                    row.get("shot_distance"), three, scheme)
+                zone, _ = shot_zone(
+                    row.get("original_x"), row.get("original_y"), row.get("shot_distance"), three, scheme
+                )
                 group = zone_group(zone, three)
                 prefix = GROUP_PREFIX[group]
                 if actor is not None:
@@ -369,14 +426,20 @@ RATES = [
     ("unassisted_rate", "unassisted_fgm", "fgm"),
 ]
 RATES_20 = ["paint_rate", "mid_range_rate", "three_pt_rate", "assisted_rate"]
-FG_PCTS = [("paint_fg_pct", "paint_fgm", "paint_fga"),
-           ("mid_range_fg_pct", "mid_range_fgm", "mid_range_fga"),
-           ("three_pt_fg_pct", "three_pt_fgm", "three_pt_fga")]
-PER_GAME = [("paint_fga_per_game", "paint_fga"), ("mid_range_fga_per_game", "mid_range_fga"),
-            ("three_pt_fga_per_game", "three_pt_fga"), ("and1_per_game", "and1_count"),
-            ("blocks_paint_per_game", "blocks_paint"),
-            ("blocks_mid_range_per_game", "blocks_mid_range"),
-            ("blocks_three_per_game", "blocks_three")]
+FG_PCTS = [
+    ("paint_fg_pct", "paint_fgm", "paint_fga"),
+    ("mid_range_fg_pct", "mid_range_fgm", "mid_range_fga"),
+    ("three_pt_fg_pct", "three_pt_fgm", "three_pt_fga"),
+]
+PER_GAME = [
+    ("paint_fga_per_game", "paint_fga"),
+    ("mid_range_fga_per_game", "mid_range_fga"),
+    ("three_pt_fga_per_game", "three_pt_fga"),
+    ("and1_per_game", "and1_count"),
+    ("blocks_paint_per_game", "blocks_paint"),
+    ("blocks_mid_range_per_game", "blocks_mid_range"),
+    ("blocks_three_per_game", "blocks_three"),
+]
 MIN_GAMES_20 = 15
 
 
@@ -420,8 +483,12 @@ def features(player_games, rate_method="pooled", window_scope="all") -> dict[tup
                 recent = [g for g in recent if g["season"] == season]
             w10, w20 = recent[-10:], recent
 
-            row = {"game_date": game_date, "season": season,
-                   "games_in_window": len(w10), "fga_in_window": sum(g["fga"] for g in w10)}
+            row = {
+                "game_date": game_date,
+                "season": season,
+                "games_in_window": len(w10),
+                "fga_in_window": sum(g["fga"] for g in w10),
+            }
             for name, num, den in RATES:
                 row[f"{name}_last_10"] = _rate(w10, num, den, rate_method)
             for name, num, den in FG_PCTS:
@@ -431,7 +498,6 @@ def features(player_games, rate_method="pooled", window_scope="all") -> dict[tup
             row["games_in_window_20"] = len(w20)
             for name, num, den in RATES:
                 if name in RATES_20:
-                    row[f"{name}_last_20"] = (_rate(w20, num, den, rate_method)
-                                              if len(w20) >= MIN_GAMES_20 else None)
+                    row[f"{name}_last_20"] = _rate(w20, num, den, rate_method) if len(w20) >= MIN_GAMES_20 else None
             out[(game_id, player)] = row
     return out

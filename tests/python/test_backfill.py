@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import query
+
 from shotzones import ledger
 from shotzones.backfill import Options, backfill
 from shotzones.cli import main
@@ -26,8 +26,8 @@ from shotzones.load import load
 from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES
 from shotzones.settings import Settings
 from shotzones.status import status
-from shotzones.waves import WaveOutcome
 from shotzones.warehouse import connect, open_warehouse
+from shotzones.waves import WaveOutcome
 
 SHOTZONES = Path(sys.executable).parent / "shotzones"
 
@@ -69,7 +69,10 @@ def clean(small_files, tmp_path_factory) -> Settings:
 
 
 def dates_of(settings: Settings) -> list:
-    return [r["d"] for r in query(settings, "select distinct game_date as d from nba_raw.bigdataball_play_by_play order by 1")]
+    return [
+        r["d"]
+        for r in query(settings, "select distinct game_date as d from nba_raw.bigdataball_play_by_play order by 1")
+    ]
 
 
 @pytest.mark.parametrize(("batch_days", "workers"), [(1, 4), (7, 1), (7, 4), (None, 1)])
@@ -221,7 +224,9 @@ def test_a_transient_error_is_retried_to_success(clean):
 def test_only_an_error_is_transient_never_a_test_that_found_rows():
     """A data test that returned 503 rows says `503` too: it failed, and a retry would find the
     same rows. A warehouse that answered 503 raised an error: that is worth a retry."""
-    found_rows = WaveOutcome({PLAYER_GAMES: {None: ["shots_without_shooter fail: Got 503 results, configured to fail if != 0"]}}, {})
+    found_rows = WaveOutcome(
+        {PLAYER_GAMES: {None: ["shots_without_shooter fail: Got 503 results, configured to fail if != 0"]}}, {}
+    )
     assert found_rows.failure_text() and not found_rows.transient
     unavailable = "int_player_game_shot_zones error: 503 Service Unavailable"
     assert WaveOutcome({PLAYER_GAMES: {None: [unavailable]}}, {}, errors=[unavailable]).transient

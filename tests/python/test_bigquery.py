@@ -13,18 +13,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-
 import pytest
 from click.testing import CliRunner
-
 from conftest import SEED
+
 from shotzones import code, ledger
-from shotzones.survey import current_states
 from shotzones.cli import main
 from shotzones.cost import TIB, WaveCost
 from shotzones.generate import generate
 from shotzones.planning import MODELS, Batch, cap_partitions, partitions_named
 from shotzones.settings import Settings
+from shotzones.survey import current_states
 from shotzones.warehouse import EVERY_DATE, open_warehouse
 
 TABLES = ("int_player_game_shot_zones", "player_shot_zone_features")
@@ -53,7 +52,9 @@ def table_rows(settings: Settings, table: str) -> dict[tuple, dict]:
     with open_warehouse(settings) as wh:
         columns = wh.columns(wh.relation(table))
         rows = wh.rows(f"select {', '.join(columns)} from {wh.relation(table)} where {EVERY_DATE}")
-    return {(row[columns.index("game_id")], row[columns.index("player_lookup")]): dict(zip(columns, row)) for row in rows}
+    return {
+        (row[columns.index("game_id")], row[columns.index("player_lookup")]): dict(zip(columns, row)) for row in rows
+    }
 
 
 def assert_same_rows(bigquery: dict, duckdb: dict) -> None:
@@ -138,7 +139,9 @@ def test_serving_on_bigquery_gives_the_duckdb_rows(bigquery_settings, month, tmp
         if not entities.exists():
             players = sorted({key[1] for key in exported(files[name]["slate"])})[:20]
             entities.write_text(
-                "player_lookup,as_of_date\n" + "".join(f"{p},{last.isoformat()}\n" for p in players) + "nobody,2022-10-25\n"
+                "player_lookup,as_of_date\n"
+                + "".join(f"{p},{last.isoformat()}\n" for p in players)
+                + "nobody,2022-10-25\n"
             )
         historical = cli(settings, "export", "--entities", str(entities), "--out", str(files[name]["entities"]))
         assert historical.exit_code == 0, (name, historical.output)
@@ -231,7 +234,7 @@ def test_no_job_modifies_more_partitions_than_the_limit(bigquery_emulator, tmp_p
     # several statements per table: the limit split the work
     for table in ("bigdataball_play_by_play", "int_player_game_shot_zones", "player_shot_zone_features"):
         assert sum(1 for t, _ in writes if t == table) >= 4, table
-    assert sum(1 for t, sql in writes[: load_jobs] if t == "bigdataball_play_by_play") >= 4
+    assert sum(1 for t, sql in writes[:load_jobs] if t == "bigdataball_play_by_play") >= 4
 
     duckdb = Settings(duckdb_path=tmp_path / "duckdb.duckdb")
     assert cli(duckdb, "load", str(weeks)).exit_code == 0

@@ -13,17 +13,24 @@ from pathlib import Path
 import duckdb
 import jinja2
 import pytest
-
 from conftest import SEED
 from test_bigquery import TABLES, assert_same_rows, table_rows
 from test_load import read_rows, write_rows
+
 from shotzones import dbt
-from shotzones.load import shipping
 from shotzones.generate import generate
 from shotzones.load import (
-    LITERAL_BUDGET, QUARANTINE_TABLE, SCHEDULE_FILE, games_index_relation, load, load_schedule,
-    manifest_relation, quarantine_relation, schedule_relation,
-)  # fmt: skip
+    LITERAL_BUDGET,
+    QUARANTINE_TABLE,
+    SCHEDULE_FILE,
+    games_index_relation,
+    load,
+    load_schedule,
+    manifest_relation,
+    quarantine_relation,
+    schedule_relation,
+    shipping,
+)
 from shotzones.settings import PROJECT_DIR, RAW_COLUMNS, Settings
 from shotzones.warehouse import EVERY_DATE, connect, open_warehouse
 
@@ -79,25 +86,30 @@ def duckdb_rows(settings: Settings, sql: str) -> list[tuple]:
 
 def raw_on_duckdb(settings: Settings) -> list[tuple]:
     columns = ", ".join(f'"{name}"' for name in RAW_VALUES)
-    return duckdb_rows(
-        settings, f"select {columns} from {settings.raw_relation} order by source_file, source_row"
-    )
+    return duckdb_rows(settings, f"select {columns} from {settings.raw_relation} order by source_file, source_row")
 
 
 def summary_fields(summary) -> tuple:
     return (
-        summary.files, summary.rows, summary.games, summary.first_date, summary.last_date,
-        summary.quarantined_rows, summary.problem_count, summary.problems,
-        summary.quarantined_by_file, summary.rejected, summary.notes,
-    )  # fmt: skip
+        summary.files,
+        summary.rows,
+        summary.games,
+        summary.first_date,
+        summary.last_date,
+        summary.quarantined_rows,
+        summary.problem_count,
+        summary.problems,
+        summary.quarantined_by_file,
+        summary.rejected,
+        summary.notes,
+    )
 
 
 def index_matches_raw(settings: Settings) -> None:
     """The loader's index of (game, file, date) holds exactly what the raw table holds."""
     index = bigquery_rows(
         settings,
-        f"select game_id, game_date, source_file, row_count from {games_index_relation(settings)}"
-        " order by 1, 2, 3",
+        f"select game_id, game_date, source_file, row_count from {games_index_relation(settings)} order by 1, 2, 3",
     )
     raw = bigquery_rows(
         settings,
@@ -124,8 +136,14 @@ def test_the_raw_table_on_bigquery_equals_the_duckdb_load(on_bigquery, on_duckdb
 
 
 # DuckDB's type name -> BigQuery's, as the tables API reports it
-SAME_TYPE = {"VARCHAR": "STRING", "BIGINT": "INTEGER", "INTEGER": "INTEGER", "DATE": "DATE",
-             "TIMESTAMP": "TIMESTAMP", "JSON": "JSON"}  # fmt: skip
+SAME_TYPE = {
+    "VARCHAR": "STRING",
+    "BIGINT": "INTEGER",
+    "INTEGER": "INTEGER",
+    "DATE": "DATE",
+    "TIMESTAMP": "TIMESTAMP",
+    "JSON": "JSON",
+}
 
 
 def test_the_loaders_tables_have_the_same_columns_on_both_targets(on_bigquery, on_duckdb):
@@ -134,9 +152,11 @@ def test_the_loaders_tables_have_the_same_columns_on_both_targets(on_bigquery, o
     every column NULLABLE, so NOT NULL is not compared."""
     (bigquery, _), (duckdb_settings, _) = on_bigquery, on_duckdb
     relations = (
-        bigquery.raw_relation, quarantine_relation(bigquery), schedule_relation(bigquery),
+        bigquery.raw_relation,
+        quarantine_relation(bigquery),
+        schedule_relation(bigquery),
         manifest_relation(bigquery),
-    )  # fmt: skip
+    )
     with open_warehouse(bigquery) as warehouse:
         on_bigquery_tables = {
             relation: [
@@ -152,9 +172,7 @@ def test_the_loaders_tables_have_the_same_columns_on_both_targets(on_bigquery, o
             f" where table_schema || '.' || table_name = '{relation}' order by ordinal_position",
         )
         assert duckdb_columns, relation
-        assert [(name, SAME_TYPE[kind]) for name, kind in duckdb_columns] == (
-            on_bigquery_tables[relation]
-        ), relation
+        assert [(name, SAME_TYPE[kind]) for name, kind in duckdb_columns] == (on_bigquery_tables[relation]), relation
 
 
 def test_reloading_the_same_files_changes_nothing(on_bigquery, on_duckdb, week):
@@ -166,9 +184,7 @@ def test_reloading_the_same_files_changes_nothing(on_bigquery, on_duckdb, week):
     index_matches_raw(bigquery)
 
 
-def test_a_redelivered_game_replaces_its_rows_even_from_another_date(
-    bigquery_settings, week, tmp_path, monkeypatch
-):
+def test_a_redelivered_game_replaces_its_rows_even_from_another_date(bigquery_settings, week, tmp_path, monkeypatch):
     files = game_files(week)[:3]
     moved = files[1]
     # the game again, in a file of another name: postponed two days, its last rows cut, a
@@ -264,9 +280,7 @@ def test_bad_rows_are_quarantined_with_file_and_line(bigquery_settings, week, tm
     ]
     on_duckdb = [
         (*row[:-1], json.loads(row[-1]) if row[-1] is not None else None)
-        for row in duckdb_rows(
-            duckdb_settings, f"select {columns}, row_values::varchar from {quarantine} {order}"
-        )
+        for row in duckdb_rows(duckdb_settings, f"select {columns}, row_values::varchar from {quarantine} {order}")
     ]
     assert [row[:2] for row in on_bigquery] == [(str(bad.resolve()), line) for line in (4, 8, 10)]
     assert on_bigquery == on_duckdb
@@ -302,17 +316,46 @@ def test_the_bigquery_macros_read_values_as_duckdb_does(bigquery_settings):
     macros = jinja2.Environment().from_string(source).module
     cases = {
         # every value the loader lets through, and some it refuses
-        "try_to_integer": ["3", "3.0", "3.5", "2.5", "-2.5", "-3.5", " 7 ", "007", "+4", "1e3",
-                           "", "  ", "abc", "1,000", None],
+        "try_to_integer": [
+            "3",
+            "3.0",
+            "3.5",
+            "2.5",
+            "-2.5",
+            "-3.5",
+            " 7 ",
+            "007",
+            "+4",
+            "1e3",
+            "",
+            "  ",
+            "abc",
+            "1,000",
+            None,
+        ],
         # the clocks the loader lets through (`[0-9]+:[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?`)
-        "clock_to_seconds": ["0:12:00", " 0:11:45 ", "0:11:45.6", "0:11:45.5", "0:11:45.4",
-                             "0:00:00.5", "0:00:01.5", "0:00:02.5", "0:11:45.123456789",
-                             "0:00:00.4999999", "00:05:00", "25:00:00", "100:00:00", "",
-                             "abc", None],
-    }  # fmt: skip
+        "clock_to_seconds": [
+            "0:12:00",
+            " 0:11:45 ",
+            "0:11:45.6",
+            "0:11:45.5",
+            "0:11:45.4",
+            "0:00:00.5",
+            "0:00:01.5",
+            "0:00:02.5",
+            "0:11:45.123456789",
+            "0:00:00.4999999",
+            "00:05:00",
+            "25:00:00",
+            "100:00:00",
+            "",
+            "abc",
+            None,
+        ],
+    }
     for name, values in cases.items():
 
-        def select(macro) -> str:
+        def select(macro, values=values) -> str:
             return "\nunion all\n".join(
                 f"select {number} as n, {macro('null' if value is None else repr(value))} as v"
                 for number, value in enumerate(values)
@@ -322,24 +365,23 @@ def test_the_bigquery_macros_read_values_as_duckdb_does(bigquery_settings):
             bigquery_settings,
             f"select v from ({select(getattr(macros, 'bigquery__' + name))}) order by n",
         )
-        on_duckdb = duckdb.sql(
-            f"select v from ({select(getattr(macros, 'duckdb__' + name))}) order by n"
-        ).fetchall()
+        on_duckdb = duckdb.sql(f"select v from ({select(getattr(macros, 'duckdb__' + name))}) order by n").fetchall()
         assert dict(zip(values, on_bigquery)) == dict(zip(values, on_duckdb)), name
 
 
 def test_dbt_build_on_bigquery_gives_the_features_duckdb_gives(on_bigquery, on_duckdb):
     (bigquery, _), (duckdb_settings, _) = on_bigquery, on_duckdb
-    days = [day for (day,) in duckdb_rows(
-        duckdb_settings, f"select distinct game_date from {duckdb_settings.raw_relation} order by 1"
-    )]  # fmt: skip
+    days = [
+        day
+        for (day,) in duckdb_rows(
+            duckdb_settings, f"select distinct game_date from {duckdb_settings.raw_relation} order by 1"
+        )
+    ]
     assert len(days) == 7
     # two batches of one wave, as the runner passes them
     batches = [(days[0], days[3]), (days[4], days[-1])]
     for settings in (bigquery, duckdb_settings):
-        result = dbt.invoke(
-            settings, ["build", "--exclude", "test_type:unit"], batches=batches, quiet=True
-        )
+        result = dbt.invoke(settings, ["build", "--exclude", "test_type:unit"], batches=batches, quiet=True)
         failed = [
             (r.node.name, r.status)
             for r in result.result.results

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import query
+
 from shotzones import code
 from shotzones.backfill import backfill
-from shotzones.survey import _fingerprints, source_fingerprints, window_reach
 from shotzones.generate import generate
 from shotzones.load import load
 from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES, UpstreamChange
 from shotzones.settings import Settings
 from shotzones.status import status
+from shotzones.survey import _fingerprints, source_fingerprints, window_reach
 from shotzones.warehouse import open_warehouse
 
 WINDOW_REACH = 20  # the longest window: a game is read by its players' next 20 games
@@ -96,7 +96,9 @@ def rebuilt_partitions(settings: Settings, run_id: str) -> set:
 def test_a_corrected_redelivery_rebuilds_its_date_and_its_players_window_reach(season, tmp_path):
     files = game_files(shutil.copytree(season, tmp_path / "files"))
     settings = warehouse(tmp_path / "w", files)
-    dates = sorted({r["game_date"] for r in query(settings, "select distinct game_date from int_player_game_shot_zones")})
+    dates = sorted(
+        {r["game_date"] for r in query(settings, "select distinct game_date from int_player_game_shot_zones")}
+    )
     target = next(p for p in files if p.name.startswith(f"[{dates[12]}]"))
     game_id = "00" + target.name.split("-00")[1][:8]
 
@@ -118,7 +120,9 @@ def test_a_corrected_redelivery_rebuilds_its_date_and_its_players_window_reach(s
 
     result = backfill(settings)
     assert result.success
-    rebuilds_stale_and_what_lies_between(settings, result.run_id, {(PLAYER_GAMES, dates[12])} | {(FEATURES, d) for d in reach})
+    rebuilds_stale_and_what_lies_between(
+        settings, result.run_id, {(PLAYER_GAMES, dates[12])} | {(FEATURES, d) for d in reach}
+    )
     assert stale(settings) == set()
     clean = warehouse(tmp_path / "clean", files)
     for table in MODELS:
@@ -140,7 +144,9 @@ def test_a_late_game_rebuilds_its_date_and_its_players_window_reach(season, clea
     assert result.success and stale(settings) == set()
     # the late game's players read it from their next games on: those were rebuilt
     reach = expected_reach(settings, game_id, late_date)
-    rebuilds_stale_and_what_lies_between(settings, result.run_id, {(PLAYER_GAMES, late_date)} | {(FEATURES, d) for d in reach})
+    rebuilds_stale_and_what_lies_between(
+        settings, result.run_id, {(PLAYER_GAMES, late_date)} | {(FEATURES, d) for d in reach}
+    )
     for table in MODELS:
         assert table_rows(settings, table) == table_rows(clean_build, table), table
 
@@ -160,7 +166,9 @@ def test_the_cached_fingerprints_see_a_game_deleted_without_a_replacement(clean_
     shutil.copy(clean_build.duckdb_path, path)
     settings = replace(clean_build, duckdb_path=path)
     assert stale(settings) == set()  # a first survey: every game hashed, and cached
-    day, game_id = query(settings, "select game_date, game_id from int_player_game_shot_zones order by 1, 2 limit 1 offset 500")[0].values()
+    day, game_id = query(
+        settings, "select game_date, game_id from int_player_game_shot_zones order by 1, 2 limit 1 offset 500"
+    )[0].values()
     with duckdb.connect(str(path)) as con:
         con.execute(f"delete from {settings.raw_relation} where game_id like '%{game_id.lstrip('0')}'")
     assert (PLAYER_GAMES, day) in stale(settings)
@@ -176,7 +184,9 @@ def test_the_long_window_is_one_var_the_model_and_the_reach_both_read(clean_buil
     default_code, shorter_code = code.current_versions(clean_build), code.current_versions(shorter)
     assert shorter_code[FEATURES].fingerprint != default_code[FEATURES].fingerprint
     assert "var long_window_games 20 -> 8" in shorter_code[FEATURES].changes_since(default_code[FEATURES])
-    day, game_id = query(clean_build, "select game_date, game_id from int_player_game_shot_zones order by 1, 2 limit 1 offset 300")[0].values()
+    day, game_id = query(
+        clean_build, "select game_date, game_id from int_player_game_shot_zones order by 1, 2 limit 1 offset 300"
+    )[0].values()
     change = UpstreamChange(day, frozenset({game_id}), None, "test")
     # the 10-game window then reaches further than the long one
     for settings, window in ((clean_build, WINDOW_REACH), (shorter, 10)):
@@ -194,12 +204,18 @@ def test_the_reach_skips_playoff_games_when_the_windows_do(clean_build, tmp_path
         con.execute("checkpoint")
     shutil.copy(clean_build.duckdb_path, path)
     settings = replace(clean_build, duckdb_path=path, dbt_vars="{include_playoffs: false}")
-    dates = [r["game_date"] for r in query(settings, "select distinct game_date from int_player_game_shot_zones order by 1")]
+    dates = [
+        r["game_date"] for r in query(settings, "select distinct game_date from int_player_game_shot_zones order by 1")
+    ]
     day = dates[30]
-    game_id = query(settings, f"select min(game_id) as g from int_player_game_shot_zones where game_date = date '{day}'")[0]["g"]
+    game_id = query(
+        settings, f"select min(game_id) as g from int_player_game_shot_zones where game_date = date '{day}'"
+    )[0]["g"]
     # the next 15 dates become playoff dates, as far as the windows can tell
     with duckdb.connect(str(path)) as con:
-        con.execute(f"update int_player_game_shot_zones set is_playoffs = true where game_date in {tuple(str(d) for d in dates[31:46])}")
+        con.execute(
+            f"update int_player_game_shot_zones set is_playoffs = true where game_date in {tuple(str(d) for d in dates[31:46])}"
+        )
     change = UpstreamChange(day, frozenset({game_id}), None, "test")
     with open_warehouse(settings) as wh:
         reach = window_reach(wh, [change])[change]

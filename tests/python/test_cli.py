@@ -8,14 +8,14 @@ from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import query
+from test_quality import dates_of, lose_coordinates
+
 from shotzones.cli import main
 from shotzones.generate import generate
 from shotzones.load import load
 from shotzones.planning import MODELS
 from shotzones.settings import Settings
-from test_quality import dates_of, lose_coordinates
 
 
 def test_generate_load_backfill_report(tmp_path, monkeypatch):
@@ -99,14 +99,22 @@ def test_an_unknown_target_is_refused(tmp_path, monkeypatch):
 
 def test_bigquery_without_credentials_says_what_it_looked_for(tmp_path):
     env = {
-        "SHOTZONES_BQ_KEYFILE": None, "SHOTZONES_BQ_TOKEN": None, "SHOTZONES_BQ_API_ENDPOINT": None,
-        "GOOGLE_APPLICATION_CREDENTIALS": None, "CLOUDSDK_CONFIG": str(tmp_path), "NO_GCE_CHECK": "True",
-    }  # fmt: skip
+        "SHOTZONES_BQ_KEYFILE": None,
+        "SHOTZONES_BQ_TOKEN": None,
+        "SHOTZONES_BQ_API_ENDPOINT": None,
+        "GOOGLE_APPLICATION_CREDENTIALS": None,
+        "CLOUDSDK_CONFIG": str(tmp_path),
+        "NO_GCE_CHECK": "True",
+    }
     result = CliRunner().invoke(main, ["status", "--target", "bigquery"], env=env)
     assert result.exit_code == 2, result.output
     assert "no BigQuery credentials" in result.stderr
-    for looked_for in ("SHOTZONES_BQ_KEYFILE", "SHOTZONES_BQ_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS",
-                       "gcloud auth application-default login"):  # fmt: skip
+    for looked_for in (
+        "SHOTZONES_BQ_KEYFILE",
+        "SHOTZONES_BQ_TOKEN",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "gcloud auth application-default login",
+    ):
         assert looked_for in result.stderr
     assert "Traceback" not in result.output
 
@@ -114,7 +122,9 @@ def test_bigquery_without_credentials_says_what_it_looked_for(tmp_path):
 @pytest.mark.parametrize("first_season, seasons", [("1800", "1"), ("2040", "10")])
 def test_generate_refuses_seasons_whose_game_ids_would_collide(tmp_path, first_season, seasons):
     out = tmp_path / "files"
-    result = CliRunner().invoke(main, ["generate", "--first-season", first_season, "--seasons", seasons, "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["generate", "--first-season", first_season, "--seasons", seasons, "--out", str(out)]
+    )
     assert result.exit_code == 2 and "2045" in result.output
     assert not out.exists()
 
@@ -150,16 +160,25 @@ def test_backfill_json_is_json_lines_only_and_failures_say_what_was_measured(fai
     kinds = [e["event"] for e in events]
     assert kinds[0] == "planned" and kinds[-1] == "finished" and "failed" in kinds
     assert events[-1] | {"at": None, "run_id": None, "seconds": None} == {
-        "event": "finished", "at": None, "run_id": None, "outcome": "failed", "done": 12, "failed": 4,
-        "seconds": None, "signal": None,
-    }  # fmt: skip
+        "event": "finished",
+        "at": None,
+        "run_id": None,
+        "outcome": "failed",
+        "done": 12,
+        "failed": 4,
+        "seconds": None,
+        "signal": None,
+    }
     failed = [e for e in events if e["event"] == "failed"]
     assert {"models", "start", "end", "dates", "seconds", "error", "attempt"} <= failed[0].keys()
     error = " ".join(e["error"] for e in failed)
     for day in (days[2], days[3]):
         # the measured share against the bound, per date, and where the failing rows are
-        said = re.search(rf"{day}: shots_without_coordinates: original_x is NULL in [\d,]+ of [\d,]+ rows \(100\.0%\),"
-                         r" above the 25\.0% allowed \(rows in (\w+\.)?main_dbt_test__audit\.shots_without_coordinates\)", error)  # fmt: skip
+        said = re.search(
+            rf"{day}: shots_without_coordinates: original_x is NULL in [\d,]+ of [\d,]+ rows \(100\.0%\),"
+            r" above the 25\.0% allowed \(rows in (\w+\.)?main_dbt_test__audit\.shots_without_coordinates\)",
+            error,
+        )
         assert said, error
     assert error.count("shots_without_coordinates:") == 2  # once a date, not once a partition
     assert "Got " not in error
@@ -219,7 +238,9 @@ def test_ranges_without_dates_are_refused(failing):
 
 def test_plan_json_is_json_lines(failing):
     settings, days, _ = failing
-    result = CliRunner().invoke(main, ["plan", "--json", "--batch-days", "1"], env={"SHOTZONES_DUCKDB": str(settings.duckdb_path)})
+    result = CliRunner().invoke(
+        main, ["plan", "--json", "--batch-days", "1"], env={"SHOTZONES_DUCKDB": str(settings.duckdb_path)}
+    )
     assert result.exit_code == 0, result.output
     events = json_lines(result.stdout)
     batches = [e for e in events if e["event"] == "batch"]

@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import query
 from test_quality import lose_coordinates
+
 from shotzones import dbt
 from shotzones.backfill import Options, backfill, plan
 from shotzones.load import load
@@ -55,7 +55,9 @@ def built(warehouse, tmp_path) -> Settings:
     with connect(warehouse) as con:
         con.execute("checkpoint")  # everything in the file, nothing left in its WAL
     (tmp_path / "built").mkdir()
-    return replace(warehouse, duckdb_path=Path(shutil.copy(warehouse.duckdb_path, tmp_path / "built" / "warehouse.duckdb")))
+    return replace(
+        warehouse, duckdb_path=Path(shutil.copy(warehouse.duckdb_path, tmp_path / "built" / "warehouse.duckdb"))
+    )
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -146,8 +148,13 @@ def test_a_features_model_change_makes_only_features_stale_and_rebuilds_like_a_c
 def dbt_build(settings: Settings, *args: str) -> None:
     """`dbt build` from the project directory, as the README says, on the settings' warehouse."""
     dbt = Path(sys.executable).parent / "dbt"
-    done = subprocess.run([str(dbt), "build", "--profiles-dir", "profiles", *args], cwd=PROJECT_DIR,
-                          env=os.environ | settings.dbt_env(), capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [str(dbt), "build", "--profiles-dir", "profiles", *args],
+        cwd=PROJECT_DIR,
+        env=os.environ | settings.dbt_env(),
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout[-3000:]
 
 
@@ -173,12 +180,19 @@ def test_a_direct_dbt_build_leaves_nothing_pending(generated, tmp_path):
 def test_a_direct_dbt_build_with_a_failing_test_fails_the_dates_it_names(generated, tmp_path):
     settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
     load(settings, [generated])
-    broken = query(settings, "select distinct game_date from nba_raw.bigdataball_play_by_play order by 1")[7]["game_date"]
+    broken = query(settings, "select distinct game_date from nba_raw.bigdataball_play_by_play order by 1")[7][
+        "game_date"
+    ]
     with connect(settings) as con:  # the delivered date now disagrees with the game's date
         con.execute("update nba_raw.bigdataball_play_by_play set date = '1/1/1999' where game_date = ?", [broken])
     dbt = Path(sys.executable).parent / "dbt"
-    failed = subprocess.run([str(dbt), "build", "--profiles-dir", "profiles"], cwd=PROJECT_DIR,
-                            env=os.environ | settings.dbt_env(), capture_output=True, text=True)  # fmt: skip
+    failed = subprocess.run(
+        [str(dbt), "build", "--profiles-dir", "profiles"],
+        cwd=PROJECT_DIR,
+        env=os.environ | settings.dbt_env(),
+        capture_output=True,
+        text=True,
+    )
     assert failed.returncode == 1, failed.stdout[-3000:]
     now = states(settings)
     assert {key for key, p in now.items() if p.state == "failed"} == {(m, broken) for m in MODELS}
@@ -188,13 +202,21 @@ def test_a_direct_dbt_build_with_a_failing_test_fails_the_dates_it_names(generat
 def test_a_direct_dbt_build_fails_the_dates_in_a_tests_error_band_not_its_warn_band(generated, tmp_path):
     settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
     load(settings, [generated])
-    dates = [r["game_date"] for r in query(settings, "select distinct game_date from nba_raw.bigdataball_play_by_play order by 1")]
+    dates = [
+        r["game_date"]
+        for r in query(settings, "select distinct game_date from nba_raw.bigdataball_play_by_play order by 1")
+    ]
     lost, partly_lost = dates[7], dates[9]
     lose_coordinates(settings, lost)  # shots_without_coordinates' error band
     lose_coordinates(settings, partly_lost, share=0.10)  # its warn band
     dbt = Path(sys.executable).parent / "dbt"
-    failed = subprocess.run([str(dbt), "build", "--profiles-dir", "profiles"], cwd=PROJECT_DIR,
-                            env=os.environ | settings.dbt_env(), capture_output=True, text=True)  # fmt: skip
+    failed = subprocess.run(
+        [str(dbt), "build", "--profiles-dir", "profiles"],
+        cwd=PROJECT_DIR,
+        env=os.environ | settings.dbt_env(),
+        capture_output=True,
+        text=True,
+    )
     assert failed.returncode == 1, failed.stdout[-3000:]
     assert "FAIL 2 shots_without_coordinates" in failed.stdout, failed.stdout[-3000:]  # one test, both dates
     now = states(settings)
@@ -256,8 +278,11 @@ def test_a_player_game_and_later_features_merge_into_one_batch():
 def test_the_raw_relation_is_the_dbt_vars_for_the_loader_and_the_source_alike(generated, tmp_path):
     """`--vars '{raw_schema: ..., raw_table: ...}'` moves the raw table for the loader and for
     dbt's source at once: both read the vars, nothing restates them."""
-    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb",
-                       dbt_vars="{raw_schema: deliveries, raw_table: play_by_play}")  # fmt: skip
+    settings = replace(
+        Settings(),
+        duckdb_path=tmp_path / "warehouse.duckdb",
+        dbt_vars="{raw_schema: deliveries, raw_table: play_by_play}",
+    )
     assert settings.raw_relation == "deliveries.play_by_play"
     files = sorted(p for p in generated.rglob("*.csv") if p.name != "schedule.csv")[:3]
     load(settings, files)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from conftest import query
+
 from shotzones import code, dbt
 from shotzones.backfill import Options, backfill
 from shotzones.load import load
@@ -73,7 +74,9 @@ def test_source_freshness_and_status_agree_the_data_is_late_only_when_it_is(ware
     with open_warehouse(late) as wh:
         freshness = play_by_play_freshness(wh)
     assert (freshness.status, freshness.warn_after, freshness.error_after) == (
-        "warn", timedelta(hours=36), timedelta(hours=72)
+        "warn",
+        timedelta(hours=36),
+        timedelta(hours=72),
     ), "the thresholds dbt parsed from the YAML"
 
     # a dbt killed while writing its manifest leaves it cut short: status does not read it
@@ -93,9 +96,15 @@ def test_docs_generate_catalogs_every_model_and_the_props_model_exposure(warehou
     result = dbt.invoke(warehouse, ["docs", "generate"], quiet=True)
     assert result.success
     catalogued = {node.split(".")[-1] for node in result.result.nodes}
-    assert {"stg_bigdataball__play_by_play", "int_shots_classified", "stg_bigdataball__shots",
-            "int_player_game_shot_zones", "player_shot_zone_features", "player_pregame_features",
-            "player_shot_zone_features_model_ready"} <= catalogued  # fmt: skip
+    assert {
+        "stg_bigdataball__play_by_play",
+        "int_shots_classified",
+        "stg_bigdataball__shots",
+        "int_player_game_shot_zones",
+        "player_shot_zone_features",
+        "player_pregame_features",
+        "player_shot_zone_features_model_ready",
+    } <= catalogued
     assert "source.shotzones.bigdataball.play_by_play" in result.result.sources
     manifest = json.loads((code.target_dir(warehouse) / "manifest.json").read_text())
     exposure = manifest["exposures"]["exposure.shotzones.player_props_v3"]

@@ -61,7 +61,9 @@ def shortened(path: Path, tmp_path: Path) -> Path:
 def assert_only_the_reloaded_game_is_hashed_again(settings: Settings, files: list[Path], tmp_path: Path) -> None:
     with open_warehouse(settings) as wh:
         before = source_fingerprints(wh)  # cached
-        loaded = wh.rows(f"select max(loaded_at) from {settings.raw_relation} where game_date >= date '1946-11-01'")[0][0]
+        loaded = wh.rows(f"select max(loaded_at) from {settings.raw_relation} where game_date >= date '1946-11-01'")[0][
+            0
+        ]
     load(settings, [shortened(files[0], tmp_path)])
     with open_warehouse(settings) as wh:
         since = _fingerprints(wh, loaded)

@@ -34,8 +34,28 @@ TEAMS = set(
     "PHX POR SAC SAS TOR UTA WAS".split()
 )
 FILE_NAME = re.compile(r"^\[(\d{4}-\d{2}-\d{2})\]-(00\d{8})-([A-Z]{3})@([A-Z]{3})\.csv$")
-NAME_COLUMNS = ["a1", "a2", "a3", "a4", "a5", "h1", "h2", "h3", "h4", "h5", "player", "assist",
-                "block", "steal", "entered", "left", "away", "home", "opponent", "possession"]  # fmt: skip
+NAME_COLUMNS = [
+    "a1",
+    "a2",
+    "a3",
+    "a4",
+    "a5",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "player",
+    "assist",
+    "block",
+    "steal",
+    "entered",
+    "left",
+    "away",
+    "home",
+    "opponent",
+    "possession",
+]
 CLOCK = re.compile(r"^\d:\d\d:\d\d$")
 # NBA.com 2023-24 (SPEC 4 zones), percent of FGA
 NBA_ZONE_MIX = {"ra": 29.6, "paint": 19.7, "mid": 11.2, "three": 39.5}
@@ -44,7 +64,7 @@ NBA_ZONE_MIX = {"ra": 29.6, "paint": 19.7, "mid": 11.2, "three": 39.5}
 # ---- a small independent reader (SPEC 3 and 4) ------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lookup(name: str) -> str:
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     tokens = [t for t in re.findall(r"[a-z0-9]+", folded) if t not in {"jr", "sr", "ii", "iii", "iv"}]
@@ -71,11 +91,7 @@ def is_fga(row: list[str]) -> bool:
 
 
 def is_three(row: list[str]) -> bool:
-    return (
-        "3PT" in row[C["description"]]
-        or row[C["type"]].lower().startswith("3pt")
-        or row[C["points"]] == "3"
-    )
+    return "3PT" in row[C["description"]] or row[C["type"]].lower().startswith("3pt") or row[C["points"]] == "3"
 
 
 def coordinates(row: list[str]) -> tuple[float, float] | None:
@@ -129,7 +145,7 @@ def tree_digest(root: Path) -> dict[str, str]:
 # ---- scanning one game file: aggregates plus every inconsistency found -------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def clock_ok(raw: str) -> int | None:
     return clock(raw) if CLOCK.match(raw) else None
 
@@ -142,12 +158,12 @@ def signed_clock(raw: str) -> int | None:
     return clock_ok(raw)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def date_cell(raw: str) -> tuple[date, str]:
     return parse_date(raw), ("mdy" if "/" in raw else "iso")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def game_id_cell(raw: str) -> tuple[str, str]:
     form = "excel" if raw.startswith("=") else "padded" if raw.startswith("00") else "bare"
     return canonical_game_id(raw), form
@@ -164,15 +180,37 @@ def scan_game(path: Path) -> dict:
     if header != COLUMNS:
         errors.append("header differs from SPEC section 2")
     out = {
-        "path": path, "date": day, "gid": gid, "away": away, "home": home, "rows": len(rows),
-        "fga": collections.Counter(), "fgm": 0, "assisted": 0, "blocks": 0, "three_att": 0,
-        "three_made": 0, "zones": collections.Counter(), "unknown_xy": 0, "backcourt": 0,
-        "event_types": collections.Counter(), "types": collections.Counter(),
-        "players": {away: set(), home: set()}, "shots_by_player": collections.defaultdict(collections.Counter),
-        "names": set(), "date_forms": set(), "gid_forms": set(), "play_id_disorder": False,
-        "periods": 0, "final": None, "errors": errors, "fouls": 0, "steals": 0, "team_rebounds": 0,
+        "path": path,
+        "date": day,
+        "gid": gid,
+        "away": away,
+        "home": home,
+        "rows": len(rows),
+        "fga": collections.Counter(),
+        "fgm": 0,
+        "assisted": 0,
+        "blocks": 0,
+        "three_att": 0,
+        "three_made": 0,
+        "zones": collections.Counter(),
+        "unknown_xy": 0,
+        "backcourt": 0,
+        "event_types": collections.Counter(),
+        "types": collections.Counter(),
+        "players": {away: set(), home: set()},
+        "shots_by_player": collections.defaultdict(collections.Counter),
+        "names": set(),
+        "date_forms": set(),
+        "gid_forms": set(),
+        "play_id_disorder": False,
+        "periods": 0,
+        "final": None,
+        "errors": errors,
+        "fouls": 0,
+        "steals": 0,
+        "team_rebounds": 0,
         "negative_play_length": 0,
-    }  # fmt: skip
+    }
     side_of = {away: 0, home: 1}
     score = [0, 0]
     raw_lineups = None
@@ -334,11 +372,22 @@ def shot_tuples(root: Path) -> list[tuple]:
             common = (path.name, row[C["period"]], row[C["elapsed"]], row[C["team"]], lineups)
             if is_fga(row):
                 xy = coordinates(row)
-                facts.append(common + (
-                    "FGA", lookup(row[C["player"]]), xy, row[C["result"]], is_three(row),
-                    row[C["shot_distance"]], lookup(row[C["assist"]]), lookup(row[C["block"]]),
-                    row[C["converted_x"]] if xy else None, row[C["points"]], zone(row),
-                ))  # fmt: skip
+                facts.append(
+                    common
+                    + (
+                        "FGA",
+                        lookup(row[C["player"]]),
+                        xy,
+                        row[C["result"]],
+                        is_three(row),
+                        row[C["shot_distance"]],
+                        lookup(row[C["assist"]]),
+                        lookup(row[C["block"]]),
+                        row[C["converted_x"]] if xy else None,
+                        row[C["points"]],
+                        zone(row),
+                    )
+                )
             else:
                 facts.append(common + (lookup(row[C["player"]]), row[C["result"]], row[C["points"]]))
     return facts
@@ -432,9 +481,18 @@ def test_all_event_kinds_present(full_season):
         kinds.update(g["event_types"])
         types.update(g["types"])
     assert set(kinds) == {
-        "start of period", "end of period", "jump ball", "shot", "free throw", "rebound", "foul",
-        "turnover", "substitution", "timeout", "violation",
-    }  # fmt: skip
+        "start of period",
+        "end of period",
+        "jump ball",
+        "shot",
+        "free throw",
+        "rebound",
+        "foul",
+        "turnover",
+        "substitution",
+        "timeout",
+        "violation",
+    }
     for ft in ("1/1", "1/2", "2/2", "1/3", "2/3", "3/3"):
         assert types[("free throw", f"free throw {ft}")] > 0, ft
     assert types[("free throw", "free throw technical")] > 0
@@ -501,8 +559,7 @@ def test_schedule(full_season):
     back_to_backs = {t: sum(1 for d in ds if d + timedelta(1) in ds) for t, ds in played.items()}
     assert 12 <= statistics.mean(back_to_backs.values()) <= 15.5
     assert min(back_to_backs.values()) >= 8 and max(back_to_backs.values()) <= 20
-    three_in_three = [t for t, ds in played.items() for d in ds
-                      if d + timedelta(1) in ds and d + timedelta(2) in ds]  # fmt: skip
+    three_in_three = [t for t, ds in played.items() for d in ds if d + timedelta(1) in ds and d + timedelta(2) in ds]
     assert three_in_three == []
 
 
@@ -730,15 +787,22 @@ def test_format_generations_describe_the_same_basketball(tmp_path):
     assert all(r[C["result"]] == "made" for r in rows17 if r[C["event_type"]] == "shot")
     assert {r[C["result"]] for r in rows21 if r[C["event_type"]] == "shot"} == {"made", "missed"}
     assert {r[C["type"]] for r in rows17 if r[C["event_type"]] == "free throw"} <= {
-        "Free Throw 1 of 1", "Free Throw 1 of 2", "Free Throw 2 of 2", "Free Throw 1 of 3",
-        "Free Throw 2 of 3", "Free Throw 3 of 3", "Free Throw Technical"}  # fmt: skip
+        "Free Throw 1 of 1",
+        "Free Throw 1 of 2",
+        "Free Throw 2 of 2",
+        "Free Throw 1 of 3",
+        "Free Throw 2 of 3",
+        "Free Throw 3 of 3",
+        "Free Throw Technical",
+    }
     assert not any(r[C["type"]].lower().startswith("3pt") for r in rows17)
     assert all(not r[C["type"]].startswith("3pt") for r in rows21 if "3PT" not in r[C["description"]])
     for rows in (rows17, rows21, rows24):
         threes = [r for r in rows if r[C["event_type"]] in ("shot", "miss") and "3PT" in r[C["description"]]]
         assert threes
-    assert all(r[C["type"]].startswith("3pt ") for r in rows21
-               if r[C["event_type"]] == "shot" and "3PT" in r[C["description"]])  # fmt: skip
+    assert all(
+        r[C["type"]].startswith("3pt ") for r in rows21 if r[C["event_type"]] == "shot" and "3PT" in r[C["description"]]
+    )
     # missing coordinates: `unknown` in 2017-era files, empty later
     for fmt, want in (("2017", "unknown"), ("2021", ""), ("2024", "")):
         xs = {r[C["original_x"]] for p in game_files(roots[fmt]) for r in read(p)[1] if is_fga(r)}

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from conftest import query
+
 from shotzones.generate import generate
 from shotzones.load import load
 from shotzones.settings import Settings
@@ -136,9 +136,12 @@ def test_ctrl_c_while_a_load_reads_its_bundles_says_interrupted_and_loads_nothin
     generate(files, 2022, seasons=1, seed=5, max_dates_per_season=80)  # about 90 MB
     settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
     process = subprocess.Popen(
-        [str(SHOTZONES), "load", str(files)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [str(SHOTZONES), "load", str(files)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env=os.environ | {"SHOTZONES_DUCKDB": str(settings.duckdb_path)},
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + WAIT_SECONDS
     try:
         while "bundle-1.csv" not in _open_files(process.pid):

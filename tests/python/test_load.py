@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import SEED, query
+
 from shotzones.cli import main
 from shotzones.generate import generate
 from shotzones.load import LoadError, load, load_schedule
@@ -146,9 +146,7 @@ def test_the_cli_exits_0_when_everything_loads(one_date, cli):
 # --- files rejected whole ------------------------------------------------------------------------
 
 
-def test_a_file_that_is_not_play_by_play_is_rejected_by_name_and_the_others_load(
-    one_date, settings, tmp_path, cli
-):
+def test_a_file_that_is_not_play_by_play_is_rejected_by_name_and_the_others_load(one_date, settings, tmp_path, cli):
     foreign = tmp_path / "box_scores.csv"
     foreign.write_text("game_id,player,points\n0022200001,Someone,12\n")
     summary = load(settings, [one_date, foreign])
@@ -164,8 +162,9 @@ def test_a_file_that_is_not_play_by_play_is_rejected_by_name_and_the_others_load
 
     result = cli("load", one_date, foreign)
     assert result.exit_code == 2
-    assert re.search(r"rejected .*box_scores\.csv: not BigDataBall play-by-play, missing columns: data_set, date",
-                     result.output)  # fmt: skip
+    assert re.search(
+        r"rejected .*box_scores\.csv: not BigDataBall play-by-play, missing columns: data_set, date", result.output
+    )
     assert "Traceback" not in result.output
 
 
@@ -174,9 +173,11 @@ def test_only_a_foreign_file_writes_nothing(settings, tmp_path, cli):
     foreign.write_text("game_id,player,points\n0022200001,Someone,12\n")
     result = cli("load", foreign)
     assert result.exit_code == 2 and "box_scores.csv" in result.output
-    assert not settings.duckdb_path.exists() or query(
-        settings, "select count(*) as n from information_schema.tables where table_schema = 'nba_raw'"
-    )[0]["n"] == 0
+    assert (
+        not settings.duckdb_path.exists()
+        or query(settings, "select count(*) as n from information_schema.tables where table_schema = 'nba_raw'")[0]["n"]
+        == 0
+    )
 
 
 def test_the_schedule_given_to_load_is_rejected_with_a_hint(one_date, cli):
@@ -305,12 +306,16 @@ def bad_rows_file(one_date, tmp_path) -> tuple[Path, Path, int]:
     rows = read_rows(source)
     shot_line = next(i for i, row in enumerate(rows, 1) if i > 12 and row[RAW_COLUMNS.index("shot_distance")])
     assert shot_line != 30
-    path = copy_with(source, tmp_path / "broken.csv", {
-        6: {"date": "someday"},
-        9: {"period": "x"},
-        shot_line: {"shot_distance": "far"},
-        12: {"original_x": "unknown", "original_y": "", "points": ""},  # documented: fine
-    })  # fmt: skip
+    path = copy_with(
+        source,
+        tmp_path / "broken.csv",
+        {
+            6: {"date": "someday"},
+            9: {"period": "x"},
+            shot_line: {"shot_distance": "far"},
+            12: {"original_x": "unknown", "original_y": "", "points": ""},  # documented: fine
+        },
+    )
     rows = read_rows(path)
     rows[29] = rows[29][:40]  # line 30: 40 fields of 44
     write_rows(path, rows)
@@ -329,12 +334,14 @@ def test_bad_rows_are_quarantined_and_every_good_row_is_loaded(bad_rows_file, se
     assert summary.quarantined_by_file == ((str(path), 4),)
 
     held = quarantined(settings)
-    assert [(q["line"], q["column_name"], q["value"], q["problem"]) for q in held] == sorted([
-        (6, "date", "someday", "bad_value"),
-        (9, "period", "x", "bad_value"),
-        (shot_line, "shot_distance", "far", "bad_value"),
-        (30, "original_y", None, "wrong_field_count"),
-    ])  # fmt: skip
+    assert [(q["line"], q["column_name"], q["value"], q["problem"]) for q in held] == sorted(
+        [
+            (6, "date", "someday", "bad_value"),
+            (9, "period", "x", "bad_value"),
+            (shot_line, "shot_distance", "far", "bad_value"),
+            (30, "original_y", None, "wrong_field_count"),
+        ]
+    )
     ragged = next(q for q in held if q["line"] == 30)
     assert "Expected Number of Columns: 44 Found: 40" in ragged["reason"]
     assert ragged["raw_line"] == path.read_text(encoding="utf-8").splitlines()[29]
@@ -350,7 +357,9 @@ def test_bad_rows_are_quarantined_and_every_good_row_is_loaded(bad_rows_file, se
     quirky = next(r for r in loaded if r["source_row"] == 11)
     assert quirky["original_x"] == "unknown" and quirky["original_y"] is None
     far = next(r for r in loaded if r["source_row"] == shot_line - 1)
-    assert far["shot_distance"] is None and far["event_type"] == delivered[shot_line - 1][RAW_COLUMNS.index("event_type")]
+    assert (
+        far["shot_distance"] is None and far["event_type"] == delivered[shot_line - 1][RAW_COLUMNS.index("event_type")]
+    )
 
 
 def test_the_cli_names_each_bad_row_by_file_and_line_and_exits_1(bad_rows_file, cli):
@@ -379,12 +388,21 @@ def test_the_cli_summarises_past_a_few_dozen_bad_rows(one_date, tmp_path, cli):
 
 def test_required_values_may_not_be_empty_but_others_may(one_date, settings, tmp_path):
     source = game_files(one_date)[0]
-    path = copy_with(source, tmp_path / "empties.csv", {
-        2: {"game_id": ""}, 3: {"date": " "}, 4: {"period": ""},
-        5: {"points": "", "shot_distance": "", "away_score": "", "remaining_time": "", "original_x": ""},
-        6: {"game_id": "no digits"}, 7: {"elapsed": "12 minutes"}, 8: {"converted_y": "UNKNOWN"},
-        9: {"num": "1.5x"}, 10: {"period": "0"},
-    })  # fmt: skip
+    path = copy_with(
+        source,
+        tmp_path / "empties.csv",
+        {
+            2: {"game_id": ""},
+            3: {"date": " "},
+            4: {"period": ""},
+            5: {"points": "", "shot_distance": "", "away_score": "", "remaining_time": "", "original_x": ""},
+            6: {"game_id": "no digits"},
+            7: {"elapsed": "12 minutes"},
+            8: {"converted_y": "UNKNOWN"},
+            9: {"num": "1.5x"},
+            10: {"period": "0"},
+        },
+    )
     summary = load(settings, [path])
     found = {(p.line, p.column, p.reason) for p in summary.problems}
     assert found == {
@@ -551,10 +569,16 @@ def test_files_read_together_load_as_each_file_read_alone(quirks, one_date, bad_
 
     def loaded(settings: Settings) -> tuple[list, list]:
         return (
-            query(settings, "select source_file, source_row, play_id, description"
-                            " from nba_raw.bigdataball_play_by_play order by all"),
-            query(settings, f"select source_file, line, column_name, problem, reason, raw_line from {QUARANTINE} order by all"),
-        )  # fmt: skip
+            query(
+                settings,
+                "select source_file, source_row, play_id, description"
+                " from nba_raw.bigdataball_play_by_play order by all",
+            ),
+            query(
+                settings,
+                f"select source_file, line, column_name, problem, reason, raw_line from {QUARANTINE} order by all",
+            ),
+        )
 
     together = load(settings, files + games[5:8])
     alone = replace(settings, duckdb_path=tmp_path / "alone.duckdb")

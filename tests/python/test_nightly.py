@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import SEED, query
+
 from shotzones import busy, ledger
 from shotzones.cli import main
 from shotzones.generate import generate
@@ -64,7 +64,9 @@ def test_only_new_or_changed_files_are_read(played, tmp_path):
     first = load(settings, [files])
     # BigDataBall's negative play_length (the row starting each period) is valid data
     assert first.exit_code == 0 and first.files == count and first.unchanged == 0
-    negative = query(settings, "select count(*) as n from nba_raw.bigdataball_play_by_play where play_length like '%-%'")
+    negative = query(
+        settings, "select count(*) as n from nba_raw.bigdataball_play_by_play where play_length like '%-%'"
+    )
     assert negative[0]["n"] >= 3 * count
     rows = first.rows
 
@@ -75,7 +77,9 @@ def test_only_new_or_changed_files_are_read(played, tmp_path):
     touched = game_files(files)[0]
     os.utime(touched, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert load(settings, [files]).files == 0
-    recorded = query(settings, f"select mtime_ns from {manifest_relation(settings)} where source_file = ?", [str(touched)])
+    recorded = query(
+        settings, f"select mtime_ns from {manifest_relation(settings)} where source_file = ?", [str(touched)]
+    )
     assert recorded[0]["mtime_ns"] == touched.stat().st_mtime_ns
 
     # corrected content under the same name: read, alone
@@ -83,7 +87,12 @@ def test_only_new_or_changed_files_are_read(played, tmp_path):
     rewrite(changed, lambda rows: rows[5].__setitem__(RAW_COLUMNS.index("description"), "corrected"))
     summary = load(settings, [files])
     assert (summary.files, summary.unchanged) == (1, count - 1)
-    assert query(settings, "select count(*) as n from nba_raw.bigdataball_play_by_play where description = 'corrected'")[0]["n"] == 1
+    assert (
+        query(settings, "select count(*) as n from nba_raw.bigdataball_play_by_play where description = 'corrected'")[
+            0
+        ]["n"]
+        == 1
+    )
 
     everything = cli(settings, "load", "--all", files)
     assert everything.exit_code == 0 and f"from {count} files" in everything.output
@@ -100,9 +109,14 @@ def test_a_process_holding_the_file_gets_a_refusal_not_a_traceback(played, tmp_p
     settings = replace(Settings(), duckdb_path=tmp_path / "w.duckdb")
     load(settings, [game_files(played)[0]])
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(settings.duckdb_path)!r}); print('open', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(settings.duckdb_path)!r}); print('open', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         refused = cli(settings, "load", "--wait", "0.5", "--all", game_files(played)[0])
@@ -134,8 +148,11 @@ def busy_then_updated(played, tmp_path_factory):
     env = os.environ | {"SHOTZONES_DUCKDB": str(settings.duckdb_path)}
     backfill = subprocess.Popen(
         [str(SHOTZONES), "backfill", "--batch-days", "1", "--workers", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     said = {}
     try:
         deadline = time.monotonic() + 300
@@ -229,13 +246,20 @@ def test_bigquery_loads_of_the_same_games_at_once_do_not_duplicate_rows(bigquery
     files = game_files(played)[:3]
     delivered = sum(len(path.read_text(encoding="utf-8").splitlines()) - 1 for path in files)
     env = os.environ | {
-        "SHOTZONES_TARGET": "bigquery", "SHOTZONES_BQ_PROJECT": settings.bq_project,
-        "SHOTZONES_BQ_API_ENDPOINT": settings.bq_api_endpoint, "SHOTZONES_BQ_TOKEN": settings.bq_token,
-    }  # fmt: skip
+        "SHOTZONES_TARGET": "bigquery",
+        "SHOTZONES_BQ_PROJECT": settings.bq_project,
+        "SHOTZONES_BQ_API_ENDPOINT": settings.bq_api_endpoint,
+        "SHOTZONES_BQ_TOKEN": settings.bq_token,
+    }
     # --all: both read and ship every file, one after the other
     loads = [
-        subprocess.Popen([str(SHOTZONES), "load", "--all", "--wait", "300", *map(str, files)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        subprocess.Popen(
+            [str(SHOTZONES), "load", "--all", "--wait", "300", *map(str, files)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for _ in range(2)
     ]
     outputs = [process.communicate(timeout=600)[0] for process in loads]
@@ -255,8 +279,12 @@ def test_bigquery_a_load_waits_for_a_backfill_then_refuses_naming_it(bigquery_em
         ledger.create_tables(wh)
         ledger.start_run(wh, "otherhost001", datetime.now(), "backfill")
         assert ledger.swap_holder(wh, None, ledger.Holder("otherhost001", "elsewhere", 4321, datetime.now()))
-    env = {"SHOTZONES_TARGET": "bigquery", "SHOTZONES_BQ_PROJECT": settings.bq_project,
-           "SHOTZONES_BQ_API_ENDPOINT": settings.bq_api_endpoint, "SHOTZONES_BQ_TOKEN": settings.bq_token}  # fmt: skip
+    env = {
+        "SHOTZONES_TARGET": "bigquery",
+        "SHOTZONES_BQ_PROJECT": settings.bq_project,
+        "SHOTZONES_BQ_API_ENDPOINT": settings.bq_api_endpoint,
+        "SHOTZONES_BQ_TOKEN": settings.bq_token,
+    }
     started = time.monotonic()
     refused = CliRunner().invoke(main, ["load", "--wait", "2", str(game_files(played)[0])], env=env)
     assert refused.exit_code == 2, refused.output

@@ -9,24 +9,38 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 import reference
 from conftest import SEED, build_warehouse, query
+
 from shotzones.backfill import Options, backfill
 from shotzones.generate import generate
 from shotzones.load import load
 from shotzones.settings import Settings
 
 FEATURE_COLUMNS = [
-    "games_in_window", "fga_in_window",
-    "paint_rate_last_10", "mid_range_rate_last_10", "three_pt_rate_last_10",
-    "assisted_rate_last_10", "unassisted_rate_last_10",
-    "paint_fg_pct_last_10", "mid_range_fg_pct_last_10", "three_pt_fg_pct_last_10",
-    "paint_fga_per_game_last_10", "mid_range_fga_per_game_last_10", "three_pt_fga_per_game_last_10",
-    "and1_per_game_last_10", "blocks_paint_per_game_last_10", "blocks_mid_range_per_game_last_10",
-    "blocks_three_per_game_last_10", "games_in_window_20",
-    "paint_rate_last_20", "mid_range_rate_last_20", "three_pt_rate_last_20", "assisted_rate_last_20",
-]  # fmt: skip
+    "games_in_window",
+    "fga_in_window",
+    "paint_rate_last_10",
+    "mid_range_rate_last_10",
+    "three_pt_rate_last_10",
+    "assisted_rate_last_10",
+    "unassisted_rate_last_10",
+    "paint_fg_pct_last_10",
+    "mid_range_fg_pct_last_10",
+    "three_pt_fg_pct_last_10",
+    "paint_fga_per_game_last_10",
+    "mid_range_fga_per_game_last_10",
+    "three_pt_fga_per_game_last_10",
+    "and1_per_game_last_10",
+    "blocks_paint_per_game_last_10",
+    "blocks_mid_range_per_game_last_10",
+    "blocks_three_per_game_last_10",
+    "games_in_window_20",
+    "paint_rate_last_20",
+    "mid_range_rate_last_20",
+    "three_pt_rate_last_20",
+    "assisted_rate_last_20",
+]
 
 
 def files_of(directory: Path) -> list[Path]:
@@ -125,8 +139,15 @@ def test_a_changed_later_game_changes_no_earlier_feature(generated_copy, tmp_pat
             rows = list(csv.DictReader(handle))
         for row in rows:
             if row["event_type"] in ("shot", "miss"):
-                row.update(original_x="0", original_y="5", shot_distance="0", description="Dunk",
-                           type="dunk", points="2", result="made")  # fmt: skip
+                row.update(
+                    original_x="0",
+                    original_y="5",
+                    shot_distance="0",
+                    description="Dunk",
+                    type="dunk",
+                    points="2",
+                    result="made",
+                )
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
@@ -140,9 +161,10 @@ def test_a_changed_later_game_changes_no_earlier_feature(generated_copy, tmp_pat
     assert earlier
     assert differences({k: after[k] for k in earlier}, {k: before[k] for k in earlier}, FEATURE_COLUMNS) == []
     later_changed = [
-        key for key, row in before.items()
+        key
+        for key, row in before.items()
         if row["game_date"] > changed_date and row["paint_rate_last_10"] != after[key]["paint_rate_last_10"]
-    ]  # fmt: skip
+    ]
     assert later_changed, "the change should reach the windows of later games"
 
 

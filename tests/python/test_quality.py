@@ -3,15 +3,15 @@ healthy ones still finish."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 import re
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import query
+
 from shotzones.backfill import Options, backfill
 from shotzones.cli import main
 from shotzones.generate import generate
@@ -38,7 +38,10 @@ def settings(files, tmp_path) -> Settings:
 
 
 def dates_of(settings: Settings) -> list:
-    return [r["d"] for r in query(settings, "select distinct game_date as d from nba_raw.bigdataball_play_by_play order by 1")]
+    return [
+        r["d"]
+        for r in query(settings, "select distinct game_date as d from nba_raw.bigdataball_play_by_play order by 1")
+    ]
 
 
 def lose_coordinates(settings: Settings, day, share: float = 1.0) -> None:
@@ -145,25 +148,68 @@ def test_scheduled_games_without_play_by_play_fail_their_dates(files, tmp_path):
     failed = {p.game_date.isoformat() for p in status(settings).partitions if p.state == "failed"}
     assert failed == {partly, wholly}
     warnings = [line for line in result.output.splitlines() if " warning " in line]
-    assert len(warnings) == 1 and f": {warned}: scheduled_games_with_play_by_play: 9 of 10 scheduled games" in warnings[0]
+    assert (
+        len(warnings) == 1 and f": {warned}: scheduled_games_with_play_by_play: 9 of 10 scheduled games" in warnings[0]
+    )
     assert "(90%), below the 100% warning bound (90% required); without any: " in warnings[0], warnings
 
 
 @pytest.mark.parametrize(
     ("row", "said"),
     [
-        ({"band": "error", "null_rate": 0.5, "max_rate": 0.25, "min_rate": None, "warn_max_rate": 0.05, "warn_min_rate": None},
-         "above the 25.0% allowed"),
-        ({"band": "warn", "null_rate": 0.1, "max_rate": 0.25, "min_rate": None, "warn_max_rate": 0.05, "warn_min_rate": None},
-         "above the 5.0% warning bound (25.0% allowed)"),
-        ({"band": "error", "null_rate": 0.001, "max_rate": 0.5, "min_rate": 0.01, "warn_max_rate": 0.4, "warn_min_rate": 0.02},
-         "below the 1.0% expected"),
-        ({"band": "warn", "null_rate": 0.015, "max_rate": 0.5, "min_rate": 0.01, "warn_max_rate": 0.4, "warn_min_rate": 0.02},
-         "below the 2.0% warning bound (1.0% expected)"),
+        (
+            {
+                "band": "error",
+                "null_rate": 0.5,
+                "max_rate": 0.25,
+                "min_rate": None,
+                "warn_max_rate": 0.05,
+                "warn_min_rate": None,
+            },
+            "above the 25.0% allowed",
+        ),
+        (
+            {
+                "band": "warn",
+                "null_rate": 0.1,
+                "max_rate": 0.25,
+                "min_rate": None,
+                "warn_max_rate": 0.05,
+                "warn_min_rate": None,
+            },
+            "above the 5.0% warning bound (25.0% allowed)",
+        ),
+        (
+            {
+                "band": "error",
+                "null_rate": 0.001,
+                "max_rate": 0.5,
+                "min_rate": 0.01,
+                "warn_max_rate": 0.4,
+                "warn_min_rate": 0.02,
+            },
+            "below the 1.0% expected",
+        ),
+        (
+            {
+                "band": "warn",
+                "null_rate": 0.015,
+                "max_rate": 0.5,
+                "min_rate": 0.01,
+                "warn_max_rate": 0.4,
+                "warn_min_rate": 0.02,
+            },
+            "below the 2.0% warning bound (1.0% expected)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_null_rate_row_says_which_bound_of_which_band_it_breaks(row, said):
     """Stored failing rows of tests/generic/null_rate.sql, as the runner reports them."""
     node = SimpleNamespace(name="shots_without_coordinates", column_name="original_x")
-    measured = _measured(node, [row | {"game_date": None, "row_count": 1000, "null_count": round(row["null_rate"] * 1000)}])
-    assert measured == f"original_x is NULL in {round(row['null_rate'] * 1000):,} of 1,000 rows ({row['null_rate']:.1%}), {said}"
+    measured = _measured(
+        node, [row | {"game_date": None, "row_count": 1000, "null_count": round(row["null_rate"] * 1000)}]
+    )
+    assert (
+        measured
+        == f"original_x is NULL in {round(row['null_rate'] * 1000):,} of 1,000 rows ({row['null_rate']:.1%}), {said}"
+    )

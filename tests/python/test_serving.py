@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-
 from conftest import query
+
 from shotzones.backfill import backfill
 from shotzones.cli import main
 from shotzones.load import load, load_schedule, schedule_relation
@@ -63,7 +63,9 @@ def replay(generated, tmp_path_factory) -> Replay:
     result = Replay(settings, dates[BASE_DATES : BASE_DATES + REPLAYED_DATES], different=[])
     for day in result.dates:
         assert next_slate_date(settings) == day  # tonight: the first scheduled date not loaded
-        served = {(row["game_id"], row["player_lookup"]): row for row in pregame_features(settings, day).table.to_pylist()}
+        served = {
+            (row["game_id"], row["player_lookup"]): row for row in pregame_features(settings, day).table.to_pylist()
+        }
         assert served, f"nothing served for {day}"
         load(settings, by_date[day])
         assert backfill(settings).success
@@ -212,10 +214,15 @@ def test_export_writes_a_training_set_with_labels(served, replay, tmp_path):
     exported = duckdb.sql(f"select * from read_parquet('{out}')")
     expected = model_ready(served, f"game_date between date '{start}' and date '{end}'")
     assert exported.count("*").fetchall()[0][0] == len(expected)
-    labels = query(served, f"select game_id, player_lookup, fga, three_pt_fga from int_player_game_shot_zones"
-                           f" where game_date between date '{start}' and date '{end}'")  # fmt: skip
+    labels = query(
+        served,
+        f"select game_id, player_lookup, fga, three_pt_fga from int_player_game_shot_zones"
+        f" where game_date between date '{start}' and date '{end}'",
+    )
     by_key = {(r["game_id"], r["player_lookup"]): (r["fga"], r["three_pt_fga"]) for r in labels}
-    for game_id, player, fga, threes in exported.select("game_id, player_lookup, actual_fga, actual_three_pt_fga").fetchall():
+    for game_id, player, fga, threes in exported.select(
+        "game_id, player_lookup, actual_fga, actual_three_pt_fga"
+    ).fetchall():
         assert by_key[(game_id, player)] == (fga, threes)
     reversed_range = invoke("export", "--start", end.isoformat(), "--end", start.isoformat(), "--out", str(out))
     assert reversed_range.exit_code == 2

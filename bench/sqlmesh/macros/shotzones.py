@@ -31,8 +31,9 @@ def player_lookup(evaluator, expression):
 @macro()
 def season_of(evaluator, expression):
     day = _sql(expression)
-    return (f"case when extract(month from {day}) >= 8 then extract(year from {day})"
-            f" else extract(year from {day}) - 1 end")  # fmt: skip
+    return (
+        f"case when extract(month from {day}) >= 8 then extract(year from {day}) else extract(year from {day}) - 1 end"
+    )
 
 
 @macro()
@@ -82,8 +83,10 @@ def shot_zone(evaluator, x, y, distance, is_three):
 @macro()
 def zone_group(evaluator, shot_zone):
     zone = _sql(shot_zone)
-    return (f"case when {zone} in ('Restricted Area', 'In The Paint (Non-RA)', 'Paint (Legacy)') then 'paint'"
-            f" when {zone} in ('Mid-Range', 'Mid-Range (Legacy)') then 'mid_range' else 'three' end")  # fmt: skip
+    return (
+        f"case when {zone} in ('Restricted Area', 'In The Paint (Non-RA)', 'Paint (Legacy)') then 'paint'"
+        f" when {zone} in ('Mid-Range', 'Mid-Range (Legacy)') then 'mid_range' else 'three' end"
+    )
 
 
 @macro()

@@ -33,6 +33,11 @@ from .render import COLUMNS, FORMAT_GENERATIONS, format_generation_for
 from .write import GenerationSummary, generate
 
 __all__ = [
-    "COLUMNS", "FORMAT_GENERATIONS", "SEASONS", "GenerationSummary", "generate", "format_generation_for",
+    "COLUMNS",
+    "FORMAT_GENERATIONS",
+    "SEASONS",
+    "GenerationSummary",
+    "generate",
+    "format_generation_for",
     "player_lookup",
-]  # fmt: skip
+]

@@ -134,14 +134,14 @@ class League:
                     rosters[team].append(self._sign(rng, rosters[team], pool, id_range))
         self.rosters = rosters
 
-    def _sign(self, rng: random.Random, roster: list[Player], pool: list[Player],
-              id_range: tuple[int, int]) -> Player:  # fmt: skip
+    def _sign(self, rng: random.Random, roster: list[Player], pool: list[Player], id_range: tuple[int, int]) -> Player:
         """The best free agent at the position the roster lacks most, or else a new face."""
         pos = _needed_position(roster, rng)
         pick = next((p for p in pool if p.pos == pos), None)
         if pick is None:
-            return new_player(rng, self.names, pos, min(0.6, max(0.05, rng.gauss(0.2, 0.1))),
-                              rng.randint(21, 28), id_range)  # fmt: skip
+            return new_player(
+                rng, self.names, pos, min(0.6, max(0.05, rng.gauss(0.2, 0.1))), rng.randint(21, 28), id_range
+            )
         pool.remove(pick)
         return pick
 
@@ -158,8 +158,7 @@ def _drift_and_injure(rng: random.Random, p: Player, length: int) -> None:
     for _ in range(n):
         start = rng.randint(0, length - 1)
         r = rng.random()
-        dur = (rng.randint(1, 5) if r < 0.6 else rng.randint(6, 20) if r < 0.9
-               else rng.randint(21, 70))  # fmt: skip
+        dur = rng.randint(1, 5) if r < 0.6 else rng.randint(6, 20) if r < 0.9 else rng.randint(21, 70)
         spells.append((start, start + dur))
     p.injuries = tuple(spells)
 
@@ -189,7 +188,7 @@ def _stays(rng: random.Random, p: Player, free_agents: list[Player]) -> bool:
     growth = 0.05 if p.age <= 23 else 0.02 if p.age <= 27 else -0.01 if p.age <= 31 else -0.04
     p.rating = min(0.98, max(0.03, p.rating + growth + rng.gauss(0.0, 0.05)))
     p.usage = (0.3 + p.rating) ** 2.2 * POS_USAGE[p.pos] * lognorm(rng, 0.08)
-    retire = (0.02 if p.age < 30 else 0.08 if p.age < 33 else 0.25 if p.age < 36 else 0.6)
+    retire = 0.02 if p.age < 30 else 0.08 if p.age < 33 else 0.25 if p.age < 36 else 0.6
     if p.rating < 0.15:
         retire += 0.25
     r = rng.random()

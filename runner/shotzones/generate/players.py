@@ -92,10 +92,31 @@ class Player:
     # blend on one game's date (zcw cumulative, for bisect); injuries: (first day out, first day
     # back) spells, in days since the opener
     __slots__ = (
-        "pid", "name", "last", "lookup", "pos", "age", "rating", "usage", "passing", "reb",
-        "oreb", "blk", "stl", "foul", "adep", "ft", "w0", "w1", "f0", "f1", "injuries", "zcw",
-        "fg", "years",
-    )  # fmt: skip
+        "pid",
+        "name",
+        "last",
+        "lookup",
+        "pos",
+        "age",
+        "rating",
+        "usage",
+        "passing",
+        "reb",
+        "oreb",
+        "blk",
+        "stl",
+        "foul",
+        "adep",
+        "ft",
+        "w0",
+        "w1",
+        "f0",
+        "f1",
+        "injuries",
+        "zcw",
+        "fg",
+        "years",
+    )
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Player({self.pid}, {self.name!r}, {POSITIONS[self.pos]}, {self.rating:.2f})"
@@ -155,8 +176,9 @@ def drift_zone(rng: random.Random, w: list[float], sigma: float) -> list[float]:
     return [x / total for x in w]
 
 
-def new_player(rng: random.Random, names: Names, pos: int, rating: float, age: int,
-                id_range: tuple[int, int]) -> Player:  # fmt: skip
+def new_player(
+    rng: random.Random, names: Names, pos: int, rating: float, age: int, id_range: tuple[int, int]
+) -> Player:
     p = Player()
     p.pid = names.new_id(rng, *id_range)
     p.name, p.last = names.new_name(rng)
@@ -179,9 +201,7 @@ def new_player(rng: random.Random, names: Names, pos: int, rating: float, age: i
     p.w1 = drift_zone(rng, base, 0.22)
     adj = _POS_FG_ADJ[pos]
     skill = (rating - 0.5) * 0.05
-    p.f1 = [
-        min(0.8, max(0.2, _BASE_FG[z] + adj[z] + skill + rng.gauss(0.0, 0.03))) for z in range(5)
-    ]
+    p.f1 = [min(0.8, max(0.2, _BASE_FG[z] + adj[z] + skill + rng.gauss(0.0, 0.03))) for z in range(5)]
     p.w0 = p.w1
     p.f0 = p.f1
     p.usage = (0.3 + rating) ** 2.2 * POS_USAGE[pos] * lognorm(rng, 0.15)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Generator
 
 from .league import Game, SeasonPlan
 from .players import Player
@@ -50,8 +50,7 @@ def postseason(seed: int, season: int, plan: SeasonPlan, rosters: list[list[Play
     Seeds come from the rosters' strength, with noise, from an RNG of its own (so the regular
     season is what it was without playoffs)."""
     rng = random.Random(f"shotzones-postseason:{seed}:{season}")
-    strength = [sum(sorted((p.rating for p in r), reverse=True)[:8]) + rng.gauss(0.0, 0.35)
-                for r in rosters]  # fmt: skip
+    strength = [sum(sorted((p.rating for p in r), reverse=True)[:8]) + rng.gauss(0.0, 0.35) for r in rosters]
     order = sorted(range(N_TEAMS), key=lambda t: -strength[t])
     seeds = {c: [t for t in order if TEAMS[t][2] == c] for c in "EW"}
     if season >= PLAY_IN_FIRST_SEASON:
@@ -83,8 +82,9 @@ def _play_in(season: int, plan: SeasonPlan, seeds: dict[str, list[int]]) -> Game
         seeds[conf][7] = losers[conf] if home_won else nines[conf]
 
 
-def _bracket(rng: random.Random, season: int, plan: SeasonPlan, seeds: dict[str, list[int]],
-             rank: dict[int, tuple[int, int]]) -> Games:  # fmt: skip
+def _bracket(
+    rng: random.Random, season: int, plan: SeasonPlan, seeds: dict[str, list[int]], rank: dict[int, tuple[int, int]]
+) -> Games:
     """Four rounds of best-of-seven series from the eight seeds of each conference; a round's
     series starts a few days after both series feeding it are over."""
     yy = f"{season % 100:02d}"
@@ -116,5 +116,4 @@ def _bracket(rng: random.Random, season: int, plan: SeasonPlan, seeds: dict[str,
             continue
         high, low = sorted((winner, sibling[0]), key=rank.__getitem__)
         rest = rng.randint(4, 6) if series.round == 3 else rng.randint(2, 3)
-        active.append(_Series(high, low, max(day, sibling[1]) + timedelta(rest), series.round + 1,
-                              series.index // 2))  # fmt: skip
+        active.append(_Series(high, low, max(day, sibling[1]) + timedelta(rest), series.round + 1, series.index // 2))

@@ -14,12 +14,51 @@ from .league import Game
 from .rotation import TeamGame
 
 COLUMNS = (
-    "game_id", "data_set", "date", "a1", "a2", "a3", "a4", "a5", "h1", "h2", "h3", "h4", "h5",
-    "period", "away_score", "home_score", "remaining_time", "elapsed", "play_length", "play_id",
-    "team", "event_type", "assist", "away", "home", "block", "entered", "left", "num", "opponent",
-    "outof", "player", "points", "possession", "reason", "result", "steal", "type",
-    "shot_distance", "original_x", "original_y", "converted_x", "converted_y", "description",
-)  # fmt: skip
+    "game_id",
+    "data_set",
+    "date",
+    "a1",
+    "a2",
+    "a3",
+    "a4",
+    "a5",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "period",
+    "away_score",
+    "home_score",
+    "remaining_time",
+    "elapsed",
+    "play_length",
+    "play_id",
+    "team",
+    "event_type",
+    "assist",
+    "away",
+    "home",
+    "block",
+    "entered",
+    "left",
+    "num",
+    "opponent",
+    "outof",
+    "player",
+    "points",
+    "possession",
+    "reason",
+    "result",
+    "steal",
+    "type",
+    "shot_distance",
+    "original_x",
+    "original_y",
+    "converted_x",
+    "converted_y",
+    "description",
+)
 
 
 @dataclass(frozen=True)
@@ -33,10 +72,34 @@ class FormatGeneration:
     player_ids: bool  # names carry the player's id: `1630178 Tyrese Maxey`
 
 
-_EVENT_TYPES_2017 = ("start of period", "end of period", "jump ball", "shot", "miss", "free throw",
-                     "rebound", "foul", "turnover", "sub", "timeout", "violation")  # fmt: skip
-_EVENT_TYPES_2021 = ("start of period", "end of period", "jump ball", "shot", "shot", "free throw",
-                     "rebound", "foul", "turnover", "substitution", "timeout", "violation")  # fmt: skip
+_EVENT_TYPES_2017 = (
+    "start of period",
+    "end of period",
+    "jump ball",
+    "shot",
+    "miss",
+    "free throw",
+    "rebound",
+    "foul",
+    "turnover",
+    "sub",
+    "timeout",
+    "violation",
+)
+_EVENT_TYPES_2021 = (
+    "start of period",
+    "end of period",
+    "jump ball",
+    "shot",
+    "shot",
+    "free throw",
+    "rebound",
+    "foul",
+    "turnover",
+    "substitution",
+    "timeout",
+    "violation",
+)
 FORMATS = {
     "2017": FormatGeneration(_EVENT_TYPES_2017, True, "unknown", 0.15, False),
     "2021": FormatGeneration(_EVENT_TYPES_2021, False, "", 0.0, False),
@@ -95,8 +158,9 @@ def _type_str(title_case: bool, code: int, tkey, num, outof) -> str:
     return s
 
 
-def render(events: list[tuple], fmt: str, game: Game, teams: tuple[TeamGame, TeamGame],
-           season: int, rrng: random.Random) -> list[list]:  # fmt: skip
+def render(
+    events: list[tuple], fmt: str, game: Game, teams: tuple[TeamGame, TeamGame], season: int, rrng: random.Random
+) -> list[list]:
     """The rows of one game's file in format generation `fmt`; `rrng` drives the quirks."""
     spec = FORMATS[fmt]
     etypes = spec.event_types
@@ -132,11 +196,25 @@ def render(events: list[tuple], fmt: str, game: Game, teams: tuple[TeamGame, Tea
             g = forced_g[i]
         if i in forced_d:
             dv = forced_d[i]
-        rows.append([
-            g, data_set, dv, *lineups, per, asc, hsc, _TS[plen - el], _TS[el], _play_length(el - prev_el), pids[i],
-            "" if side is None or code == C_JUMP else abbr[side], etypes[code], *_event_fields(e, spec, names, rnd),
-            e[19],
-        ])  # fmt: skip
+        rows.append(
+            [
+                g,
+                data_set,
+                dv,
+                *lineups,
+                per,
+                asc,
+                hsc,
+                _TS[plen - el],
+                _TS[el],
+                _play_length(el - prev_el),
+                pids[i],
+                "" if side is None or code == C_JUMP else abbr[side],
+                etypes[code],
+                *_event_fields(e, spec, names, rnd),
+                e[19],
+            ]
+        )
         prev_el = el
     return rows
 
@@ -178,8 +256,7 @@ def _play_ids(rrng: random.Random, n: int) -> list[int]:
 
 def _event_fields(e: tuple, spec: FormatGeneration, names: dict, rnd) -> tuple:
     """The event's own columns, `assist` to `converted_y`."""
-    (code, per, _el, _asc, _hsc, _la, _lh, side, pl, p2, p3, num, outof, pts, res, tkey, dist, x, y,
-     _desc) = e  # fmt: skip
+    (code, per, _el, _asc, _hsc, _la, _lh, side, pl, p2, p3, num, outof, pts, res, tkey, dist, x, y, _desc) = e
     title_case = spec.title_case
     assist = away = home = block = entered = left = opponent = player = possession = steal = ""
     numv = outv = pointsv = resv = typev = distv = ox = oy = cx = cy = ""
@@ -229,8 +306,29 @@ def _event_fields(e: tuple, spec: FormatGeneration, names: dict, rnd) -> tuple:
     else:
         player = names[pl]
         typev = _type_str(title_case, code, tkey, None, None)
-    return (assist, away, home, block, entered, left, numv, opponent, outv, player, pointsv, possession,
-            "", resv, steal, typev, distv, ox, oy, cx, cy)  # fmt: skip
+    return (
+        assist,
+        away,
+        home,
+        block,
+        entered,
+        left,
+        numv,
+        opponent,
+        outv,
+        player,
+        pointsv,
+        possession,
+        "",
+        resv,
+        steal,
+        typev,
+        distv,
+        ox,
+        oy,
+        cx,
+        cy,
+    )
 
 
 def _converted(side: int, per: int, x: int, y: int) -> tuple[str, str]:

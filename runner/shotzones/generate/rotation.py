@@ -10,19 +10,39 @@ from .teams import ABBR, NICK
 
 
 class TeamGame:
-    __slots__ = ("idx", "abbr", "nick", "players", "st", "bk", "deep", "t1", "t2", "t3", "t4",
-                 "garbage", "lineup", "info", "timeouts", "team_to", "last_timeout")  # fmt: skip
+    __slots__ = (
+        "idx",
+        "abbr",
+        "nick",
+        "players",
+        "st",
+        "bk",
+        "deep",
+        "t1",
+        "t2",
+        "t3",
+        "t4",
+        "garbage",
+        "lineup",
+        "info",
+        "timeouts",
+        "team_to",
+        "last_timeout",
+    )
 
 
 def lineup_info(lineup: tuple) -> tuple:
     """Cumulative pick weights (usage, rebounds, offensive rebounds, blocks, steals, fouls,
     passing) for five players on court."""
     return (
-        cumulative([p.usage for p in lineup]), cumulative([p.reb for p in lineup]),
-        cumulative([p.oreb for p in lineup]), cumulative([p.blk for p in lineup]),
-        cumulative([p.stl for p in lineup]), cumulative([p.foul for p in lineup]),
+        cumulative([p.usage for p in lineup]),
+        cumulative([p.reb for p in lineup]),
+        cumulative([p.oreb for p in lineup]),
+        cumulative([p.blk for p in lineup]),
+        cumulative([p.stl for p in lineup]),
+        cumulative([p.foul for p in lineup]),
         cumulative([p.passing for p in lineup]),
-    )  # fmt: skip
+    )
 
 
 def cumulative(weights: list[float]) -> list[float]:
@@ -128,8 +148,7 @@ def _planned_five(tg: TeamGame, per: int, el: int) -> tuple:
 
 def period_plan(tg: TeamGame, per: int, plen: int) -> tuple[list[int], list[tuple]]:
     """The planned five through one period: change times (first 0) and the five from each."""
-    times = sorted({0, *(t for t in (tg.t1, tg.t2, tg.t3, tg.t4)[per - 1] if 0 < t < plen)}
-                   if per <= 4 else {0})  # fmt: skip
+    times = sorted({0, *(t for t in (tg.t1, tg.t2, tg.t3, tg.t4)[per - 1] if 0 < t < plen)} if per <= 4 else {0})
     fives = []
     for t in times:
         five = _planned_five(tg, per, t)

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from .teams import N_TEAMS, TEAMS
 
 
-
 def season_dates(rng: random.Random, season: int) -> list[date]:
     start = date(season, 10, 18)
     start += timedelta((1 - start.weekday()) % 7)  # the Tuesday on or after Oct 18
@@ -64,15 +63,14 @@ def _conference_games(rng: random.Random, teams: list[int]) -> list[tuple[int, i
         three.add(frozenset((d1[i], d2[(i + 1) % 5])))
     games: list[tuple[int, int]] = []
     for i, a in enumerate(teams):
-        for b in teams[i + 1:]:
+        for b in teams[i + 1 :]:
             if frozenset((a, b)) in three:
                 continue
             games += [(a, b), (a, b), (b, a), (b, a)]
     return games + _three_game_series(rng, teams, three)
 
 
-def _three_game_series(rng: random.Random, teams: list[int],
-                       three: set[frozenset[int]]) -> list[tuple[int, int]]:  # fmt: skip
+def _three_game_series(rng: random.Random, teams: list[int], three: set[frozenset[int]]) -> list[tuple[int, int]]:
     """Orient the 4-regular "three games" graph along closed trails, so each team hosts two of
     its three-game rivals twice: in = out = 2 everywhere."""
     games: list[tuple[int, int]] = []
@@ -105,8 +103,9 @@ def _three_game_series(rng: random.Random, teams: list[int],
 _WEEKDAY_LOAD = (0.9, 0.85, 1.3, 0.6, 1.2, 1.05, 0.85)  # Mon..Sun
 
 
-def assign_dates(rng: random.Random, games: list[tuple[int, int]], dates: list[date],
-                  season: int) -> list[list[tuple[int, int]]]:  # fmt: skip
+def assign_dates(
+    rng: random.Random, games: list[tuple[int, int]], dates: list[date], season: int
+) -> list[list[tuple[int, int]]]:
     for attempt in range(200):
         result = _try_assign(random.Random(f"{rng.random()}:{attempt}"), games, dates)
         if result is not None:
@@ -114,8 +113,9 @@ def assign_dates(rng: random.Random, games: list[tuple[int, int]], dates: list[d
     raise RuntimeError(f"could not build a schedule for season {season}")  # pragma: no cover
 
 
-def _try_assign(rng: random.Random, games: list[tuple[int, int]],
-                dates: list[date]) -> list[list[tuple[int, int]]] | None:  # fmt: skip
+def _try_assign(
+    rng: random.Random, games: list[tuple[int, int]], dates: list[date]
+) -> list[list[tuple[int, int]]] | None:
     pair_rem: dict[tuple[int, int], int] = {}
     for g in games:
         pair_rem[g] = pair_rem.get(g, 0) + 1
@@ -169,8 +169,14 @@ def _try_assign(rng: random.Random, games: list[tuple[int, int]],
     return out
 
 
-def _pick_games(rng: random.Random, pair_rem: dict[tuple[int, int], int], u: list[float],
-                blocked: list[bool], pen: list[float], target: int) -> list[tuple[int, int]]:  # fmt: skip
+def _pick_games(
+    rng: random.Random,
+    pair_rem: dict[tuple[int, int], int],
+    u: list[float],
+    blocked: list[bool],
+    pen: list[float],
+    target: int,
+) -> list[tuple[int, int]]:
     """One date's games: the pairs most in need of a date first, about `target` of them, and
     more for teams falling behind. `u`: each team's games left per date left; `pen`: its
     back-to-back penalty today."""
@@ -183,7 +189,7 @@ def _pick_games(rng: random.Random, pair_rem: dict[tuple[int, int], int], u: lis
     cand.sort(reverse=True)
     busy: set[int] = set()
     chosen = []
-    for s, h, a in cand:
+    for _score, h, a in cand:
         if len(chosen) >= target:
             # keep going only for teams that are falling behind
             if u[h] < 0.62 and u[a] < 0.62:

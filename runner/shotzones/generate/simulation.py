@@ -15,24 +15,63 @@ from .players import Player
 from .rotation import TeamGame, cumulative, lineup_info, period_plan, team_game
 
 _SHOT_TYPES = {
-    ZRA: (("Layup", 22), ("Driving Layup", 25), ("Dunk", 10), ("Driving Dunk", 5),
-          ("Alley Oop Dunk", 4), ("Cutting Layup", 7), ("Reverse Layup", 5),
-          ("Driving Finger Roll Layup", 5), ("Running Layup", 5), ("Alley Oop Layup", 2),
-          ("Driving Reverse Layup", 3), ("Cutting Dunk", 2), ("Hook Shot", 2)),
-    ZPAINT: (("Floating Jump Shot", 20), ("Driving Floating Jump Shot", 18), ("Hook Shot", 12),
-             ("Turnaround Hook Shot", 8), ("Jump Shot", 12), ("Turnaround Jump Shot", 7),
-             ("Driving Layup", 8), ("Layup", 5), ("Pullup Jump Shot", 6),
-             ("Fadeaway Jump Shot", 4)),
-    ZMID: (("Jump Shot", 30), ("Pullup Jump Shot", 25), ("Step Back Jump Shot", 10),
-           ("Fadeaway Jump Shot", 8), ("Turnaround Fadeaway Jump Shot", 7),
-           ("Turnaround Jump Shot", 8), ("Driving Floating Jump Shot", 4),
-           ("Running Jump Shot", 4), ("Floating Jump Shot", 4)),
-    ZC3: (("Jump Shot", 80), ("Pullup Jump Shot", 6), ("Step Back Jump Shot", 4),
-          ("Running Jump Shot", 6), ("Turnaround Jump Shot", 2), ("Fadeaway Jump Shot", 2)),
-    ZATB: (("Jump Shot", 55), ("Pullup Jump Shot", 18), ("Step Back Jump Shot", 11),
-           ("Running Jump Shot", 6), ("Running Pull-Up Jump Shot", 5),
-           ("Turnaround Jump Shot", 2), ("Fadeaway Jump Shot", 2), ("Jump Bank Shot", 1)),
-}  # fmt: skip
+    ZRA: (
+        ("Layup", 22),
+        ("Driving Layup", 25),
+        ("Dunk", 10),
+        ("Driving Dunk", 5),
+        ("Alley Oop Dunk", 4),
+        ("Cutting Layup", 7),
+        ("Reverse Layup", 5),
+        ("Driving Finger Roll Layup", 5),
+        ("Running Layup", 5),
+        ("Alley Oop Layup", 2),
+        ("Driving Reverse Layup", 3),
+        ("Cutting Dunk", 2),
+        ("Hook Shot", 2),
+    ),
+    ZPAINT: (
+        ("Floating Jump Shot", 20),
+        ("Driving Floating Jump Shot", 18),
+        ("Hook Shot", 12),
+        ("Turnaround Hook Shot", 8),
+        ("Jump Shot", 12),
+        ("Turnaround Jump Shot", 7),
+        ("Driving Layup", 8),
+        ("Layup", 5),
+        ("Pullup Jump Shot", 6),
+        ("Fadeaway Jump Shot", 4),
+    ),
+    ZMID: (
+        ("Jump Shot", 30),
+        ("Pullup Jump Shot", 25),
+        ("Step Back Jump Shot", 10),
+        ("Fadeaway Jump Shot", 8),
+        ("Turnaround Fadeaway Jump Shot", 7),
+        ("Turnaround Jump Shot", 8),
+        ("Driving Floating Jump Shot", 4),
+        ("Running Jump Shot", 4),
+        ("Floating Jump Shot", 4),
+    ),
+    ZC3: (
+        ("Jump Shot", 80),
+        ("Pullup Jump Shot", 6),
+        ("Step Back Jump Shot", 4),
+        ("Running Jump Shot", 6),
+        ("Turnaround Jump Shot", 2),
+        ("Fadeaway Jump Shot", 2),
+    ),
+    ZATB: (
+        ("Jump Shot", 55),
+        ("Pullup Jump Shot", 18),
+        ("Step Back Jump Shot", 11),
+        ("Running Jump Shot", 6),
+        ("Running Pull-Up Jump Shot", 5),
+        ("Turnaround Jump Shot", 2),
+        ("Fadeaway Jump Shot", 2),
+        ("Jump Bank Shot", 1),
+    ),
+}
 _PUTBACK_TYPES = (("Putback Layup", 45), ("Tip Layup", 30), ("Putback Dunk", 20), ("Tip Dunk", 5))
 
 
@@ -55,25 +94,45 @@ _P_OREB = 0.245
 _P_TEAM_REB = 0.06
 
 _TO_TYPES = _cum(
-    (("bad pass", 36), ("lost ball", 25), ("traveling", 9), ("offensive foul", 11),
-     ("out of bounds lost ball", 6), ("out of bounds bad pass", 3), ("shot clock", 4),
-     ("3 second violation", 2), ("step out of bounds", 2), ("discontinued dribble", 1),
-     ("offensive goaltending", 1))
-)  # fmt: skip
+    (
+        ("bad pass", 36),
+        ("lost ball", 25),
+        ("traveling", 9),
+        ("offensive foul", 11),
+        ("out of bounds lost ball", 6),
+        ("out of bounds bad pass", 3),
+        ("shot clock", 4),
+        ("3 second violation", 2),
+        ("step out of bounds", 2),
+        ("discontinued dribble", 1),
+        ("offensive goaltending", 1),
+    )
+)
 _TO_STEAL = {"bad pass": 0.7, "lost ball": 0.8}
 _TO_DESC = {
-    "bad pass": "Bad Pass", "lost ball": "Lost Ball", "traveling": "Traveling",
-    "offensive foul": "Offensive Foul", "out of bounds lost ball": "Out of Bounds Lost Ball",
-    "out of bounds bad pass": "Out of Bounds - Bad Pass Turnover", "shot clock": "Shot Clock",
-    "3 second violation": "3 Second Violation", "step out of bounds": "Step Out of Bounds",
-    "discontinued dribble": "Discontinued Dribble", "offensive goaltending": "Offensive Goaltending",
-}  # fmt: skip
+    "bad pass": "Bad Pass",
+    "lost ball": "Lost Ball",
+    "traveling": "Traveling",
+    "offensive foul": "Offensive Foul",
+    "out of bounds lost ball": "Out of Bounds Lost Ball",
+    "out of bounds bad pass": "Out of Bounds - Bad Pass Turnover",
+    "shot clock": "Shot Clock",
+    "3 second violation": "3 Second Violation",
+    "step out of bounds": "Step Out of Bounds",
+    "discontinued dribble": "Discontinued Dribble",
+    "offensive goaltending": "Offensive Goaltending",
+}
 _NS_FOULS = _cum((("personal", 62), ("loose ball", 22), ("personal take", 10), ("away from play", 6)))
 _FOUL_DESC = {
-    "shooting": "S.FOUL", "personal": "P.FOUL", "loose ball": "L.B.FOUL", "offensive": "OFF.Foul",
-    "personal take": "Personal Take Foul", "away from play": "AWAY.FROM.PLAY.FOUL",
-    "technical": "T.FOUL", "defense 3 second": "Defense 3 Second",
-}  # fmt: skip
+    "shooting": "S.FOUL",
+    "personal": "P.FOUL",
+    "loose ball": "L.B.FOUL",
+    "offensive": "OFF.Foul",
+    "personal take": "Personal Take Foul",
+    "away from play": "AWAY.FROM.PLAY.FOUL",
+    "technical": "T.FOUL",
+    "defense 3 second": "Defense 3 Second",
+}
 _ORD = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th"}
 
 
@@ -81,12 +140,12 @@ def period_name(per: int) -> str:
     return f"{_ORD[per]} Quarter" if per <= 4 else f"{_ORD.get(per - 4, f'{per - 4}th')} OT"
 
 
-
 ROWS_PER_GAME = (400, 548)  # the real range is about 394-544
 
 
-def play(seed: int, game: Game, rosters: list[list[Player]],
-         frac: float) -> tuple[tuple[TeamGame, TeamGame], list[tuple]]:  # fmt: skip
+def play(
+    seed: int, game: Game, rosters: list[list[Player]], frac: float
+) -> tuple[tuple[TeamGame, TeamGame], list[tuple]]:
     """Simulate one game from its own RNG: the two teams and the events. The rare game whose row
     count falls outside the real range is replayed from the next sub-seed (still a function of
     seed and game id only)."""
@@ -109,10 +168,27 @@ class GameSimulation:
     has the ball, whether it is dead). Game state lives on the instance; side 0 is away, 1 home."""
 
     __slots__ = (
-        "rng", "rnd", "randint", "teams", "events", "score", "stats", "per", "plen", "bonus",
-        "team_fouls", "late_fouls", "scoring_run", "info_cache", "plans", "t", "poss", "dead",
-        "second", "oreb_by",
-    )  # fmt: skip
+        "rng",
+        "rnd",
+        "randint",
+        "teams",
+        "events",
+        "score",
+        "stats",
+        "per",
+        "plen",
+        "bonus",
+        "team_fouls",
+        "late_fouls",
+        "scoring_run",
+        "info_cache",
+        "plans",
+        "t",
+        "poss",
+        "dead",
+        "second",
+        "oreb_by",
+    )
 
     def __init__(self, rng: random.Random, teams: tuple[TeamGame, TeamGame]) -> None:
         self.rng = rng
@@ -212,8 +288,9 @@ class GameSimulation:
                 self.dead = self.turnover(self.t, off)
                 self.poss = de
                 return
-            intentional = (first and self.per >= 4 and plen - t0 <= 45
-                           and 0 < score[off] - score[de] <= 8 and rnd() < 0.75)  # fmt: skip
+            intentional = (
+                first and self.per >= 4 and plen - t0 <= 45 and 0 < score[off] - score[de] <= 8 and rnd() < 0.75
+            )
             first = False
             if intentional or r < _P_TO + _P_NSFOUL:
                 goes_on = self._floor_foul(off, t0, intentional)
@@ -267,8 +344,7 @@ class GameSimulation:
             p = self.pick(tgd.lineup, tgd.info[5])
             self.emit(C_VIOL, t, de, p, tkey="kicked ball", desc=f"{p.last} Violation:Kicked Ball")
         else:
-            self.emit(C_VIOL, t, de, None, tkey="delay of game",
-                      desc=f"{tgd.nick} Violation: Delay Of Game")  # fmt: skip
+            self.emit(C_VIOL, t, de, None, tkey="delay of game", desc=f"{tgd.nick} Violation: Delay Of Game")
         self.dead_ball(t)
         self.t = min(self.plen, t + self.randint(2, 10))
         return self.t < self.plen
@@ -298,11 +374,49 @@ class GameSimulation:
 
     # ---- the events --------------------------------------------------------------------------
 
-    def emit(self, code, el, side, player=None, p2=None, p3=None, num=None, outof=None, points=None,
-             result=None, tkey=None, dist=None, x=None, y=None, desc=""):  # fmt: skip
+    def emit(
+        self,
+        code,
+        el,
+        side,
+        player=None,
+        p2=None,
+        p3=None,
+        num=None,
+        outof=None,
+        points=None,
+        result=None,
+        tkey=None,
+        dist=None,
+        x=None,
+        y=None,
+        desc="",
+    ):
         score, teams = self.score, self.teams
-        self.events.append((code, self.per, el, score[0], score[1], teams[0].lineup, teams[1].lineup,
-                            side, player, p2, p3, num, outof, points, result, tkey, dist, x, y, desc))  # fmt: skip
+        self.events.append(
+            (
+                code,
+                self.per,
+                el,
+                score[0],
+                score[1],
+                teams[0].lineup,
+                teams[1].lineup,
+                side,
+                player,
+                p2,
+                p3,
+                num,
+                outof,
+                points,
+                result,
+                tkey,
+                dist,
+                x,
+                y,
+                desc,
+            )
+        )
 
     def pick(self, lineup: tuple, cw: list[float]) -> Player:
         return lineup[bisect(cw, self.rnd())]
@@ -349,9 +463,30 @@ class GameSimulation:
             cur[i] = inn
             tg.lineup = tuple(cur)
             score, teams = self.score, self.teams
-            self.events.append((C_SUB, self.per, el, score[0], score[1], teams[0].lineup, teams[1].lineup, side,
-                                None, inn, out, None, None, None, None, None, None, None, None,
-                                f"SUB: {inn.last} FOR {out.last}"))  # fmt: skip
+            self.events.append(
+                (
+                    C_SUB,
+                    self.per,
+                    el,
+                    score[0],
+                    score[1],
+                    teams[0].lineup,
+                    teams[1].lineup,
+                    side,
+                    None,
+                    inn,
+                    out,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"SUB: {inn.last} FOR {out.last}",
+                )
+            )
         if tg.lineup is not lin:
             tg.info = self.cached_info(tg.lineup)
 
@@ -400,8 +535,7 @@ class GameSimulation:
         tg.timeouts += 1
         tg.last_timeout = len(self.events)
         run[0], run[1] = side, 0
-        self.emit(C_TOUT, el, side, tkey="regular",
-                  desc=f"{tg.nick} Timeout: Regular (Reg.{tg.timeouts} Short 0)")  # fmt: skip
+        self.emit(C_TOUT, el, side, tkey="regular", desc=f"{tg.nick} Timeout: Regular (Reg.{tg.timeouts} Short 0)")
 
     def scored(self, side: int, pts: int) -> None:
         self.score[side] += pts
@@ -422,24 +556,51 @@ class GameSimulation:
             if made:
                 self.scored(side, 1)
                 st[0] += 1
-                self.emit(C_FT, el, side, shooter, num=k, outof=n, points=1, result="made",
-                          tkey="T" if tech else None,
-                          desc=f"{shooter.last} Free Throw {label} ({st[0]} PTS)")  # fmt: skip
+                self.emit(
+                    C_FT,
+                    el,
+                    side,
+                    shooter,
+                    num=k,
+                    outof=n,
+                    points=1,
+                    result="made",
+                    tkey="T" if tech else None,
+                    desc=f"{shooter.last} Free Throw {label} ({st[0]} PTS)",
+                )
             else:
-                self.emit(C_FT, el, side, shooter, num=k, outof=n, points=0, result="missed",
-                          tkey="T" if tech else None, desc=f"MISS {shooter.last} Free Throw {label}")  # fmt: skip
+                self.emit(
+                    C_FT,
+                    el,
+                    side,
+                    shooter,
+                    num=k,
+                    outof=n,
+                    points=0,
+                    result="missed",
+                    tkey="T" if tech else None,
+                    desc=f"MISS {shooter.last} Free Throw {label}",
+                )
         return made
 
-    def foul(self, el: int, side: int, fouler: Player, fouled: Player | None, kind: str,
-             team_foul: bool = True) -> None:  # fmt: skip
+    def foul(
+        self, el: int, side: int, fouler: Player, fouled: Player | None, kind: str, team_foul: bool = True
+    ) -> None:
         st = self.stats[fouler]
         st[6] += 1
         if team_foul:
             self.team_fouls[side] += 1
             if el >= self.plen - 120:
                 self.late_fouls[side] += 1
-        self.emit(C_FOUL, el, side, fouler, p2=fouled, tkey=kind,
-                  desc=f"{fouler.last} {_FOUL_DESC[kind]} (P{st[6]}.T{self.team_fouls[side]})")  # fmt: skip
+        self.emit(
+            C_FOUL,
+            el,
+            side,
+            fouler,
+            p2=fouled,
+            tkey=kind,
+            desc=f"{fouler.last} {_FOUL_DESC[kind]} (P{st[6]}.T{self.team_fouls[side]})",
+        )
 
     def rebound(self, el: int, off: int, after_ft: bool = False) -> tuple[int, bool]:
         """The side that has the ball after the rebound, and whether it was offensive."""
@@ -449,8 +610,9 @@ class GameSimulation:
         p_off = 0.12 if after_ft else _P_OREB
         if r < p_team:
             side = off if self.rnd() < 0.45 else de
-            self.emit(C_REB, el, side, None, tkey="off" if side == off else "def",
-                      desc=f"{self.teams[side].nick} Rebound")  # fmt: skip
+            self.emit(
+                C_REB, el, side, None, tkey="off" if side == off else "def", desc=f"{self.teams[side].nick} Rebound"
+            )
             return side, side == off
         offensive = r < p_team + p_off
         side = off if offensive else de
@@ -458,8 +620,9 @@ class GameSimulation:
         p = self.pick(tg.lineup, tg.info[2] if offensive else tg.info[1])  # by oreb or reb
         st = self.stats[p]
         st[4 if offensive else 5] += 1
-        self.emit(C_REB, el, side, p, tkey="off" if offensive else "def",
-                  desc=f"{p.last} REBOUND (Off:{st[4]} Def:{st[5]})")  # fmt: skip
+        self.emit(
+            C_REB, el, side, p, tkey="off" if offensive else "def", desc=f"{p.last} REBOUND (Off:{st[4]} Def:{st[5]})"
+        )
         return side, offensive
 
     def shot(self, el: int, off: int, putback: Player | None = None, heave: bool = False) -> tuple[int, bool, bool]:
@@ -514,9 +677,30 @@ class GameSimulation:
             if blocker is not None:
                 desc += f" - {blocker.last} BLOCK ({self.stats[blocker][2]} BLK)"
         score, teams = self.score, self.teams
-        self.events.append((C_MADE if made else C_MISS, self.per, el, score[0], score[1], teams[0].lineup,
-                            teams[1].lineup, off, shooter, assister, blocker, None, None, pts,
-                            "made" if made else "missed", (title, is3), d, x, y, desc))  # fmt: skip
+        self.events.append(
+            (
+                C_MADE if made else C_MISS,
+                self.per,
+                el,
+                score[0],
+                score[1],
+                teams[0].lineup,
+                teams[1].lineup,
+                off,
+                shooter,
+                assister,
+                blocker,
+                None,
+                None,
+                pts,
+                "made" if made else "missed",
+                (title, is3),
+                d,
+                x,
+                y,
+                desc,
+            )
+        )
         if not made:
             side, o = self.rebound(min(el + 1, self.plen), off)
             return side, o, False
@@ -596,8 +780,14 @@ class GameSimulation:
             fouler = self.pick(tg.lineup, tg.info[0])
             kind = "technical"
         st = self.stats[fouler]
-        self.emit(C_FOUL, el, side, fouler, tkey=kind,
-                  desc=f"{fouler.last} {_FOUL_DESC[kind]} (P{st[6]}.T{self.team_fouls[side]})")  # fmt: skip
+        self.emit(
+            C_FOUL,
+            el,
+            side,
+            fouler,
+            tkey=kind,
+            desc=f"{fouler.last} {_FOUL_DESC[kind]} (P{st[6]}.T{self.team_fouls[side]})",
+        )
         other = self.teams[1 - side]
         shooter = max(other.lineup, key=lambda p: (p.ft, p.pid))
         self.free_throws(el, 1 - side, shooter, 1, tech=True)

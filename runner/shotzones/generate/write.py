@@ -7,11 +7,11 @@ import copy
 import csv
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .league import Game, League, SeasonPlan, apply_trade
 from .postseason import postseason
@@ -79,9 +79,7 @@ def generate(
                 written.append(write_season(seed, plan, fmt, out_dir, max_dates_per_season, upcoming, on_game))
             else:
                 plan_copy = copy.deepcopy(plan)  # end_season below moves the league on
-                pending.append(
-                    pool.submit(write_season, seed, plan_copy, fmt, out_dir, max_dates_per_season, upcoming)
-                )
+                pending.append(pool.submit(write_season, seed, plan_copy, fmt, out_dir, max_dates_per_season, upcoming))
             if season != season_list[-1]:
                 league.end_season(plan)
         for future in pending:
@@ -100,8 +98,9 @@ def generate(
     )
 
 
-def _check_options(format_generation: str | None, seasons: int, max_dates_per_season: int | None,
-                   upcoming_dates: int) -> None:  # fmt: skip
+def _check_options(
+    format_generation: str | None, seasons: int, max_dates_per_season: int | None, upcoming_dates: int
+) -> None:
     if format_generation is not None and format_generation not in FORMAT_GENERATIONS:
         raise ValueError(f"format_generation must be one of {FORMAT_GENERATIONS} or None")
     if seasons < 1:
@@ -119,15 +118,22 @@ def _write_schedule(out_dir: Path, rows: list[tuple]) -> None:
         writer.writerows(rows)
 
 
-def write_season(seed: int, plan: SeasonPlan, fmt: str, out_dir: Path, max_dates: int | None,
-                 upcoming_dates: int = 0, on_game: Callable[[], None] | None = None) -> _SeasonWritten:  # fmt: skip
+def write_season(
+    seed: int,
+    plan: SeasonPlan,
+    fmt: str,
+    out_dir: Path,
+    max_dates: int | None,
+    upcoming_dates: int = 0,
+    on_game: Callable[[], None] | None = None,
+) -> _SeasonWritten:
     """Play and write one season's games: the regular season, then the postseason (only the
     games of its first `max_dates` game dates, when given). The last `upcoming_dates` dates
     kept are scheduled only, and then the season has not reached its postseason."""
     writer = _SeasonWriter(seed, plan, fmt, out_dir, on_game)
     keep_dates = plan.dates if max_dates is None else plan.dates[:max_dates]
     last_date = keep_dates[-1] if keep_dates else None
-    upcoming = set(keep_dates[max(0, len(keep_dates) - upcoming_dates):]) if upcoming_dates else set()
+    upcoming = set(keep_dates[max(0, len(keep_dates) - upcoming_dates) :]) if upcoming_dates else set()
     n_dates = len(keep_dates) - len(upcoming)
     trades = list(plan.trades)
     for game in plan.games:
@@ -166,8 +172,9 @@ def _write_postseason(writer: _SeasonWriter, seed: int, plan: SeasonPlan, max_da
 class _SeasonWriter:
     """One season's game files and schedule rows, from rosters kept current as trades happen."""
 
-    def __init__(self, seed: int, plan: SeasonPlan, fmt: str, out_dir: Path,
-                 on_game: Callable[[], None] | None) -> None:  # fmt: skip
+    def __init__(
+        self, seed: int, plan: SeasonPlan, fmt: str, out_dir: Path, on_game: Callable[[], None] | None
+    ) -> None:
         self.seed = seed
         self.plan = plan
         self.fmt = fmt
@@ -189,8 +196,9 @@ class _SeasonWriter:
         seed, plan = self.seed, self.plan
         frac = min(1.0, game.day / max(1, plan.length_days - 1))  # playoffs: the season's end
         teams, events = play(seed, game, self.rosters, frac)
-        rows = render(events, self.fmt, game, teams, plan.season,
-                      random.Random(f"shotzones-render:{seed}:{game.game_id}"))  # fmt: skip
+        rows = render(
+            events, self.fmt, game, teams, plan.season, random.Random(f"shotzones-render:{seed}:{game.game_id}")
+        )
         name = f"[{game.date.isoformat()}]-{game.game_id}-{ABBR[game.away]}@{ABBR[game.home]}.csv"
         with open(self.season_dir / name, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from shotzones.load.files import Source
 
@@ -129,11 +129,22 @@ def resolve(con, table: str, rows: str, bundles: list[Bundle], links: dict[Path,
     con.execute(
         "create or replace temp table bundled as select unnest(?) as bundle_link,"
         " unnest(?) as number, unnest(?) as link, unnest(?) as target, unnest(?) as lines",
-        [list(column) for column in zip(*(
-            (str(bundle.path), link_number(links[source.path]), str(links[source.path]), str(source.path), lines)
-            for bundle in bundles
-            for source, lines in zip(bundle.sources, bundle.lines)
-        ))],  # fmt: skip
+        [
+            list(column)
+            for column in zip(
+                *(
+                    (
+                        str(bundle.path),
+                        link_number(links[source.path]),
+                        str(links[source.path]),
+                        str(source.path),
+                        lines,
+                    )
+                    for bundle in bundles
+                    for source, lines in zip(bundle.sources, bundle.lines)
+                )
+            )
+        ],
     )
     # A rejected line's file and line are in its prefix (that of the record's first line).
     prefix = f"'^{PREFIX}(\\d{{7}}):(\\d+),'"
@@ -190,7 +201,7 @@ def resolve(con, table: str, rows: str, bundles: list[Bundle], links: dict[Path,
         f"""
         insert into read_rejects
         select file_link, file_line, column_name, error_type, regexp_replace(csv_line, {prefix}, ''),
-               {_without_prefix_column('error_message')}
+               {_without_prefix_column("error_message")}
         from bundle_rejects
         where link not in (select unnest(?))
         """,

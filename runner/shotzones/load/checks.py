@@ -61,14 +61,8 @@ READER_PROBLEMS = {
 
 
 def reader_problems_sql() -> str:
-    cases = " ".join(
-        f"when {literal(kind)} then {literal(problem)}"
-        for kind, (problem, _) in READER_PROBLEMS.items()
-    )
-    reasons = " ".join(
-        f"when {literal(kind)} then {literal(reason)}"
-        for kind, (_, reason) in READER_PROBLEMS.items()
-    )
+    cases = " ".join(f"when {literal(kind)} then {literal(problem)}" for kind, (problem, _) in READER_PROBLEMS.items())
+    reasons = " ".join(f"when {literal(kind)} then {literal(reason)}" for kind, (_, reason) in READER_PROBLEMS.items())
     return f"""
         select link_targets.target as source_file, read_rejects.line,
                read_rejects.column_name, null::varchar as value,
@@ -97,9 +91,7 @@ _SIGNED_CLOCK = "(-?[0-9]+:[0-5][0-9]|[0-9]+:-[0-5]?[0-9]):[0-5][0-9](\\.[0-9]+)
 GATING_COLUMNS = ("game_id", "date", "period")
 # a recorded problem that is a value set aside (its row loaded), not a row held back
 SET_ASIDE_SQL = (
-    "(row_values is not null and column_name not in ("
-    + ", ".join(f"'{column}'" for column in GATING_COLUMNS)
-    + "))"
+    "(row_values is not null and column_name not in (" + ", ".join(f"'{column}'" for column in GATING_COLUMNS) + "))"
 )
 _EMPTY = "nullif(trim({v}), '') is null"
 _MISSING = ("missing_value", "required value is empty", _EMPTY)
@@ -120,42 +112,48 @@ def value_checks() -> dict[str, list[tuple[str, str, str]]]:
     checks: dict[str, list[tuple[str, str, str]]] = {
         "game_id": [
             _MISSING,
-            ("bad_value", "game id needs 1 to 10 digits",
-             "length(regexp_replace({v}, '[^0-9]', '', 'g')) not between 1 and 10"),
+            (
+                "bad_value",
+                "game id needs 1 to 10 digits",
+                "length(regexp_replace({v}, '[^0-9]', '', 'g')) not between 1 and 10",
+            ),
         ],
         "date": [
             _MISSING,
-            ("bad_value", "not a date (M/D/YYYY or YYYY-MM-DD)",
-             GAME_DATE_SQL.replace("{0}", "{v}") + " is null"),
+            ("bad_value", "not a date (M/D/YYYY or YYYY-MM-DD)", GAME_DATE_SQL.replace("{0}", "{v}") + " is null"),
         ],
         "period": [
             _MISSING,
-            ("bad_value", "not a whole number from 1",
-             "coalesce(try_cast(trim({v}) as integer) < 1, true)"),
+            ("bad_value", "not a whole number from 1", "coalesce(try_cast(trim({v}) as integer) < 1, true)"),
         ],
-    }  # fmt: skip
+    }
     for column in INTEGER_COLUMNS:
-        checks[column] = [
-            ("bad_value", "not a whole number", present + "try_cast(trim({v}) as integer) is null")
-        ]
-    checks["shot_distance"] = [
-        ("bad_value", "not a number", present + "try_cast(trim({v}) as double) is null")
-    ]
+        checks[column] = [("bad_value", "not a whole number", present + "try_cast(trim({v}) as integer) is null")]
+    checks["shot_distance"] = [("bad_value", "not a number", present + "try_cast(trim({v}) as double) is null")]
     for column in COORDINATE_COLUMNS:
-        checks[column] = [(
-            "bad_value", "not a number or `unknown`",
-            present + "lower(trim({v})) <> 'unknown' and try_cast(trim({v}) as double) is null",
-        )]  # fmt: skip
+        checks[column] = [
+            (
+                "bad_value",
+                "not a number or `unknown`",
+                present + "lower(trim({v})) <> 'unknown' and try_cast(trim({v}) as double) is null",
+            )
+        ]
     for column in CLOCK_COLUMNS:
-        checks[column] = [(
-            "bad_value", "not a clock (h:mm:ss)",
-            present + f"not regexp_full_match(trim({{v}}), '{_CLOCK}')",
-        )]  # fmt: skip
+        checks[column] = [
+            (
+                "bad_value",
+                "not a clock (h:mm:ss)",
+                present + f"not regexp_full_match(trim({{v}}), '{_CLOCK}')",
+            )
+        ]
     for column in SIGNED_CLOCK_COLUMNS:
-        checks[column] = [(
-            "bad_value", "not a signed clock (h:mm:ss, 00:-12:00)",
-            present + f"not regexp_full_match(trim({{v}}), '{_SIGNED_CLOCK}')",
-        )]  # fmt: skip
+        checks[column] = [
+            (
+                "bad_value",
+                "not a signed clock (h:mm:ss, 00:-12:00)",
+                present + f"not regexp_full_match(trim({{v}}), '{_SIGNED_CLOCK}')",
+            )
+        ]
     return checks
 
 
@@ -175,8 +173,7 @@ def find_bad_values(con, table: str) -> None:
     parts = []
     for column, column_checks in checks.items():
         verdict = " ".join(
-            f"when {condition.format(v='v')} then"
-            f" {{'problem': {literal(problem)}, 'reason': {literal(reason)}}}"
+            f"when {condition.format(v='v')} then {{'problem': {literal(problem)}, 'reason': {literal(reason)}}}"
             for problem, reason, condition in column_checks
         )
         parts.append(
@@ -208,9 +205,10 @@ def quarantine(con, numbered: str, table: str) -> list[str]:
     `numbered`: with `rid`, `target` and `source_row`) and of the lines the reader refused; and
     the columns holding a bad value. The temp table `bad_rows` holds each bad value's row."""
     find_bad_values(con, table)
-    bad_columns = [column for (column,) in con.execute(
-        "select distinct column_name from bad_values order by column_name"
-    ).fetchall()]  # fmt: skip
+    bad_columns = [
+        column
+        for (column,) in con.execute("select distinct column_name from bad_values order by column_name").fetchall()
+    ]
     row_values = "{" + ", ".join(f"{literal(name)}: {quote(name)}" for name in RAW_COLUMNS) + "}"
     if bad_columns:
         # the rows holding a bad value, each with its problems
@@ -280,8 +278,7 @@ def set_aside(con, table: str, rows: str, bad_columns: list[str]) -> None:
 def problem_summary(con) -> dict:
     """The LoadSummary fields that count and list `quarantine_new`."""
     by_file = con.execute(
-        "select source_file, count(distinct line) from quarantine_new"
-        " group by source_file order by source_file"
+        "select source_file, count(distinct line) from quarantine_new group by source_file order by source_file"
     ).fetchall()
     problem_count, held_back, set_aside = con.execute(
         f"""

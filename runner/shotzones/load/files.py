@@ -10,11 +10,11 @@ import hashlib
 import os
 import re
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from shotzones.load.tables import MANIFEST, MANIFEST_SUFFIX, column_types, create_table_sql, manifest_relation
 from shotzones.settings import Settings
@@ -146,26 +146,20 @@ def _probe(path: Path, required: tuple[str, ...], what: str) -> Source:
         raise Refused(f"not a CSV file, the first line does not parse: {error}") from error
     if not any(field.strip() for field in fields):
         raise Refused("no header line: the first line is empty")
-    header = tuple(
-        field.strip().lower() or f"column{number}" for number, field in enumerate(fields, 1)
-    )
+    header = tuple(field.strip().lower() or f"column{number}" for number, field in enumerate(fields, 1))
     missing = [column for column in required if column not in header]
     if missing:
         hint = ""
         if what == "play-by-play" and all(c in header for c in SCHEDULE_COLUMNS):
             hint = " (a schedule: load it with `shotzones load-schedule`)"
-        raise Refused(
-            f"not BigDataBall {what}, missing columns: {', '.join(missing)}{hint}"
-        )
+        raise Refused(f"not BigDataBall {what}, missing columns: {', '.join(missing)}{hint}")
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise Refused(f"columns named twice in the header: {', '.join(duplicated)}")
     return Source(path, header, encoding, compressed)
 
 
-def probe_all(
-    files: list[Path], required: tuple[str, ...], what: str
-) -> tuple[list[Source], list[Rejected]]:
+def probe_all(files: list[Path], required: tuple[str, ...], what: str) -> tuple[list[Source], list[Rejected]]:
     """The files whose header holds the `required` columns, and the others, rejected."""
     sources, rejected = [], []
     for path in files:

@@ -5,23 +5,41 @@ docstring); on BigQuery through a local DuckDB file, then shipped (shipping.py).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable
 
 import duckdb
 
 from shotzones import busy
 from shotzones.load.checks import (
-    CANONICAL_GAME_ID_SQL, GAME_DATE_SQL, Problem, problem_summary, quarantine, set_aside,
-)  # fmt: skip
+    CANONICAL_GAME_ID_SQL,
+    GAME_DATE_SQL,
+    Problem,
+    problem_summary,
+    quarantine,
+    set_aside,
+)
 from shotzones.load.files import (
-    Rejected, Source, changed_files, find_files, is_play_by_play_name, probe_all, record_files,
-)  # fmt: skip
+    Rejected,
+    Source,
+    changed_files,
+    find_files,
+    is_play_by_play_name,
+    probe_all,
+    record_files,
+)
 from shotzones.load.reading import (
-    DATA_ROW, TARGET, Reader, UnreadableGroup, number_rows, plainly_named, register_links, unreadable,
-)  # fmt: skip
+    DATA_ROW,
+    TARGET,
+    Reader,
+    UnreadableGroup,
+    number_rows,
+    plainly_named,
+    register_links,
+    unreadable,
+)
 from shotzones.load.shipping import local_validation, ship_play_by_play
 from shotzones.load.tables import QUARANTINE, RAW, SCHEDULE, create_tables, quarantine_relation, quote
 from shotzones.settings import RAW_COLUMNS, Settings
@@ -74,9 +92,11 @@ def load(
         if settings.target == "bigquery":
             with local_validation(settings) as (local, directory):
                 summary = _load(
-                    local, delta.changed, missing,
+                    local,
+                    delta.changed,
+                    missing,
                     lambda con: ship_play_by_play(con, settings, directory),
-                )  # fmt: skip
+                )
         else:
             summary = _load(settings, delta.changed, missing)
         refused = {str(r.path) for r in summary.rejected}
@@ -96,8 +116,7 @@ def _load(
     rejected += refused
     notes: list[str] = []
     if not sources:
-        return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started,
-                           rejected=tuple(rejected))  # fmt: skip
+        return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started, rejected=tuple(rejected))
 
     with connect(settings) as con, plainly_named(sources) as links:
         register_links(con, links)
@@ -113,21 +132,18 @@ def _load(
                     bundle = False
                     continue
                 if not found:
-                    raise failure.error
+                    raise failure.error from failure
                 rejected += found
                 failed = {r.path for r in found}
                 sources = [s for s in sources if s.path not in failed]
+        notes.extend(f"{s.path}: read as UTF-16" for s in read if s.encoding == "utf-16")
         notes.extend(
-            f"{s.path}: read as UTF-16" for s in read if s.encoding == "utf-16"
-        )
-        notes.extend(
-            f"{s.path}: not valid UTF-8 in its header, read as Latin-1"
-            for s in read
-            if s.encoding == "latin-1"
+            f"{s.path}: not valid UTF-8 in its header, read as Latin-1" for s in read if s.encoding == "latin-1"
         )
         if not read:
-            return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started,
-                               rejected=tuple(rejected), notes=tuple(notes))  # fmt: skip
+            return LoadSummary(
+                0, 0, 0, None, None, time.perf_counter() - started, rejected=tuple(rejected), notes=tuple(notes)
+            )
         if ship is not None:
             notes.extend(ship(con) or ())
         notes.extend(summary.pop("notes"))
@@ -159,7 +175,9 @@ NEW_ROWS = "loaded_at = current_timestamp"
 UNPLACED_DATE = "date '0001-01-01'"
 
 
-def _read_check_and_replace(con, settings: Settings, sources: list[Source], links, bundle: bool) -> tuple[dict, list[Source]]:
+def _read_check_and_replace(
+    con, settings: Settings, sources: list[Source], links, bundle: bool
+) -> tuple[dict, list[Source]]:
     """In one transaction: the files read straight into the raw table (each row written once),
     checked there, the rows held back deleted and the values set aside made NULL, then the
     earlier rows of their games and files deleted; the quarantine likewise. The LoadSummary
@@ -170,8 +188,7 @@ def _read_check_and_replace(con, settings: Settings, sources: list[Source], link
     )
     con.execute("begin transaction")
     try:
-        reader = Reader(con, settings.raw_relation, select, links, in_transaction=True,
-                        bundle=bundle, rows=NEW_ROWS)  # fmt: skip
+        reader = Reader(con, settings.raw_relation, select, links, in_transaction=True, bundle=bundle, rows=NEW_ROWS)
         reader.read(sources)
         reread = reader.reread_invalid_utf8(
             sources,
@@ -180,8 +197,7 @@ def _read_check_and_replace(con, settings: Settings, sources: list[Source], link
         )
         read = [s for s in sources if s.path not in {r.path for r in reader.rejected}]
         con.execute(
-            "create or replace temp table read_files as"
-            " select * from link_targets where target in (select unnest(?))",
+            "create or replace temp table read_files as select * from link_targets where target in (select unnest(?))",
             [[str(s.path) for s in read]],
         )
         _number_new_rows(con, settings)
@@ -206,8 +222,9 @@ def _read_check_and_replace(con, settings: Settings, sources: list[Source], link
         f"{earlier}: {games:,} game{'s' if games != 1 else ''} also in {later}, loaded from there"
         for earlier, later, games in superseded
     ]
-    summary = dict(notes=tuple(notes), rows=rows, games=games, first_date=first_date,
-                   last_date=last_date, **problem_summary(con))  # fmt: skip
+    summary = dict(
+        notes=tuple(notes), rows=rows, games=games, first_date=first_date, last_date=last_date, **problem_summary(con)
+    )
     return summary, read
 
 
@@ -244,8 +261,8 @@ def _take_latest_delivery(con, settings: Settings) -> list[tuple[str, str, int]]
             where {raw}.{NEW_ROWS}
             group by all
         )
-        select *, {CANONICAL_GAME_ID_SQL.format('game_id')} as canonical_game_id,
-               max(link) over (partition by {CANONICAL_GAME_ID_SQL.format('game_id')}) as last_link
+        select *, {CANONICAL_GAME_ID_SQL.format("game_id")} as canonical_game_id,
+               max(link) over (partition by {CANONICAL_GAME_ID_SQL.format("game_id")}) as last_link
         from by_spelling
         """
     )
@@ -295,7 +312,7 @@ def _replace_games(con, settings: Settings) -> None:
                 -- the spellings of the new games' ids: each distinct spelling made canonical
                 -- once, not every row of the table
                 select game_id from (select distinct game_id from {settings.raw_relation})
-                where {CANONICAL_GAME_ID_SQL.format('game_id')} in (select game_id from new_games)
+                where {CANONICAL_GAME_ID_SQL.format("game_id")} in (select game_id from new_games)
             )
             or source_file in (select target from read_files)
         )

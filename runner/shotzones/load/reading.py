@@ -14,15 +14,21 @@ import itertools
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
 from shotzones.load.bundles import (
-    DATA_ROW_SQL, LINK_NUMBER_SQL, PREFIX_COLUMN, Bundle, bundleable, resolve, write_bundles,
-)  # fmt: skip
+    DATA_ROW_SQL,
+    LINK_NUMBER_SQL,
+    PREFIX_COLUMN,
+    Bundle,
+    bundleable,
+    resolve,
+    write_bundles,
+)
 from shotzones.load.files import Rejected, Source
 from shotzones.load.tables import literal
 
@@ -70,8 +76,16 @@ class Reader:
     raised as UnreadableGroup instead. There, with `bundle`, small files are read in bundles
     (bundles.py), and `rows` picks the rows of `table` it writes."""
 
-    def __init__(self, con, table: str, select: str, links: dict[Path, Path], in_transaction: bool = False,
-                 bundle: bool = False, rows: str = "true"):  # fmt: skip
+    def __init__(
+        self,
+        con,
+        table: str,
+        select: str,
+        links: dict[Path, Path],
+        in_transaction: bool = False,
+        bundle: bool = False,
+        rows: str = "true",
+    ):
         self.con, self.table, self.select, self.links = con, table, select, links
         self.in_transaction = in_transaction
         self.bundle = bundle and in_transaction  # a failing bundle leaves rows, unless rolled back
@@ -131,7 +145,9 @@ class Reader:
         columns = ((PREFIX_COLUMN,) if bundled else ()) + header
         column_types = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in columns) + "}"
         # the link's number and the row's data row; 0: to be numbered (number_rows)
-        link_number, data_row = (LINK_NUMBER_SQL, DATA_ROW_SQL) if bundled else ("left(parse_filename(filename), 7)", "0")
+        link_number, data_row = (
+            (LINK_NUMBER_SQL, DATA_ROW_SQL) if bundled else ("left(parse_filename(filename), 7)", "0")
+        )
         try:
             self.con.execute(
                 f"""
@@ -279,10 +295,7 @@ def register_links(con, links: dict[Path, Path]) -> None:
     """The temp table `link_targets`: each link DuckDB reads (`link`) and its file (`target`);
     and the files in link order, for TARGET."""
     con.execute(
-        "create or replace temp table link_targets as"
-        " select unnest(?) as link, unnest(?) as target",
+        "create or replace temp table link_targets as select unnest(?) as link, unnest(?) as target",
         [[str(link) for link in links.values()], [str(path) for path in links]],
     )
-    con.execute(
-        "set variable shotzones_link_targets = (select list(target order by link) from link_targets)"
-    )
+    con.execute("set variable shotzones_link_targets = (select list(target order by link) from link_targets)")

@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable
 
 import duckdb
 
 from shotzones import busy
 from shotzones.load.checks import CANONICAL_GAME_ID_SQL, GAME_DATE_SQL
 from shotzones.load.files import (
-    SCHEDULE_COLUMNS, SCHEDULE_FILE, Rejected, find_files, is_schedule_name, probe_all,
-)  # fmt: skip
+    SCHEDULE_COLUMNS,
+    SCHEDULE_FILE,
+    Rejected,
+    find_files,
+    is_schedule_name,
+    probe_all,
+)
 from shotzones.load.reading import TARGET, Reader, numbered_rows, plainly_named, register_links
 from shotzones.load.shipping import local_validation, ship_schedule
 from shotzones.load.tables import SCHEDULE, create_tables, quote, schedule_relation
@@ -64,9 +69,7 @@ def load_schedule(settings: Settings, paths: Iterable[Path]) -> ScheduleSummary:
     with busy.hold(settings, busy.command_line("load-schedule")):
         if settings.target == "bigquery":
             with local_validation(settings) as (local, directory):
-                return _load_schedule(
-                    local, paths, lambda con: ship_schedule(con, settings, directory)
-                )
+                return _load_schedule(local, paths, lambda con: ship_schedule(con, settings, directory))
         return _load_schedule(settings, paths)
 
 
@@ -106,9 +109,7 @@ def _load_schedule(
         games, first_date, last_date = con.execute(
             "select count(*), min(game_date), max(game_date) from schedule_new"
         ).fetchone()
-    return ScheduleSummary(
-        len(good), games, first_date, last_date, time.perf_counter() - started, tuple(rejected)
-    )
+    return ScheduleSummary(len(good), games, first_date, last_date, time.perf_counter() - started, tuple(rejected))
 
 
 def _prepare(con) -> None:
@@ -122,8 +123,8 @@ def _prepare(con) -> None:
             nullif(trim(game_id), '') as raw_game_id,
             nullif(trim(game_date), '') as raw_game_date,
             nullif(trim(season), '') as raw_season,
-            {CANONICAL_GAME_ID_SQL.format('game_id')} as game_id,
-            {GAME_DATE_SQL.format('game_date')} as game_date,
+            {CANONICAL_GAME_ID_SQL.format("game_id")} as game_id,
+            {GAME_DATE_SQL.format("game_date")} as game_date,
             try_cast(nullif(trim(season), '') as integer) as season,
             nullif(trim(away_team), '') as away_team,
             nullif(trim(home_team), '') as home_team,
@@ -176,14 +177,8 @@ def _replace_games(con, settings: Settings, good: list[str]) -> None:
     create_tables(con, settings, SCHEDULE)
     con.execute("begin transaction")
     try:
-        con.execute(
-            f"delete from {schedule_relation(settings)}"
-            " where game_id in (select game_id from schedule_new)"
-        )
-        con.execute(
-            f"insert into {schedule_relation(settings)}"
-            " select *, current_timestamp from schedule_new"
-        )
+        con.execute(f"delete from {schedule_relation(settings)} where game_id in (select game_id from schedule_new)")
+        con.execute(f"insert into {schedule_relation(settings)} select *, current_timestamp from schedule_new")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -21,17 +21,29 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from shotzones.load.checks import CANONICAL_GAME_ID_SQL
 from shotzones.load.files import LoadError
 from shotzones.load.tables import (
-    GAMES_INDEX, QUARANTINE, QUARANTINE_TABLE, RAW, SCHEDULE, SCHEDULE_TABLE, bigquery_table_ddl,
-    games_index_relation, literal, quarantine_relation, quote, schedule_relation, staging_columns,
-)  # fmt: skip
+    GAMES_INDEX,
+    QUARANTINE,
+    QUARANTINE_TABLE,
+    RAW,
+    SCHEDULE,
+    SCHEDULE_TABLE,
+    bigquery_table_ddl,
+    games_index_relation,
+    literal,
+    quarantine_relation,
+    quote,
+    schedule_relation,
+    staging_columns,
+)
 from shotzones.settings import Settings
 from shotzones.warehouse import EVERY_DATE, date_list, open_warehouse
 
@@ -54,9 +66,7 @@ def local_validation(settings: Settings) -> Iterator[tuple[Settings, Path]]:
         yield local, Path(directory)
 
 
-def _ensure_bigquery_tables(
-    warehouse: BigQueryWarehouse, settings: Settings, relations: Iterable[str]
-) -> None:
+def _ensure_bigquery_tables(warehouse: BigQueryWarehouse, settings: Settings, relations: Iterable[str]) -> None:
     """The raw dataset (in the configured location) and the tables named, created when missing:
     asked of the tables API first, cheaper than a DDL job each load."""
     from google.cloud import bigquery
@@ -67,9 +77,7 @@ def _ensure_bigquery_tables(
     ddl = bigquery_table_ddl(settings)
     relations = list(relations)
     index = games_index_relation(settings)
-    raw_existed = index in relations and warehouse.table_exists(
-        settings.raw_table, settings.raw_schema
-    )
+    raw_existed = index in relations and warehouse.table_exists(settings.raw_table, settings.raw_schema)
     for relation in relations:
         schema, name = relation.split(".")
         if warehouse.table_exists(name, schema):
@@ -81,7 +89,7 @@ def _ensure_bigquery_tables(
                 create table if not exists {relation}
                 cluster by game_id
                 as
-                select {warehouse.canonical_game_id('game_id')} as game_id, game_date,
+                select {warehouse.canonical_game_id("game_id")} as game_id, game_date,
                        source_file, count(*) as row_count, current_timestamp() as loaded_at
                 from {settings.raw_relation}
                 where {EVERY_DATE}
@@ -99,9 +107,7 @@ def _in_list(warehouse: BigQueryWarehouse, values: Iterable[str]) -> str:
 
 def _empty_select(warehouse: BigQueryWarehouse, table: str) -> str:
     """A MERGE source with the shipped columns of `table` and no rows."""
-    typed = ", ".join(
-        f"cast(null as {kind}) as {warehouse.quote(name)}" for name, kind in staging_columns(table)
-    )
+    typed = ", ".join(f"cast(null as {kind}) as {warehouse.quote(name)}" for name, kind in staging_columns(table))
     return f"(select {typed} from (select 1) where false)"
 
 
@@ -165,9 +171,7 @@ def ship_play_by_play(con, settings: Settings, directory: Path) -> list[str]:
     the local validation wrote, and the files' quarantined rows likewise. Files go in groups
     whose MERGE stays within the literal budget and the partitions a job may modify."""
     canonical = CANONICAL_GAME_ID_SQL.format("game_id")
-    files = [
-        file for (file,) in con.execute("select target from read_files order by target").fetchall()
-    ]
+    files = [file for (file,) in con.execute("select target from read_files order by target").fetchall()]
     games_by_file, dates_by_file = {}, {}
     for file, games, dates in con.execute(
         f"select source_file, list(distinct {canonical}), list(distinct game_date)"
@@ -179,8 +183,12 @@ def ship_play_by_play(con, settings: Settings, directory: Path) -> list[str]:
         _ensure_bigquery_tables(
             warehouse,
             settings,
-            (settings.raw_relation, games_index_relation(settings), quarantine_relation(settings),
-             schedule_relation(settings)),
+            (
+                settings.raw_relation,
+                games_index_relation(settings),
+                quarantine_relation(settings),
+                schedule_relation(settings),
+            ),
         )
         for group in groups:
             games = sorted({game for file in group for game in games_by_file.get(file, ())})
@@ -191,9 +199,11 @@ def ship_play_by_play(con, settings: Settings, directory: Path) -> list[str]:
 
 
 def _group_files(
-    files: list[str], games_by_file: dict[str, list[str]], dates_by_file: dict[str, set],
+    files: list[str],
+    games_by_file: dict[str, list[str]],
+    dates_by_file: dict[str, set],
     max_partitions: int,
-) -> list[list[str]]:  # fmt: skip
+) -> list[list[str]]:
     """The files in order, in groups within LITERAL_BUDGET and `max_partitions` new dates."""
     groups: list[list[str]] = [[]]
     size = 0
@@ -215,9 +225,7 @@ class _Group:
     """One group of files shipped: their games and files replaced in the raw table, the index
     and the quarantine."""
 
-    def __init__(
-        self, con, warehouse: BigQueryWarehouse, settings: Settings, files: list[str], games: list[str]
-    ):
+    def __init__(self, con, warehouse: BigQueryWarehouse, settings: Settings, files: list[str], games: list[str]):
         self.con, self.warehouse, self.settings, self.files = con, warehouse, settings, files
         self.file_list, self.game_list = _in_list(warehouse, files), _in_list(warehouse, games)
 
@@ -229,8 +237,7 @@ class _Group:
         )
         shipped = "source_file in (select target from ship_files)"
         new_rows, new_dates = con.execute(
-            f"select count(*), list(distinct game_date order by game_date)"
-            f" from {settings.raw_relation} where {shipped}"
+            f"select count(*), list(distinct game_date order by game_date) from {settings.raw_relation} where {shipped}"
         ).fetchone()
         quarantined = con.execute(f"select count(*) from quarantine_new where {shipped}").fetchone()[0]
         raw_columns = [name for name, _ in staging_columns(RAW)]
@@ -239,16 +246,18 @@ class _Group:
             stage = None
             if new_rows:
                 stage = staging.load(
-                    settings.raw_table, RAW,
+                    settings.raw_table,
+                    RAW,
                     f"select {', '.join(quote(c) for c in raw_columns)} from {settings.raw_relation}"
                     f" where {shipped} order by source_file, source_row",
-                )  # fmt: skip
+                )
             quarantine_source = (
                 staging.load(
-                    QUARANTINE_TABLE, QUARANTINE,
+                    QUARANTINE_TABLE,
+                    QUARANTINE,
                     f"select {', '.join(quarantine_columns)} from quarantine_new where {shipped}"
                     " order by source_file, line",
-                )  # fmt: skip
+                )
                 if quarantined
                 else _empty_select(warehouse, QUARANTINE)
             )
@@ -294,8 +303,8 @@ class _Group:
                 and {replaced}
                 then delete
             when not matched then
-                insert ({', '.join(warehouse.quote(name) for name in columns)}, loaded_at)
-                values ({', '.join(f'src.{warehouse.quote(name)}' for name in columns)},
+                insert ({", ".join(warehouse.quote(name) for name in columns)}, loaded_at)
+                values ({", ".join(f"src.{warehouse.quote(name)}" for name in columns)},
                         current_timestamp())
             """
         )
@@ -321,7 +330,7 @@ class _Group:
         if not stage:
             return _empty_select(warehouse, GAMES_INDEX)
         index_entries = f"""(
-            select {warehouse.canonical_game_id('game_id')} as game_id, game_date, source_file,
+            select {warehouse.canonical_game_id("game_id")} as game_id, game_date, source_file,
                    count(*) as row_count
             from {stage}
             group by 1, 2, 3
@@ -340,8 +349,7 @@ class _Group:
         warehouse = self.warehouse
         columns = [name for name, _ in staging_columns(QUARANTINE)]
         values = ", ".join(
-            "parse_json(src.row_values)" if name == "row_values" else f"src.{warehouse.quote(name)}"
-            for name in columns
+            "parse_json(src.row_values)" if name == "row_values" else f"src.{warehouse.quote(name)}" for name in columns
         )
         warehouse.execute(
             f"""
@@ -350,7 +358,7 @@ class _Group:
             on false
             when not matched by source and dest.source_file in {self.file_list} then delete
             when not matched then
-                insert ({', '.join(warehouse.quote(c) for c in columns)}, loaded_at)
+                insert ({", ".join(warehouse.quote(c) for c in columns)}, loaded_at)
                 values ({values}, current_timestamp())
             """
         )
@@ -367,9 +375,10 @@ def ship_schedule(con, settings: Settings, directory: Path) -> None:
         _ensure_bigquery_tables(warehouse, settings, (schedule_relation(settings),))
         with _Staging(con, warehouse, settings, directory) as staging:
             stage = staging.load(
-                SCHEDULE_TABLE, SCHEDULE,
+                SCHEDULE_TABLE,
+                SCHEDULE,
                 f"select {', '.join(columns)} from schedule_new order by game_id",
-            )  # fmt: skip
+            )
             quoted = ", ".join(warehouse.quote(name) for name in columns)
             warehouse.execute(
                 f"""
@@ -380,7 +389,7 @@ def ship_schedule(con, settings: Settings, directory: Path) -> None:
                     then delete
                 when not matched then
                     insert ({quoted}, loaded_at)
-                    values ({', '.join(f'src.{warehouse.quote(c)}' for c in columns)},
+                    values ({", ".join(f"src.{warehouse.quote(c)}" for c in columns)},
                             current_timestamp())
                 """
             )

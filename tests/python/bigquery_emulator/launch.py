@@ -74,9 +74,10 @@ def _split_without_comment_statements(sql: str, _split=statements.split) -> list
 
 def _options_accepting_partition_filter(properties: list, _options=ddl._options) -> dict:
     wanted = [
-        prop for prop in properties
+        prop
+        for prop in properties
         if not (isinstance(prop, exp.Property) and prop.name.lower() == "require_partition_filter")
-    ]  # fmt: skip
+    ]
     options = _options(wanted)
     if len(wanted) < len(properties):
         options["require_partition_filter"] = "accepted by the test shim, not enforced"
@@ -162,8 +163,9 @@ def main() -> None:
     statements.split = _split_without_comment_statements
     ddl._options = _options_accepting_partition_filter
     jobs._IGNORED_LOAD_KEYS = jobs._IGNORED_LOAD_KEYS | {
-        "allowQuotedNewlines", "preserveAsciiControlCharacters",
-    }  # fmt: skip
+        "allowQuotedNewlines",
+        "preserveAsciiControlCharacters",
+    }
     jobs.Runner._load = _load_with_batch_inserts
     bigquery_app.obj = _obj_running_dry_runs
     Engine.cursor = _cursor
@@ -171,9 +173,12 @@ def main() -> None:
     engine = Engine(args.database)
     for form in FORMS:
         engine._con.create_function(  # the engine's one connection: every request's cursor sees it
-            f"shim_normalize_{form.lower()}", _normalizer(form), ["VARCHAR"], "VARCHAR",
+            f"shim_normalize_{form.lower()}",
+            _normalizer(form),
+            ["VARCHAR"],
+            "VARCHAR",
             null_handling="default",
-        )  # fmt: skip
+        )
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -181,9 +186,12 @@ def main() -> None:
     print(f"port {sock.getsockname()[1]}", flush=True)
     # Access logs off: noise, as in `crucible serve`.
     config = uvicorn.Config(
-        create_app("bigquery", engine), host=args.host, port=sock.getsockname()[1],
-        access_log=False, log_level="warning",
-    )  # fmt: skip
+        create_app("bigquery", engine),
+        host=args.host,
+        port=sock.getsockname()[1],
+        access_log=False,
+        log_level="warning",
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
