@@ -5,17 +5,6 @@
     compute the same columns for a player as of any date, from his games strictly before it.
 -#}
 
-{#- The four features the props model reads (v3 indices 14-17): name -> (numerator, denominator). -#}
-{% macro model_features() %}
-    {{ return({
-        'paint_rate_last_10': ('paint_fga', 'fga'),
-        'mid_range_rate_last_10': ('mid_range_fga', 'fga'),
-        'three_pt_rate_last_10': ('three_pt_fga', 'fga'),
-        'assisted_rate_last_10': ('assisted_fgm', 'fgm'),
-    }) }}
-{% endmacro %}
-
-
 {#-
     The league's pooled rates over every game strictly before each date of `dates` (a relation
     or CTE with the date in `date_column`): one row per distinct date, as_of_date and
@@ -23,8 +12,8 @@
 -#}
 {% macro league_rates_before(dates, date_column) %}
     select
-        {%- for feature, (numerator, denominator) in model_features().items() %}
-        100.0 * earlier.{{ numerator }} / nullif(earlier.{{ denominator }}, 0) as league_{{ feature }},
+        {%- for feature in model_features() %}
+        100.0 * earlier.{{ feature.numerator }} / nullif(earlier.{{ feature.denominator }}, 0) as league_{{ feature.name }},
         {%- endfor %}
         asked.as_of_date
     from (select distinct {{ date_column }} as as_of_date from {{ dates }}) as asked
@@ -52,10 +41,10 @@
 -#}
 {% macro filled_features(features, rates) %}
     {%- for feature in model_features() %}
-    coalesce({{ features }}.{{ feature }}, {{ rates }}.league_{{ feature }}) as {{ feature }},
+    coalesce({{ features }}.{{ feature.name }}, {{ rates }}.league_{{ feature.name }}) as {{ feature.name }},
     {%- endfor %}
     {%- for feature in model_features() %}
-    {{ features }}.{{ feature }} is null as {{ feature }}_is_filled,
+    {{ features }}.{{ feature.name }} is null as {{ feature.name }}_is_filled,
     {%- endfor %}
     coalesce({{ features }}.games_in_window, 0) as games_in_window
 {%- endmacro %}
@@ -63,13 +52,14 @@
 
 {#-
     For each row of `targets` (a relation with player_lookup and as_of_date), the model-ready
-    features over the player's previous 10 player-games strictly before as_of_date (SPEC 6),
-    with the rate expressions of player_shot_zone_features: his latest game before the date,
-    and the 10 games up to it in his window order. A player without earlier games gets an
-    empty window (filled from the league, flagged). Returns the targets' columns, then the
-    model-ready columns.
+    features over the player's previous player-games strictly before as_of_date (SPEC 6), each
+    over its own window, with the rate expressions of player_shot_zone_features: his latest
+    game before the date, and the games up to it in his window order. A player without earlier
+    games gets an empty window (filled from the league, flagged). Returns the targets'
+    columns, then the model-ready columns.
 -#}
 {% macro point_in_time_features(targets) %}
+    {%- set widest = ([var('window_games') | int] + (model_features() | map(attribute='window') | list)) | max -%}
     with
 
     targets as (
@@ -131,11 +121,12 @@
 
     ),
 
-    -- the window: the window_games games up to the latest one
+    -- the windows: the games up to the latest one, as many as the widest window reads
     history as (
 
         select
             latest_games.as_of_date,
+            latest_games.latest_game_number,
             numbered_games.*
         from latest_games
         inner join numbered_games
@@ -143,7 +134,7 @@
                 latest_games.player_lookup = numbered_games.player_lookup
                 and {{ in_window_scope('numbered_games.season', 'latest_games.as_of_date') }}
                 and numbered_games.game_number
-                between latest_games.latest_game_number - {{ var('window_games') }} + 1
+                between latest_games.latest_game_number - {{ widest }} + 1
                 and latest_games.latest_game_number
 
     ),
@@ -153,10 +144,13 @@
         select
             player_lookup,
             as_of_date,
-            {%- for feature, (numerator, denominator) in model_features().items() %}
-            {{ window_rate(numerator, denominator) }} as {{ feature }},
+            {%- for feature in model_features() %}
+            {{ window_rate(
+                within_last(feature.numerator, feature.window, widest),
+                within_last(feature.denominator, feature.window, widest)
+            ) }} as {{ feature.name }},
             {%- endfor %}
-            count(*) as games_in_window
+            count({{ within_last('1', var('window_games'), widest) }}) as games_in_window
         from history
         group by player_lookup, as_of_date
 
@@ -204,4 +198,14 @@
 
 {% macro duckdb__scheduled_for_slate(game_date) -%}
     {{ game_date }} = coalesce(getvariable('shotzones_slate_date'), {{ game_date }})
+{%- endmacro %}
+
+
+{#- `column` for the history's rows within the last `games` games before the date (of `widest`). -#}
+{% macro within_last(column, games, widest) -%}
+    {%- if games | int >= widest | int -%}
+    {{ column }}
+    {%- else -%}
+    case when game_number > latest_game_number - {{ games }} then {{ column }} end
+    {%- endif -%}
 {%- endmacro %}

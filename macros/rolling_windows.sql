@@ -71,7 +71,7 @@
 
 {#- The longest window, in games: as far back as any feature reads. -#}
 {% macro longest_window() -%}
-    {{ [var('window_games'), var('long_window_games')] | max }}
+    {{ window_lengths() | max }}
 {%- endmacro %}
 
 

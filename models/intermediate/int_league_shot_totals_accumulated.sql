@@ -1,12 +1,7 @@
 {{ config(materialized='view') }}
 
 {#- every numerator and denominator of the model's features -#}
-{%- set counts = [] %}
-{%- for pair in model_features().values() %}
-{%- for column in pair if column not in counts %}
-{%- do counts.append(column) %}
-{%- endfor %}
-{%- endfor %}
+{%- set counts = feature_counts() %}
 
 with
 

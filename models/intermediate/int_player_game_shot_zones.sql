@@ -113,8 +113,10 @@ shooting as (
         {{ count_where("zone_group = '" ~ group ~ "'") }} as {{ prefix }}_fga,
         {{ count_where("zone_group = '" ~ group ~ "' and is_made") }} as {{ prefix }}_fgm,
         {%- endfor %}
+        {{ count_where("shot_zone in ('Left Corner 3', 'Right Corner 3')") }} as corner_three_fga,
         {{ count_where('is_assisted') }} as assisted_fgm,
-        {{ count_where('is_made and not is_assisted') }} as unassisted_fgm
+        {{ count_where('is_made and not is_assisted') }} as unassisted_fgm,
+        {{ count_where('blocker_player_lookup is not null') }} as blocked_fga
     from shots
     where player_lookup is not null
     group by game_id, player_lookup
@@ -161,7 +163,7 @@ final as (
         coalesce(own_teams.team_abbr, side_teams.team_abbr) as team_abbr,
         {%- for count_column in [
             'fga', 'fgm', 'paint_fga', 'paint_fgm', 'mid_range_fga', 'mid_range_fgm',
-            'three_pt_fga', 'three_pt_fgm', 'assisted_fgm', 'unassisted_fgm',
+            'three_pt_fga', 'three_pt_fgm', 'corner_three_fga', 'assisted_fgm', 'unassisted_fgm', 'blocked_fga',
         ] %}
         coalesce(shooting.{{ count_column }}, 0) as {{ count_column }},
         {%- endfor %}

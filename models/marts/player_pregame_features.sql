@@ -164,10 +164,10 @@ final as (
         opponent_abbr,
         is_home,
         {%- for feature in model_features() %}
-        {{ feature }},
+        {{ feature.name }},
         {%- endfor %}
         {%- for feature in model_features() %}
-        {{ feature }}_is_filled,
+        {{ feature.name }}_is_filled,
         {%- endfor %}
         games_in_window
     from pregame

@@ -3,6 +3,10 @@
 ) }}
 
 {%- set zones = ['paint', 'mid_range', 'three_pt'] %}
+{#- the windows of the `_last_10` and `_last_20` columns, which keep their v3 names whatever
+    vars window_games and long_window_games say; a feature's own window is games_<its games> -#}
+{%- set last_10 = 'games_' ~ var('window_games') %}
+{%- set last_20 = 'games_' ~ var('long_window_games') %}
 
 with
 
@@ -70,50 +74,46 @@ windowed as (
         season,
         team_abbr,
 
-        -- the v3 model's four features
-        {%- for zone in zones %}
-        {{ window_rate(zone ~ '_fga', 'fga', 'last_10') }} as {{ zone }}_rate_last_10,
+        -- the features the props model reads (var model_features), each over its own window
+        {%- for feature in model_features() %}
+        {{ window_rate(feature.numerator, feature.denominator, 'games_' ~ feature.window) }} as {{ feature.name }},
         {%- endfor %}
-        {{ window_rate('assisted_fgm', 'fgm', 'last_10') }} as assisted_rate_last_10,
-        {{ window_rate('unassisted_fgm', 'fgm', 'last_10') }} as unassisted_rate_last_10,
-        count(*) over last_10 as games_in_window,
-        coalesce(sum(fga) over last_10, 0) as fga_in_window,
+        {{ window_rate('unassisted_fgm', 'fgm', last_10) }} as unassisted_rate_last_10,
+        count(*) over {{ last_10 }} as games_in_window,
+        coalesce(sum(fga) over {{ last_10 }}, 0) as fga_in_window,
 
         -- shooting by zone over the window
         {%- for zone in zones %}
-        {{ window_percentage(zone ~ '_fgm', zone ~ '_fga', 'last_10') }} as {{ zone }}_fg_pct_last_10,
-        {{ window_per_game(zone ~ '_fga', 'last_10') }} as {{ zone }}_fga_per_game_last_10,
+        {{ window_percentage(zone ~ '_fgm', zone ~ '_fga', last_10) }} as {{ zone }}_fg_pct_last_10,
+        {{ window_per_game(zone ~ '_fga', last_10) }} as {{ zone }}_fga_per_game_last_10,
         {%- endfor %}
-        {{ window_per_game('and1_count', 'last_10') }} as and1_per_game_last_10,
+        {{ window_per_game('and1_count', last_10) }} as and1_per_game_last_10,
         {%- for zone in ['paint', 'mid_range', 'three'] %}
-        {{ window_per_game('blocks_' ~ zone, 'last_10') }} as blocks_{{ zone }}_per_game_last_10,
+        {{ window_per_game('blocks_' ~ zone, last_10) }} as blocks_{{ zone }}_per_game_last_10,
         {%- endfor %}
 
         -- the longer window, only once it is mostly full
-        count(*) over last_20 as games_in_window_20,
+        count(*) over {{ last_20 }} as games_in_window_20,
         {%- for zone in zones %}
         case
-            when count(*) over last_20 >= {{ var('long_window_min_games') }}
-                then {{ window_rate(zone ~ '_fga', 'fga', 'last_20') }}
+            when count(*) over {{ last_20 }} >= {{ var('long_window_min_games') }}
+                then {{ window_rate(zone ~ '_fga', 'fga', last_20) }}
         end as {{ zone }}_rate_last_20,
         {%- endfor %}
         case
-            when count(*) over last_20 >= {{ var('long_window_min_games') }}
-                then {{ window_rate('assisted_fgm', 'fgm', 'last_20') }}
+            when count(*) over {{ last_20 }} >= {{ var('long_window_min_games') }}
+                then {{ window_rate('assisted_fgm', 'fgm', last_20) }}
         end as assisted_rate_last_20
 
     from lookbacks
     window
-        last_10 as (
+        {%- for games in window_lengths() %}
+        games_{{ games }} as (
             partition by {{ window_partition() }}
             order by game_date, game_id
-            rows between {{ var('window_games') }} preceding and 1 preceding
-        ),
-        last_20 as (
-            partition by {{ window_partition() }}
-            order by game_date, game_id
-            rows between {{ var('long_window_games') }} preceding and 1 preceding
-        )
+            rows between {{ games }} preceding and 1 preceding
+        ){{ ',' if not loop.last }}
+        {%- endfor %}
 
 ),
 

@@ -15,17 +15,14 @@ player_games as (
 ),
 
 -- the model-ready features before each game (all of its columns, whatever they become), and
--- what the player then shot in it: the labels
+-- what the player then shot in it: the labels, every count the features read
 final as (
 
     select
         features.*,
-        player_games.fga as actual_fga,
-        player_games.fgm as actual_fgm,
-        player_games.paint_fga as actual_paint_fga,
-        player_games.mid_range_fga as actual_mid_range_fga,
-        player_games.three_pt_fga as actual_three_pt_fga,
-        player_games.assisted_fgm as actual_assisted_fgm
+        {%- for count in feature_counts() %}
+        player_games.{{ count }} as actual_{{ count }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from features
     inner join player_games
         on

@@ -50,7 +50,7 @@ from shotzones.serving import (
     training_set,
     write,
 )
-from shotzones.settings import BadSetting, Settings
+from shotzones.settings import BadSetting, Feature, Settings
 from shotzones.status import calendar_lines, hours, status, write_png
 from shotzones.survey import NothingLoaded
 from shotzones.warehouse import WarehouseUnavailable
@@ -670,7 +670,7 @@ def report_command(target: str | None, wait_seconds: float | None) -> None:
     for name, rows in report.rows.items():
         counts.add_row(name, f"{rows:,}")
     console.print(counts)
-    nulls = Table("feature", "NULL, all rows", "NULL, full 10-game window", title="NULL rates")
+    nulls = Table("feature", "NULL, all rows", f"NULL, full {report.window_games}-game window", title="NULL rates")
     for name, share in report.null_rates.items():
         full = report.null_rates_full_window[name]
         # no player has a full window in the first weeks of the data
@@ -684,13 +684,6 @@ def report_command(target: str | None, wait_seconds: float | None) -> None:
 
 # --- serving -----------------------------------------------------------------------------------
 
-# the model-ready columns the slate table shows, short
-_SLATE_COLUMNS = {
-    "paint_rate_last_10": "paint",
-    "mid_range_rate_last_10": "mid",
-    "three_pt_rate_last_10": "three",
-    "assisted_rate_last_10": "assisted",
-}
 _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
 
@@ -726,9 +719,9 @@ def _output_format(fmt: str | None, out: Path | None) -> str:
     return fmt
 
 
-def _emit(rows: Rows, fmt: str, out: Path | None, title: str) -> None:
+def _emit(rows: Rows, fmt: str, out: Path | None, title: str, settings: Settings) -> None:
     if fmt == "table":
-        _print_slate(rows, title)
+        _print_slate(rows, title, settings.model_features)
     elif out is not None:
         write(rows.table, fmt, out)
         click.echo(f"{title}: {rows.table.num_rows:,} rows written to {out}", err=True)
@@ -739,23 +732,24 @@ def _emit(rows: Rows, fmt: str, out: Path | None, title: str) -> None:
             click.echo(path.read_text(encoding="utf-8"), nl=False)
 
 
-def _print_slate(rows: Rows, title: str) -> None:
+def _print_slate(rows: Rows, title: str, features: list[Feature]) -> None:
     data = rows.table.to_pylist()
     games = len({row["game_id"] for row in data})
+    filled = any(row[f"{feature.name}_is_filled"] for row in data for feature in features)
     table = Table(
         "game",
         "team",
         "vs",
         "player",
-        *_SLATE_COLUMNS.values(),
+        *(feature.label for feature in features),
         "games",
         title=f"{title}: {_count(games, 'game')}, {_count(len(data), 'player')}",
-        caption="* league rate: no window of his own",
+        caption="* league rate: no window of his own" if filled else None,
     )
     for row in data:
         cells = [
-            "" if row[name] is None else f"{row[name]:.1f}" + ("*" if row[f"{name}_is_filled"] else "")
-            for name in _SLATE_COLUMNS
+            "" if row[f.name] is None else f"{row[f.name]:.1f}" + ("*" if row[f"{f.name}_is_filled"] else "")
+            for f in features
         ]
         opponent = ("vs " if row["is_home"] else "@ ") + (row["opponent_abbr"] or "")
         table.add_row(
@@ -790,14 +784,15 @@ def features_command(day, fmt, out, games, allow_stale, target) -> None:
     score tonight's slate with. Reads only finished partitions of earlier dates (exit 1 if one
     is not done); a date without scheduled games, or no schedule, exits 2."""
     fmt = _output_format(fmt, out)
-    rows = _serve(lambda: pregame_features(_settings(target), _date(day), allow_stale))
+    settings = _settings(target)
+    rows = _serve(lambda: pregame_features(settings, _date(day), allow_stale))
     if games is not None:
         import pyarrow as pa  # here: it takes half a second to import, and only --games needs it
         import pyarrow.compute as pc
 
         first = sorted(set(rows.table.column("game_id").to_pylist()))[:games]
         rows = replace(rows, table=rows.table.filter(pc.is_in(rows.table.column("game_id"), pa.array(first))))
-    _emit(rows, fmt, out, f"Pre-game features for {rows.day}")
+    _emit(rows, fmt, out, f"Pre-game features for {rows.day}", settings)
 
 
 @main.command("export")
@@ -827,10 +822,10 @@ def export_command(start, end, entities, out, allow_stale, target) -> None:
         if start or end:
             raise click.UsageError("--entities gives its own dates: drop --start and --end")
         rows = _serve(lambda: historical_features(settings, read_entities(entities), allow_stale))
-        _emit(rows, fmt, out, f"Features of {rows.table.num_rows:,} entity rows")
+        _emit(rows, fmt, out, f"Features of {rows.table.num_rows:,} entity rows", settings)
         return
     rows = _serve(lambda: training_set(settings, *_range(start, end), allow_stale))
-    _emit(rows, fmt, out, "Training set")
+    _emit(rows, fmt, out, "Training set", settings)
 
 
 # --- the nightly job ---------------------------------------------------------------------------

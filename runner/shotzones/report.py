@@ -12,13 +12,6 @@ from shotzones.settings import Settings
 from shotzones.survey import NothingLoaded, loaded_dates
 from shotzones.warehouse import EVERY_DATE, open_warehouse, require_warehouse
 
-FEATURES = (
-    "paint_rate_last_10",
-    "mid_range_rate_last_10",
-    "three_pt_rate_last_10",
-    "assisted_rate_last_10",
-)
-
 
 class NothingBuilt(NothingLoaded):
     """Loaded, but no backfill has built the features yet."""
@@ -33,6 +26,7 @@ class Report:
     null_rates: dict[str, float]
     # Null rates once a player has a full window: what a model sees after the first weeks.
     null_rates_full_window: dict[str, float]
+    window_games: int
     sample_columns: list[str]
     sample: list[tuple]
 
@@ -44,7 +38,8 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
         "player-games": f"{settings.models_schema}.{PLAYER_GAMES}",
         "features": f"{settings.models_schema}.{FEATURES_MODEL}",
     }
-    short = [name.removesuffix("_rate_last_10") for name in FEATURES]
+    features_read = [feature.name for feature in settings.model_features]
+    short = [feature.label for feature in settings.model_features]
     require_warehouse(settings)
     with busy.hold(settings, busy.command_line("report"), writes=False), open_warehouse(settings) as wh:
         loaded_dates(wh)  # refuses when nothing is loaded
@@ -58,9 +53,9 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
         first, last, partitions = wh.rows(
             f"select min(game_date), max(game_date), count(distinct game_date) from {features}"
         )[0]
-        null_share = ", ".join(f"avg(case when {name} is null then 1 else 0 end) as {name}" for name in FEATURES)
+        null_share = ", ".join(f"avg(case when {name} is null then 1 else 0 end) as {name}" for name in features_read)
         overall = wh.rows(f"select {null_share} from {features}")[0]
-        full = wh.rows(f"select {null_share} from {features} where games_in_window = 10")[0]
+        full = wh.rows(f"select {null_share} from {features} where games_in_window = {settings.window_games}")[0]
         columns = ["player", "date", "team", "games", *short]
         sample_rows = wh.rows(
             f"""
@@ -70,7 +65,7 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
             )
             select player_lookup as player, game_date as date, team_abbr as team,
                    games_in_window as games,
-                   {", ".join(f"round({name}, 1) as {alias}" for name, alias in zip(FEATURES, short))}
+                   {", ".join(f"round({name}, 1) as {alias}" for name, alias in zip(features_read, short))}
             from {features}
             where player_lookup in (select player_lookup from busiest)
             qualify row_number() over (partition by player_lookup order by game_date desc) = 1
@@ -82,8 +77,9 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
         last_date=last,
         partitions=partitions,
         rows=rows,
-        null_rates=dict(zip(FEATURES, overall)),
-        null_rates_full_window=dict(zip(FEATURES, full)),
+        null_rates=dict(zip(features_read, overall)),
+        null_rates_full_window=dict(zip(features_read, full)),
+        window_games=settings.window_games,
         sample_columns=columns,
         sample=sample_rows,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,21 @@ FEATURES = "player_shot_zone_features"
 MODELS = (PLAYER_GAMES, FEATURES)  # in dependency order
 # BigQuery holds at most 10,000 partitions a table; warn from nine in ten
 BQ_MAX_PARTITIONS_PER_TABLE = 10_000
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature the props model reads, as dbt_project.yml's var `model_features` lists it
+    (macros/model_features.sql reads the same list for the models)."""
+
+    name: str
+    numerator: str
+    denominator: str
+
+    @property
+    def label(self) -> str:
+        """A short name for tables: `paint_rate_last_10` -> `paint`."""
+        return re.sub(r"(_rate)?_last_\d+$", "", self.name)
 
 
 class BadSetting(ValueError):
@@ -114,6 +130,16 @@ class Settings:
         project = self.project_dir / "dbt_project.yml"
         stat = project.stat()
         return {**_project_vars(project, stat.st_mtime_ns, stat.st_size), **parse_vars(self.dbt_vars)}
+
+    @property
+    def model_features(self) -> list[Feature]:
+        """The features the props model reads, in its order: var `model_features`."""
+        return [Feature(e["name"], e["numerator"], e["denominator"]) for e in self.vars["model_features"]]
+
+    @property
+    def window_games(self) -> int:
+        """The player-games in a full window (var `window_games`)."""
+        return int(self.vars["window_games"])
 
     @property
     def raw_schema(self) -> str:

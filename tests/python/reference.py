@@ -320,8 +320,10 @@ COUNT_COLUMNS = [
     "mid_range_fgm",
     "three_pt_fga",
     "three_pt_fgm",
+    "corner_three_fga",
     "assisted_fgm",
     "unassisted_fgm",
+    "blocked_fga",
     "and1_count",
     "blocks_paint",
     "blocks_mid_range",
@@ -391,6 +393,8 @@ def player_games(rows, scheme="official") -> dict[tuple[str, str], dict]:
                     c = counts[actor]
                     c["fga"] += 1
                     c[f"{prefix}_fga"] += 1
+                    c["corner_three_fga"] += zone in ("Left Corner 3", "Right Corner 3")
+                    c["blocked_fga"] += blocker is not None
                     if made:
                         c["fgm"] += 1
                         c[f"{prefix}_fgm"] += 1

@@ -495,8 +495,17 @@ def test_player_games_of_the_tiny_game(game_rows):
     def counts(player):
         return {c: pg[(gid, player)][c] for c in ref.COUNT_COLUMNS}
 
-    assert counts("jaysontatum") == ZERO | {"fga": 1, "fgm": 1, "three_pt_fga": 1, "three_pt_fgm": 1, "assisted_fgm": 1}
-    assert counts("jalenbrunson") == ZERO | {"fga": 2, "paint_fga": 1, "three_pt_fga": 1}
+    # his three from x = -230, y < 87.5: the left corner
+    assert counts("jaysontatum") == ZERO | {
+        "fga": 1,
+        "fgm": 1,
+        "three_pt_fga": 1,
+        "three_pt_fgm": 1,
+        "corner_three_fga": 1,
+        "assisted_fgm": 1,
+    }
+    # his paint attempt blocked by Porzingis
+    assert counts("jalenbrunson") == ZERO | {"fga": 2, "paint_fga": 1, "three_pt_fga": 1, "blocked_fga": 1}
     assert counts("juliusrandle") == ZERO | {
         "fga": 3,
         "fgm": 2,
@@ -508,6 +517,7 @@ def test_player_games_of_the_tiny_game(game_rows):
         "assisted_fgm": 1,
         "unassisted_fgm": 1,
         "and1_count": 1,
+        "blocked_fga": 1,  # his three, blocked by Brown
     }
     # the blocker who took no shot
     assert counts("kristapsporzingis") == ZERO | {"blocks_paint": 1}
