@@ -15,8 +15,9 @@
 {% macro batch_ranges(for_config=false) -%}
     {%- set from_env = env_var('SHOTZONES_BATCHES', '') if execute or for_config else '' -%}
     {%- set ranges = fromjson(from_env) if from_env else none -%}
-    {%- if ranges is none and (var('start_date') is not none or var('end_date') is not none) -%}
-        {%- set ranges = [[var('start_date'), var('end_date')]] -%}
+    {%- set start_date, end_date = checked_var('start_date'), checked_var('end_date') -%}
+    {%- if ranges is none and (start_date is not none or end_date is not none) -%}
+        {%- set ranges = [[start_date, end_date]] -%}
     {%- endif -%}
     {%- if ranges is none -%}
         {{ return(none) }}

@@ -3,12 +3,12 @@
     built in shotzones_direct_builds, one row per invocation: every model's status and the md5
     of the SQL it compiled (without the warehouse's name, as runner/shotzones/code.py), and each failing test with the game_dates its stored failures name.
     The runner turns that row into ledger entries the next time it looks (`shotzones status`,
-    `plan`, `backfill`), so the ledger stays true whoever builds. The runner's own waves pass
-    their batches and record their partitions themselves: nothing is written for them, nor
+    `plan`, `backfill`), so the ledger stays true whoever builds. The runner records what its
+    own invocations build itself (they set SHOTZONES_RUNNER): nothing is written for them, nor
     for a run that only tests.
 -#}
 {% macro record_direct_build(results) %}
-    {%- if not execute or batch_ranges() is not none -%}
+    {%- if not execute or env_var('SHOTZONES_RUNNER', '') -%}
         {{ return('') }}
     {%- endif -%}
     {%- set models = {} -%}

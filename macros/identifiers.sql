@@ -31,7 +31,7 @@
 {#- Whether a player-game counts in the rolling windows: var `include_playoffs` false leaves the
     postseason (play-in included) out of the windows and the features. -#}
 {% macro counts_in_windows(is_playoffs) -%}
-    {{ 'true' if var('include_playoffs') else 'not ' ~ is_playoffs }}
+    {{ 'true' if checked_var('include_playoffs') else 'not ' ~ is_playoffs }}
 {%- endmacro %}
 
 

@@ -17,7 +17,7 @@
         ) }}
     {%- endif -%}
     {%- for entry in entries -%}
-        {%- set window = entry.get('window', var('window_games')) if entry is mapping else none -%}
+        {%- set window = entry.get('window', checked_var('window_games')) if entry is mapping else none -%}
         {%- if entry is not mapping
             or not modules.re.fullmatch('[a-z][a-z0-9_]*', entry.get('name') | string)
             or not modules.re.fullmatch('[a-z][a-z0-9_]*', entry.get('numerator') | string)
@@ -51,7 +51,7 @@
 
 {#- The window lengths the features table computes, in games, each once, shortest first. -#}
 {% macro window_lengths() %}
-    {%- set lengths = [var('window_games') | int, var('long_window_games') | int] -%}
+    {%- set lengths = [checked_var('window_games'), checked_var('long_window_games')] -%}
     {%- for feature in model_features() -%}
         {%- do lengths.append(feature.window) -%}
     {%- endfor -%}

@@ -59,7 +59,7 @@
     columns, then the model-ready columns.
 -#}
 {% macro point_in_time_features(targets) %}
-    {%- set widest = ([var('window_games') | int] + (model_features() | map(attribute='window') | list)) | max -%}
+    {%- set widest = ([checked_var('window_games')] + (model_features() | map(attribute='window') | list)) | max -%}
     with
 
     targets as (
@@ -150,7 +150,7 @@
                 within_last(feature.denominator, feature.window, widest)
             ) }} as {{ feature.name }},
             {%- endfor %}
-            count({{ within_last('1', var('window_games'), widest) }}) as games_in_window
+            count({{ within_last('1', checked_var('window_games'), widest) }}) as games_in_window
         from history
         group by player_lookup, as_of_date
 

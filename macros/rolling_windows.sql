@@ -10,14 +10,11 @@
 -#}
 {% macro window_rate(numerator, denominator, window=none) -%}
     {%- set over = ' over ' ~ window if window else '' -%}
-    {%- if var('rate_method') == 'pooled' -%}
+    {#- var rate_method: pooled or per_game_mean (macros/vars.sql) -#}
+    {%- if checked_var('rate_method') == 'pooled' -%}
     100.0 * sum({{ numerator }}){{ over }} / nullif(sum({{ denominator }}){{ over }}, 0)
-    {%- elif var('rate_method') == 'per_game_mean' -%}
-    avg(100.0 * {{ numerator }} / nullif({{ denominator }}, 0)){{ over }}
     {%- else -%}
-    {{ exceptions.raise_compiler_error(
-        "var rate_method must be 'pooled' or 'per_game_mean', got '" ~ var('rate_method') ~ "'"
-    ) }}
+    avg(100.0 * {{ numerator }} / nullif({{ denominator }}, 0)){{ over }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -36,21 +33,18 @@
 
 {#- The PARTITION BY of the windows: across seasons (the default) or within one. -#}
 {% macro window_partition() -%}
-    {%- if var('window_scope') == 'all' -%}
+    {#- var window_scope: all or season (macros/vars.sql) -#}
+    {%- if checked_var('window_scope') == 'all' -%}
     player_lookup
-    {%- elif var('window_scope') == 'season' -%}
-    player_lookup, season
     {%- else -%}
-    {{ exceptions.raise_compiler_error(
-        "var window_scope must be 'all' or 'season', got '" ~ var('window_scope') ~ "'"
-    ) }}
+    player_lookup, season
     {%- endif -%}
 {%- endmacro %}
 
 
 {#- True when a game of `season` is in the windows of a game on `day` (window_partition's rule). -#}
 {% macro in_window_scope(season, day) -%}
-    {%- if var('window_scope') == 'season' -%}
+    {%- if checked_var('window_scope') == 'season' -%}
     {{ season }} = {{ season_of(day) }}
     {%- else -%}
     true

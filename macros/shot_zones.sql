@@ -1,11 +1,13 @@
 {#-
     Shot zone classification, SPEC section 4. The one place zones are defined: `shot_zone` gives
     the zone, `zone_source` says what it came from, `zone_group` rolls zones up for the features.
-    var('zone_scheme'): `official` (NBA.com basic zones) or `legacy_distance` (the old pipeline).
+    var('zone_scheme'): `official` (NBA.com basic zones) or `legacy_distance` (the old pipeline;
+    macros/vars.sql refuses anything else).
 -#}
 
 {% macro shot_zone(x, y, distance, is_three) -%}
-    {%- if var('zone_scheme') == 'official' -%}
+    {%- set scheme = checked_var('zone_scheme') -%}
+    {%- if scheme == 'official' -%}
     case
         when {{ x }} is not null and {{ y }} is not null then
             case
@@ -22,22 +24,18 @@
         when {{ distance }} <= 8 then 'In The Paint (Non-RA)'
         else 'Mid-Range'
     end
-    {%- elif var('zone_scheme') == 'legacy_distance' -%}
+    {%- elif scheme == 'legacy_distance' -%}
     case
         when {{ distance }} <= 8 then 'Paint (Legacy)'
         when {{ is_three }} or {{ distance }} >= 23.75 then 'Three (Legacy)'
         else 'Mid-Range (Legacy)'
     end
-    {%- else -%}
-    {{ exceptions.raise_compiler_error(
-        "var zone_scheme must be 'official' or 'legacy_distance', got '" ~ var('zone_scheme') ~ "'"
-    ) }}
     {%- endif -%}
 {%- endmacro %}
 
 
 {% macro zone_source(x, y) -%}
-    {%- if var('zone_scheme') == 'official' -%}
+    {%- if checked_var('zone_scheme') == 'official' -%}
     case when {{ x }} is not null and {{ y }} is not null then 'coordinates' else 'distance' end
     {%- else -%}
     'distance'

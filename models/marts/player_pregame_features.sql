@@ -90,7 +90,7 @@ recent_team_games as (
     inner join team_games
         on
             latest_team_games.team_abbr = team_games.team_abbr
-            and latest_team_games.latest_team_game_number - {{ var('slate_recent_team_games') }}
+            and latest_team_games.latest_team_game_number - {{ checked_var('slate_recent_team_games') }}
             < team_games.team_game_number
             and latest_team_games.latest_team_game_number >= team_games.team_game_number
 

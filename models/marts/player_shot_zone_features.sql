@@ -5,8 +5,8 @@
 {%- set zones = ['paint', 'mid_range', 'three_pt'] %}
 {#- the windows of the `_last_10` and `_last_20` columns, which keep their v3 names whatever
     vars window_games and long_window_games say; a feature's own window is games_<its games> -#}
-{%- set last_10 = 'games_' ~ var('window_games') %}
-{%- set last_20 = 'games_' ~ var('long_window_games') %}
+{%- set last_10 = 'games_' ~ checked_var('window_games') %}
+{%- set last_20 = 'games_' ~ checked_var('long_window_games') %}
 
 with
 
@@ -96,12 +96,12 @@ windowed as (
         count(*) over {{ last_20 }} as games_in_window_20,
         {%- for zone in zones %}
         case
-            when count(*) over {{ last_20 }} >= {{ var('long_window_min_games') }}
+            when count(*) over {{ last_20 }} >= {{ checked_var('long_window_min_games') }}
                 then {{ window_rate(zone ~ '_fga', 'fga', last_20) }}
         end as {{ zone }}_rate_last_20,
         {%- endfor %}
         case
-            when count(*) over {{ last_20 }} >= {{ var('long_window_min_games') }}
+            when count(*) over {{ last_20 }} >= {{ checked_var('long_window_min_games') }}
                 then {{ window_rate('assisted_fgm', 'fgm', last_20) }}
         end as assisted_rate_last_20
 

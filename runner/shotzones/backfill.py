@@ -5,6 +5,7 @@ tests have passed. Killed at any moment, the next run redoes exactly what was no
 from __future__ import annotations
 
 import random
+import shlex
 import signal
 import sys
 import threading
@@ -16,20 +17,30 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from shotzones import busy, ledger
+from shotzones import busy, ledger, rebuild
 from shotzones.planning import (
     MODELS,
     PLAYER_GAMES,
     Batch,
     PartitionState,
+    Rebuild,
     cap_partitions,
     plan_batches,
+    rebuilt_beside,
     waves,
 )
+from shotzones.rebuild import built_beside
 from shotzones.settings import Settings
-from shotzones.survey import Survey, code_components, current_states, loaded_dates, require_dates_in_range
+from shotzones.survey import (
+    Survey,
+    beside_suffix,
+    code_components,
+    current_states,
+    loaded_dates,
+    require_dates_in_range,
+)
 from shotzones.warehouse import open_warehouse, require_warehouse
-from shotzones.waves import count_rows, run_wave
+from shotzones.waves import WaveOutcome, count_rows, run_wave
 
 
 @dataclass(frozen=True)
@@ -55,14 +66,18 @@ class BackfillResult:
     # after a successful run, the partitions still not done (outside its range): what a survey
     # under the same hold would find, without its cost. None when the run did not succeed.
     not_done: list[PartitionState] | None = None
+    # the models whose new version replaced the live table (rebuild.py)
+    swapped: list[str] = field(default_factory=list)
+    # what kept new versions from replacing the live tables: (model, date, why)
+    swap_held_back: list[tuple[str, date, str]] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
-        return not self.failed and self.interrupted is None
+        return not self.failed and self.interrupted is None and not self.swap_held_back
 
     @property
     def outcome(self) -> str:
-        return "interrupted" if self.interrupted is not None else "failed" if self.failed else "success"
+        return "interrupted" if self.interrupted is not None else "success" if self.success else "failed"
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,8 @@ class Options:
     workers: int = 4
     batch_days: int | None = None
     force: bool = False
+    # rebuild the selected models beside their live tables and swap them in (rebuild.py)
+    full_refresh: bool = False
     max_attempts: int = 5
     backoff_seconds: float = 1.0
 
@@ -86,6 +103,7 @@ class Options:
         words += ["--workers", str(self.workers)]
         words += ["--batch-days", str(self.batch_days)] if self.batch_days else []
         words += ["--force"] if self.force else []
+        words += ["--full-refresh"] if self.full_refresh else []
         return " ".join(words)
 
 
@@ -98,15 +116,42 @@ def plan(settings: Settings, options: Options) -> list[Batch]:
 
 
 def plan_survey(survey: Survey, options: Options) -> list[Batch]:
-    return plan_batches(
-        survey.dates,
-        survey.states,
-        options.start,
-        options.end,
-        options.models,
-        options.batch_days,
-        options.force,
-        survey.cascade,
+    """The batches that bring the selected partitions to done: into the live tables, and, for a
+    model rebuilt beside its live table, into its new version over every loaded date (after
+    the live batches it reads)."""
+    rebuilds = planned_rebuilds(survey, options)
+    beside = tuple(r.model for r in rebuilds)
+    live_models = tuple(m for m in options.models if m not in beside)
+    # a new version reads every earlier player-game: then the live ones are built whatever the range
+    start, end = (None, None) if beside else (options.start, options.end)
+    batches = []
+    if live_models:
+        batches += plan_batches(
+            survey.dates, survey.states, start, end, live_models, options.batch_days, options.force, survey.cascade
+        )
+    if beside:
+        why = {r.model: r.why for r in rebuilds}
+        # the live models' partitions are the live batches' business, which run first
+        states = {
+            (model, day): survey.beside.states[(model, day)]
+            if model in beside
+            else PartitionState(model, day, "done", "")
+            for model, day in survey.states
+        }
+        for batch in plan_batches(survey.dates, states, None, None, beside, options.batch_days):
+            batch.beside = True
+            batch.reasons = {f"{why[m]}: rebuilt beside the live table" for m in batch.models} | {
+                r for r in batch.reasons if not r.startswith("new version: not built")
+            }
+            batches.append(batch)
+    return batches
+
+
+def planned_rebuilds(survey: Survey, options: Options) -> list[Rebuild]:
+    """The models this run rebuilds beside their live tables (planning.rebuilt_beside)."""
+    ranged = options.start is not None or options.end is not None
+    return rebuilt_beside(
+        survey.states, survey.schema_changes, survey.live_tables, options.models, ranged, options.full_refresh
     )
 
 
@@ -188,7 +233,12 @@ def backfill(
     now = datetime.now()
     require_warehouse(settings)
     signals = Signals()
-    with signals.installed(), busy.hold(settings, busy.command_line("backfill"), run_id) as held:
+    # the runs table records the command as typed (`shotzones backfill --vars ...`), or, called
+    # from Python, the run as its options
+    command = busy.command_line(
+        options.command_line() + (f" --vars {shlex.quote(settings.dbt_vars)}" if settings.dbt_vars else "")
+    )
+    with signals.installed(), busy.hold(settings, command, run_id) as held:
         # on BigQuery the hold took the lock row (and recorded the run when it is this one's)
         takes_lock = not held.owns_lock_row
         records_run = takes_lock or held.activity.run_id != run_id
@@ -197,25 +247,17 @@ def backfill(
             require_dates_in_range(loaded_dates(wh), options.start, options.end)
             recovered = ledger.acquire_lock(wh, run_id, now) if takes_lock else held.recovered
             if records_run:
-                ledger.start_run(wh, run_id, now, options.command_line())
+                ledger.start_run(wh, run_id, now, command)
         result = BackfillResult(run_id, [], recovered_lock=recovered)
         progress = _Progress(held, run_id)
+        raised = False
         try:
             survey = current_states(settings)
             result.planned = plan_survey(survey, options)
             progress.planned(result.planned)
             signals.check()
             on_plan(result.planned)
-            _run_waves(
-                settings,
-                options,
-                result,
-                survey.fingerprints,
-                progress.wrap(on_event),
-                sleep,
-                signals,
-                survey.code.current,
-            )
+            _Waves(settings, options, result, survey, progress.wrap(on_event), sleep, signals).run()
             if result.success:
                 planned = {(model, day) for batch in result.planned for model in batch.models for day in batch.dates}
                 result.not_done = [
@@ -223,11 +265,14 @@ def backfill(
                 ]
         except Interrupted:
             result.interrupted = signals.received
+        except BaseException:
+            raised = True  # whatever stopped it (a var the compile refuses, a lost connection): it failed
+            raise
         finally:
-            held.outcome = result.outcome
+            held.outcome = "failed" if raised else result.outcome
             with open_warehouse(settings) as wh:
                 if records_run:
-                    ledger.finish_run(wh, run_id, result.outcome, datetime.now())
+                    ledger.finish_run(wh, run_id, held.outcome, datetime.now())
                 if takes_lock:
                     ledger.release_lock(wh, run_id)
             result.seconds = time.perf_counter() - started
@@ -281,85 +326,126 @@ def unlock(settings: Settings, run_id: str) -> ledger.Holder:
         return ledger.break_lock(wh, run_id, datetime.now())
 
 
-def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals: Signals, versions) -> None:
-    """Build the plan wave by wave. `fingerprints` were taken before the plan: a load during
-    the run can only make a build look older than it is (a redo later), never newer (a change
-    missed)."""
-    queue = deque(plan_waves(settings, result.planned, options.workers))
-    concurrency = options.workers
-    attempts: dict[int, int] = {}
-    views = {name: version.fingerprint for name, version in versions.items() if version.materialized == "view"}
-    with open_warehouse(settings) as wh:
-        # views read no batch: created (all of them) by the first wave, unless every one is there
-        # as the code says
-        created = ledger.read_views(wh)
-        views_current = all(created.get(name) == fp and wh.table_exists(name) for name, fp in views.items())
-    while queue:
-        wave = queue.popleft()
-        if len(wave) > concurrency:
-            queue.appendleft(wave[concurrency:])
-            wave = wave[:concurrency]
-        for batch in wave:
-            on_event(Event("started", batch))
-        wave_started, started_at = time.perf_counter(), datetime.now()
-        wave_days = [d for b in wave for d in b.dates]
-        with signals.interruptible():  # an interrupted wave records nothing: its partitions stay as they were
-            outcome = run_wave(settings, wave, concurrency, with_views=not views_current)
-        views_current = views_current or bool(outcome.views_built) and not outcome.views_failed
-        seconds = time.perf_counter() - wave_started
-        failure = outcome.failure_text()
+@dataclass
+class _Waves:
+    """One backfill's waves: built one at a time, each recorded in the ledger once dbt has
+    committed it. `fingerprints` were taken before the plan: a load during the run can only
+    make a build look older than it is (a redo later), never newer (a change missed)."""
 
-        if failure and outcome.transient:
-            attempt = attempts.get(id(wave[0]), 0) + 1
-            attempts[id(wave[0])] = attempt
-            if attempt < options.max_attempts:
-                concurrency = max(1, concurrency // 2)  # back off while the warehouse is struggling
-                delay = options.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
-                for batch in wave:
-                    on_event(Event("retry", batch, seconds, failure, attempt))
-                with signals.interruptible():
-                    sleep(delay)
+    settings: Settings
+    options: Options
+    result: BackfillResult
+    survey: Survey
+    on_event: Callable[[Event], None]
+    sleep: Callable[[float], None]
+    signals: Signals
+
+    def run(self) -> None:
+        versions = self.survey.code.current
+        rebuilds = planned_rebuilds(self.survey, self.options)
+        self.beside = built_beside(versions, tuple(r.model for r in rebuilds)) if rebuilds else ()
+        self.views = {name: version.fingerprint for name, version in versions.items() if version.materialized == "view"}
+        self.concurrency = self.options.workers
+        with open_warehouse(self.settings) as wh:
+            # views read no batch: the waves create them until every one is there as the code says
+            # (a wave of player-games alone cannot create those over the features)
+            created = ledger.read_views(wh)
+            self.current_views = {n for n, fp in self.views.items() if created.get(n) == fp and wh.table_exists(n)}
+            if rebuilds:
+                rebuild.begin(wh, self.survey, rebuilds, self.result.run_id, datetime.now())
+        # the new versions' views are created by the first wave that builds beside
+        self.beside_views_built = False
+        attempts: dict[tuple, int] = {}
+        queue = deque(plan_waves(self.settings, self.result.planned, self.options.workers))
+        while queue:
+            wave = queue.popleft()
+            if len(wave) > self.concurrency:
+                queue.appendleft(wave[self.concurrency :])
+                wave = wave[: self.concurrency]
+            outcome, seconds, started_at = self._build(wave)
+            failure = outcome.failure_text()
+            key = tuple((b.start, b.end, b.models, b.beside) for b in wave)
+            if failure and outcome.transient and attempts.get(key, 0) + 1 < self.options.max_attempts:
+                attempts[key] = attempts.get(key, 0) + 1
+                self._back_off(wave, seconds, failure, attempts[key])
                 queue.appendleft(wave)
                 continue
-        if outcome.whole_wave_failed and len(wave) > 1:
-            # isolate the failing batch: the others still finish
-            for batch in reversed(wave):
-                queue.appendleft([batch])
-            continue
-        if not failure:
-            concurrency = min(options.workers, concurrency * 2)
-        for warning in outcome.warnings:
-            on_event(Event("warning", wave[0], seconds, warning))
+            if outcome.whole_wave_failed and len(wave) > 1:
+                # isolate the failing batch: the others still finish
+                queue.extendleft([batch] for batch in reversed(wave))
+                continue
+            if not failure:
+                self.concurrency = min(self.options.workers, self.concurrency * 2)
+            for warning in outcome.warnings:
+                self.on_event(Event("warning", wave[0], seconds, warning))
+            self._record(wave, outcome, seconds, started_at)
+        if rebuilds:
+            self._swap(rebuilds)
 
-        with open_warehouse(settings) as wh:
+    def _build(self, wave: list[Batch]) -> tuple[WaveOutcome, float, datetime]:
+        for batch in wave:
+            self.on_event(Event("started", batch))
+        wave_started, started_at = time.perf_counter(), datetime.now()
+        beside = wave[0].beside
+        with_views = not self.beside_views_built if beside else not set(self.views) <= self.current_views
+        # an interrupted wave records nothing: its partitions stay as they were
+        with self.signals.interruptible():
+            outcome = run_wave(self.settings, wave, self.concurrency, with_views, beside=self.beside if beside else ())
+        if not outcome.views_failed:
+            self.current_views |= set(outcome.views_built) - set(self.beside)
+            self.beside_views_built = self.beside_views_built or beside and bool(outcome.views_built)
+        return outcome, time.perf_counter() - wave_started, started_at
+
+    def _back_off(self, wave: list[Batch], seconds: float, failure: str, attempt: int) -> None:
+        """Wait before trying a wave that met a transient error again, with fewer batches a wave
+        while the warehouse is struggling."""
+        self.concurrency = max(1, self.concurrency // 2)
+        delay = self.options.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+        for batch in wave:
+            self.on_event(Event("retry", batch, seconds, failure, attempt))
+        with self.signals.interruptible():
+            self.sleep(delay)
+
+    def _record(self, wave: list[Batch], outcome: WaveOutcome, seconds: float, started_at: datetime) -> None:
+        """Ledger entries for every partition of the wave: done, or failed with why. A new
+        version's partitions are recorded under its own name, and what its player-games read is
+        recorded when it is swapped in."""
+        versions = self.survey.code.current
+        suffix = beside_suffix(self.settings) if wave[0].beside else ""
+        wave_days = [d for b in wave for d in b.dates]
+        with open_warehouse(self.settings) as wh:
             entries = []
             for model in wave[0].models:
                 finished_at = outcome.finished_at.get(model, datetime.now())
-                rows = count_rows(wh, model, wave_days)
+                rows = count_rows(wh, model + suffix, wave_days)
                 for day in wave_days:
                     error = outcome.error_for(model, day)
+                    state, written = ("failed", None) if error else ("done", rows[day])
                     entries.append(
                         ledger.Entry(
-                            model,
+                            model + suffix,
                             day,
-                            "failed" if error else "done",
-                            result.run_id,
+                            state,
+                            self.result.run_id,
                             started_at,
                             finished_at,
-                            None if error else rows[day],
+                            written,
                             seconds,
                             error,
                             versions[model].fingerprint,
                         )
                     )
             ledger.record_code_versions(wh, code_components(versions), datetime.now())
-            ledger.record_views(wh, {name: views[name] for name in outcome.views_built}, datetime.now())
+            # the live views the wave created (a new version's views are recorded once swapped in)
+            live_views = {name: self.views[name] for name in outcome.views_built if name not in self.beside}
+            ledger.record_views(wh, live_views, datetime.now())
             ledger.record(wh, entries)
             built = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
             if built:
-                ledger.record_source_games(wh, built, fingerprints, outcome.finished_at.get(PLAYER_GAMES, started_at))
-        result.done += sum(e.state == "done" for e in entries)
-        result.failed += [e for e in entries if e.state == "failed"]
+                at = outcome.finished_at.get(PLAYER_GAMES, started_at)
+                ledger.record_source_games(wh, built, self.survey.fingerprints, at)
+        self.result.done += sum(e.state == "done" for e in entries)
+        self.result.failed += [e for e in entries if e.state == "failed"]
         for batch in wave:
             errors: dict[date, dict[str, None]] = {}  # per date, each error once
             for e in entries:
@@ -367,6 +453,16 @@ def _run_waves(settings, options, result, fingerprints, on_event, sleep, signals
                     errors.setdefault(e.game_date, {})[e.error or ""] = None
             if errors:
                 said = "; ".join(f"{day}: {' / '.join(found)}" for day, found in sorted(errors.items()))
-                on_event(Event("failed", batch, seconds, said))
+                self.on_event(Event("failed", batch, seconds, said))
             else:
-                on_event(Event("done", batch, seconds))
+                self.on_event(Event("done", batch, seconds))
+
+    def _swap(self, rebuilds: list[Rebuild]) -> None:
+        """Swap the new versions in once they are whole; else say what holds them back."""
+        with open_warehouse(self.settings) as wh:
+            missing = rebuild.complete(wh, self.survey, rebuilds)
+        if missing:
+            self.result.swap_held_back = missing
+            return
+        rebuild.swap_in(self.settings, self.survey, rebuilds, datetime.now())
+        self.result.swapped = [r.model for r in rebuilds]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import socket
 import sys
 import time
@@ -252,9 +253,10 @@ def _activity_of(wh, holder) -> Activity:
 
 
 def command_line(name: str) -> str:
-    """The command as the user typed it, when run from the command line; else its name."""
+    """The command as the user typed it (quoted as a shell needs it: `--vars '{a: b}'`), when run
+    from the command line; else `name`."""
     if Path(sys.argv[0]).name == "shotzones":
-        return " ".join(["shotzones", *sys.argv[1:]])
+        return shlex.join(["shotzones", *sys.argv[1:]])
     return name
 
 

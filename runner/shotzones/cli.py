@@ -137,7 +137,11 @@ def _handling(signum: int, handler: Callable) -> Iterator[None]:
 
 
 def _settings(target: str | None, wait_seconds: float | None = None, dbt_vars: str = "") -> Settings:
-    return replace(busy.with_wait(Settings.from_env(target), wait_seconds), dbt_vars=dbt_vars)
+    """The settings a command runs with; a `--vars` name the project does not declare is refused
+    here, before dbt (a bad value, by the project's compile: BadVar)."""
+    settings = replace(busy.with_wait(Settings.from_env(target), wait_seconds), dbt_vars=dbt_vars)
+    settings.check_var_names()
+    return settings
 
 
 def _date(value: datetime | None):
@@ -337,8 +341,10 @@ def load_schedule_command(paths: tuple[Path, ...], target: str | None) -> None:
         raise SystemExit(summary.exit_code)
 
 
-def _options(start, end, models, workers, batch_days, force) -> Options:
-    return Options(*_range(start, end), models, workers, batch_days, force)
+def _options(start, end, models, workers, batch_days, force, full_refresh) -> Options:
+    if force and full_refresh:
+        raise click.UsageError("--force rebuilds partitions in place, --full-refresh rebuilds whole models: choose one")
+    return Options(*_range(start, end), models, workers, batch_days, force, full_refresh)
 
 
 def _batch_fields(batch: Batch) -> dict:
@@ -347,6 +353,7 @@ def _batch_fields(batch: Batch) -> dict:
         "start": batch.start.isoformat(),
         "end": batch.end.isoformat(),
         "dates": len(batch.dates),
+        "beside": batch.beside,
     }
 
 
@@ -362,14 +369,16 @@ def _plan_fields(planned_waves: list[list[Batch]]) -> dict:
 
 @main.command("backfill")
 @params.backfill_options
-def backfill_command(start, end, workers, batch_days, models, force, target, as_json, wait_seconds, dbt_vars) -> None:
+def backfill_command(
+    start, end, workers, batch_days, models, force, full_refresh, target, as_json, wait_seconds, dbt_vars
+) -> None:
     """Build every pending partition in the range (default: all loaded dates), in parallel
     batches, recording each finished partition in the ledger.
 
     Exit codes: 0 every planned partition built, 1 some failed, 2 refused (nothing loaded in
     the range, another command holding the warehouse past --wait), 130/143 stopped by SIGINT/SIGTERM."""
     settings = _settings(target, wait_seconds, dbt_vars)
-    options = _options(start, end, models, workers, batch_days, force)
+    options = _options(start, end, models, workers, batch_days, force, full_refresh)
     with _progress_display(as_json, settings, workers) as (on_plan, on_event):
         result = backfill(settings, options, on_event, on_plan=on_plan)
     if result.recovered_lock is not None:
@@ -384,6 +393,8 @@ def backfill_command(start, end, workers, batch_days, models, force, target, as_
             failed=len(result.failed),
             seconds=round(result.seconds, 3),
             signal=stopped_by,
+            swapped=result.swapped,
+            held_back=len(result.swap_held_back),
         )
     elif stopped_by is None and not result.planned:
         console.print("Nothing pending: every partition in range is done.")
@@ -393,6 +404,7 @@ def backfill_command(start, end, workers, batch_days, models, force, target, as_
             f" in {result.seconds:.1f} s (run {result.run_id})"
         )
         _echo_failures(result.failed)
+        _echo_swap(result)
     if stopped_by:
         click.echo(
             f"interrupted ({stopped_by}) after {_count(result.done, 'partition')} built in {result.seconds:.1f} s:"
@@ -402,6 +414,23 @@ def backfill_command(start, end, workers, batch_days, models, force, target, as_
         raise SystemExit(EXIT_SIGNAL + result.interrupted)
     if not result.success:
         raise SystemExit(1)
+
+
+def _echo_swap(result) -> None:
+    """What became of the new versions built beside the live tables."""
+    if result.swapped:
+        console.print(f"New version swapped in: {', '.join(result.swapped)} (each live table replaced whole)")
+    held = {}
+    for model, day, why in result.swap_held_back:
+        held.setdefault(model, []).append((day, why))
+    for model, missing in held.items():
+        day, why = missing[0]
+        console.print(
+            f"[red]not swapped in[/] {model}: its new version lacks {_count(len(missing), 'partition')}"
+            f" the live table has (first {day}: {why}); the live table stays as it was,"
+            " and the next `shotzones backfill` resumes the new version",
+            highlight=False,
+        )
 
 
 def _echo_failures(failed) -> None:
@@ -472,12 +501,14 @@ def _progress_display(
 
 @main.command("plan")
 @params.backfill_options
-def plan_command(start, end, workers, batch_days, models, force, target, as_json, wait_seconds, dbt_vars) -> None:
+def plan_command(
+    start, end, workers, batch_days, models, force, full_refresh, target, as_json, wait_seconds, dbt_vars
+) -> None:
     """Show the batches a backfill would run, and why, without running anything.
 
     Exit codes: 0 planned (or nothing pending), 2 refused (nothing loaded in the range)."""
     settings = _settings(target, wait_seconds, dbt_vars)
-    planned = plan(settings, _options(start, end, models, workers, batch_days, force))
+    planned = plan(settings, _options(start, end, models, workers, batch_days, force, full_refresh))
     planned_waves = plan_waves(settings, planned, workers)
     # on BigQuery, what each wave would scan and cost, from dry runs of its compiled statements
     costs = estimate(settings, planned_waves) if settings.target == "bigquery" else None
@@ -606,8 +637,10 @@ def status_command(start, end, target, as_json, dbt_vars, png) -> None:
     if report.last_run:
         run = report.last_run
         console.print(
-            f"Last run {run['run_id']} on {run['host']} started {run['started_at']:%Y-%m-%d %H:%M:%S}:"
-            f" {run['outcome'] or 'not finished'}"
+            f"Last run {run['run_id']} (`{run['command']}`) on {run['host']} started"
+            f" {run['started_at']:%Y-%m-%d %H:%M:%S}: {run['outcome'] or 'not finished'}",
+            highlight=False,
+            markup=False,
         )
     console.print(report.freshness.describe(), highlight=False, markup=False)
     for line in calendar_lines(report.date_states()):
@@ -779,12 +812,13 @@ def _print_slate(rows: Rows, title: str, features: list[Feature]) -> None:
 @click.option("--games", type=click.IntRange(1), default=None, help="Only the slate's first N games (by game id).")
 @params.allow_stale
 @params.target
-def features_command(day, fmt, out, games, allow_stale, target) -> None:
+@params.dbt_vars
+def features_command(day, fmt, out, games, allow_stale, target, dbt_vars) -> None:
     """Pre-game features of every player expected in the games scheduled on a date: what to
     score tonight's slate with. Reads only finished partitions of earlier dates (exit 1 if one
     is not done); a date without scheduled games, or no schedule, exits 2."""
     fmt = _output_format(fmt, out)
-    settings = _settings(target)
+    settings = _settings(target, dbt_vars=dbt_vars)
     rows = _serve(lambda: pregame_features(settings, _date(day), allow_stale))
     if games is not None:
         import pyarrow as pa  # here: it takes half a second to import, and only --games needs it
@@ -812,12 +846,13 @@ def features_command(day, fmt, out, games, allow_stale, target) -> None:
 )
 @params.allow_stale
 @params.target
-def export_command(start, end, entities, out, allow_stale, target) -> None:
+@params.dbt_vars
+def export_command(start, end, entities, out, allow_stale, target, dbt_vars) -> None:
     """A point-in-time training set: every played (game, player) from --start to --end (default:
     every loaded date) with its model-ready features and the game's actual shot mix; or, with
     --entities, the features of each (player, date) row over his games before that date."""
     fmt = _output_format(None, out)
-    settings = _settings(target)
+    settings = _settings(target, dbt_vars=dbt_vars)
     if entities is not None:
         if start or end:
             raise click.UsageError("--entities gives its own dates: drop --start and --end")
@@ -844,14 +879,15 @@ def export_command(start, end, entities, out, allow_stale, target) -> None:
 @params.target
 @params.as_json
 @params.wait
-def update_command(paths, serve_out, reread, workers, target, as_json, wait_seconds) -> None:
+@params.dbt_vars
+def update_command(paths, serve_out, reread, workers, target, as_json, wait_seconds, dbt_vars) -> None:
     """The nightly job: load the files new or changed since the last load (and the folder's
     schedule.csv), backfill what is pending or stale, and serve the next slate.
 
     Exit codes: 0 all done; 1 rows quarantined, values set aside, partitions failed, or the slate
     reads partitions not done; 2 a file rejected, nothing loaded, or the warehouse busy."""
     fmt = _output_format(None, serve_out) if serve_out else "csv"
-    settings = _settings(target, wait_seconds)
+    settings = _settings(target, wait_seconds, dbt_vars)
     say = emit if as_json else None
     on_event = (
         (

@@ -19,17 +19,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shotzones import dbt
-from shotzones.settings import Settings
+from shotzones.settings import BadVar, Settings
 
 CACHE = "shotzones_code_fingerprints.json"  # in dbt's target directory
 SOURCE_FILES = ("models", "macros", "dbt_project.yml")
 CACHE_ENTRIES = 16
-CACHE_FORMAT = 4  # 2: every model, views too; 3: the sources' freshness; 4: ephemeral models' SQL
+CACHE_FORMAT = 6  # 2: every model, views too; 3: the sources' freshness; 4: ephemeral models' SQL; 5: every model's
+# 6: fingerprints of the SQL as executed, without comments or layout (executed_sql)
 MACRO_CACHE = "shotzones_macro_sql.json"  # in dbt's target directory
 MACRO_TARGET_PATH = "shotzones_macro_sql"  # macro_sql's own dbt target directory, inside dbt's
 
@@ -72,6 +74,26 @@ class CodeVersion:
 def _md5(text: str) -> str:
     # md5, as dbt's `local_md5`, so the on-run-end hook can hash compiled SQL the same way
     return hashlib.md5(text.encode()).hexdigest()
+
+
+# A quoted string or identifier ('it''s', "a ""b""", `t`), kept as written, or a gap between
+# tokens: whitespace and comments (`-- ...` to the end of the line, `/* ... */`). Unrolled loops:
+# linear time even on an unterminated quote. BigQuery's strings escape with a backslash too.
+_QUOTED = r"""'[^']*(?:''[^']*)*'|"[^"]*(?:""[^"]*)*"|`[^`]*`"""
+_QUOTED_WITH_BACKSLASHES = r"""'[^'\\]*(?:(?:''|\\.)[^'\\]*)*'|"[^"\\]*(?:(?:""|\\.)[^"\\]*)*"|`[^`]*`"""
+_GAP = r"(?:\s+|--[^\n]*|/\*.*?\*/)+"
+_SQL_TOKENS = {
+    escapes: re.compile(f"(?P<quoted>{quoted})|{_GAP}", re.DOTALL)
+    for escapes, quoted in ((False, _QUOTED), (True, _QUOTED_WITH_BACKSLASHES))
+}
+
+
+def executed_sql(sql: str, backslash_escapes: bool = False) -> str:
+    """SQL as the warehouse executes it: without comments, every run of whitespace one space,
+    except inside quoted strings and identifiers. A change to a comment or the layout leaves it
+    as it was, so it changes no fingerprint."""
+    gaps_to_space = _SQL_TOKENS[backslash_escapes].sub(lambda m: m.group("quoted") or " ", sql)
+    return gaps_to_space.strip()
 
 
 def without_warehouse_name(compiled: str, database: str) -> str:
@@ -123,9 +145,19 @@ def current_versions(settings: Settings) -> dict[str, CodeVersion]:
 
 
 def query(settings: Settings, model: str) -> str:
-    """An ephemeral model's SQL as the project compiles now, without the warehouse's name: the
-    runner runs it itself, needing nothing built."""
-    return _compiled(settings)["queries"][model]
+    """A model's SQL as the project compiles now (for every date), without the warehouse's
+    name: the runner runs the ephemeral ones itself, needing nothing built."""
+    return _compiled(settings)["compiled"][model]
+
+
+def compiled_models(settings: Settings) -> dict[str, str]:
+    """Every model's SQL as the project compiles now, without the warehouse's name."""
+    return _compiled(settings)["compiled"]
+
+
+def relations(settings: Settings) -> dict[str, str]:
+    """Each model's relation as the project compiles now, without the warehouse's name."""
+    return _compiled(settings)["relations"]
 
 
 # dbt runs one invocation at a time in a process: the first of threads asking at once compiles
@@ -197,9 +229,20 @@ def source_freshness(settings: Settings, source: str) -> dict:
     return _compiled(settings)["freshness"].get(source) or {}
 
 
+# the line of a compile error that a var's rule raised (macros/vars.sql, model_features)
+_REFUSED_VAR = re.compile(r"var \w+\b.*\bmust be\b")
+
+
 def compile_project(settings: Settings) -> dict:
-    """One `dbt compile` of every model, for every date."""
-    invocation = dbt.invoke(settings, ["compile", "--select", "resource_type:model", "--log-level", "none"])
+    """One `dbt compile` of every model, for every date. A var its rule refuses is BadVar, its
+    one line without dbt's wrapper; a failed compile raises, so it is never cached."""
+    try:
+        invocation = dbt.invoke(settings, ["compile", "--select", "resource_type:model", "--log-level", "none"])
+    except dbt.DbtError as error:
+        refused = [line.strip() for line in str(error).splitlines() if _REFUSED_VAR.match(line.strip())]
+        if refused:
+            raise BadVar(refused[0]) from error
+        raise
     nodes = {result.node.unique_id: result.node for result in invocation.result.results}
     manifest = json.loads((target_dir(settings) / "manifest.json").read_text())
     macros = manifest["macros"]
@@ -230,7 +273,11 @@ def compile_project(settings: Settings) -> dict:
                     all_macros |= version(d)["components"]["macros"]
             all_macros |= own_macros
             versions[unique_id] = {
-                "fingerprint": _md5(code + json.dumps(upstream, sort_keys=True)),
+                # only what the warehouse executes: a comment or layout change is no change
+                "fingerprint": _md5(
+                    executed_sql(code, backslash_escapes=settings.target == "bigquery")
+                    + json.dumps(upstream, sort_keys=True)
+                ),
                 "compiled_md5": _md5(code),
                 "components": {
                     "sql": _md5(node.raw_code),
@@ -244,10 +291,13 @@ def compile_project(settings: Settings) -> dict:
 
     return {
         "models": {node.name: version(unique_id) for unique_id, node in nodes.items()},
-        "queries": {
-            node.name: without_warehouse_name(node.compiled_code, node.database)
+        # each model's SQL and relation, without the warehouse's name: the runner runs the
+        # ephemeral ones itself, and asks the warehouse what columns the others compile to
+        "compiled": {node.name: without_warehouse_name(node.compiled_code, node.database) for node in nodes.values()},
+        "relations": {
+            node.name: without_warehouse_name(node.relation_name, node.database)
             for node in nodes.values()
-            if node.config.materialized == "ephemeral"
+            if node.relation_name
         },
         "freshness": {unique_id: source.get("freshness") for unique_id, source in manifest["sources"].items()},
     }

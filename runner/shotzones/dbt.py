@@ -60,9 +60,11 @@ def invoke(
     command: list[str],
     batches: list[tuple[date, date]] | None = None,
     quiet: bool = False,
+    beside: tuple[str, ...] = (),
 ) -> dbtRunnerResult:
     """Run one dbt command (`["build", "--select", ...]`) on the settings' target, for the
-    game-date ranges `batches` (macros/batches.sql) or, without them, every loaded date."""
+    game-date ranges `batches` (macros/batches.sql) or, without them, every loaded date; the
+    models `beside` built as their new versions beside the live ones (macros/beside.sql)."""
     args = [
         *command,
         "--project-dir",
@@ -84,7 +86,13 @@ def invoke(
     # dbt logs to stdout, which `--json` keeps for JSON: its lines go to stderr instead, once it
     # has finished, so that an interrupted invocation prints nothing
     output = io.StringIO()
-    with _environment(settings.dbt_env() | {"SHOTZONES_BATCHES": ranges if batches else ""}), redirect_stdout(output):
+    environment = settings.dbt_env() | {
+        "SHOTZONES_BATCHES": ranges if batches else "",
+        "SHOTZONES_BESIDE": ",".join(beside),
+        # the runner records what it builds itself: the on-run-end hook leaves it alone
+        "SHOTZONES_RUNNER": "1",
+    }
+    with _environment(environment), redirect_stdout(output):
         result = dbtRunner().invoke(args)
     if isinstance(result.exception, KeyboardInterrupt):
         raise result.exception  # dbt caught the interrupt, and stopped: the caller decides what it means

@@ -25,6 +25,7 @@ LOCK = "shotzones_lock"
 SOURCE_GAMES = "shotzones_source_games"
 CODE_VERSIONS = "shotzones_code_versions"
 VIEWS = "shotzones_views"
+REBUILDS = "shotzones_rebuilds"
 # written by the project's on-run-end hook (macros/direct_builds.sql) after a direct dbt run
 DIRECT_BUILDS = "shotzones_direct_builds"
 LOCK_NAME = "backfill"
@@ -107,6 +108,16 @@ TABLES = {
     # the views a backfill created and the code fingerprint each was created from: a later
     # backfill creates them again only when that changed (or one is missing)
     VIEWS: {"view_name": "string", "code_fingerprint": "string", "created_at": "timestamp"},
+    # a model's new version under way beside its live table (rebuild.py), and the play-by-play
+    # it reads (row count, latest load): a later run resumes it only if that is unchanged
+    REBUILDS: {
+        "model": "string",
+        "run_id": "string",
+        "started_at": "timestamp",
+        "reason": "string",
+        "raw_rows": "int",
+        "raw_loaded_at": "string",
+    },
     # one seeded row; run_id is null while nobody holds it
     LOCK: {"lock_name": "string", "run_id": "string", "host": "string", "pid": "int", "started_at": "timestamp"},
 }
@@ -210,7 +221,63 @@ def record_views(wh: Warehouse, fingerprints: dict[str, str], at: datetime) -> N
 def forget_views(wh: Warehouse) -> None:
     """Something else (a direct dbt run) may have created the views since: not known now."""
     if wh.table_exists(VIEWS):
-        wh.execute(f"delete from {wh.relation(VIEWS)} where true")
+        wh.execute(
+            f"merge into {wh.relation(VIEWS)} as t using (select 1 as one) as s on false when not matched by source then delete"
+        )
+
+
+@dataclass(frozen=True)
+class RebuildUnderWay:
+    """A model's new version being built beside its live table."""
+
+    model: str
+    run_id: str
+    started_at: datetime
+    reason: str
+    raw_rows: int
+    raw_loaded_at: str
+
+
+def read_rebuilds(wh: Warehouse) -> dict[str, RebuildUnderWay]:
+    if not wh.table_exists(REBUILDS):
+        return {}
+    columns = ", ".join(TABLES[REBUILDS])
+    return {row[0]: RebuildUnderWay(*row) for row in wh.rows(f"select {columns} from {wh.relation(REBUILDS)}")}
+
+
+def start_rebuild(wh: Warehouse, rebuild: RebuildUnderWay) -> None:
+    """Record a rebuild beside a live table (replacing an earlier one of the model)."""
+    columns = list(TABLES[REBUILDS])
+    source = wh.rows_as_select(columns, [astuple(rebuild)], _types(wh, REBUILDS))
+    wh.execute(
+        f"""
+        merge into {wh.relation(REBUILDS)} as t using ({source}) as s on t.model = s.model
+        when matched then update set {", ".join(f"{c} = s.{c}" for c in columns[1:])}
+        when not matched then insert ({", ".join(columns)}) values ({", ".join("s." + c for c in columns)})
+        """
+    )
+
+
+def forget_new_version(wh: Warehouse, model: str, suffix: str) -> None:
+    """Forget a model's new version (swapped in, or dropped): its ledger entries, under its own
+    name, and the record of its rebuild."""
+    for table, name in ((LEDGER, model + suffix), (REBUILDS, model)):
+        if wh.table_exists(table):
+            wh.execute(
+                f"merge into {wh.relation(table)} as t using (select {wh.literal(name)} as m) as s"
+                " on t.model = s.m when matched then delete"
+            )
+
+
+def rename_entries(wh: Warehouse, entries: dict[tuple[str, date], Entry], model: str) -> None:
+    """Record these entries (a new version's) as the entries of `model`, replacing its own."""
+    renamed = [Entry(model, *astuple(entry)[1:]) for entry in entries.values()]
+    if wh.table_exists(LEDGER):
+        wh.execute(
+            f"merge into {wh.relation(LEDGER)} as t using (select {wh.literal(model)} as m) as s"
+            f" on t.model = s.m when matched then delete"
+        )
+    record(wh, renamed)
 
 
 def _process_is_alive(pid: int) -> bool:

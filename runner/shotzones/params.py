@@ -64,6 +64,13 @@ batch_days = click.option(
 
 force = click.option("--force", is_flag=True, help="Rebuild partitions that are already done.")
 
+full_refresh = click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Rebuild the selected models whole, beside their live tables, and swap them in when built and tested"
+    " (the live tables stay as they are until then).",
+)
+
 allow_stale = click.option(
     "--allow-stale",
     is_flag=True,
@@ -117,6 +124,8 @@ dbt_vars = click.option(
 
 def backfill_options(command):
     """The options `backfill` and `plan` share: what to build, and how."""
-    for option in reversed((start, end, workers, batch_days, select, force, target, as_json, wait, dbt_vars)):
+    for option in reversed(
+        (start, end, workers, batch_days, select, force, full_refresh, target, as_json, wait, dbt_vars)
+    ):
         command = option(command)
     return command

@@ -49,11 +49,13 @@ class PartitionState:
 
 @dataclass
 class Batch:
-    """Contiguous game dates (in the loaded calendar) built together for the same models."""
+    """Contiguous game dates (in the loaded calendar) built together for the same models; into
+    their live tables, or (`beside`) into the new versions built beside them."""
 
     models: tuple[str, ...]
     dates: list[date] = field(default_factory=list)
     reasons: set[str] = field(default_factory=set)
+    beside: bool = False
 
     @property
     def start(self) -> date:
@@ -65,7 +67,8 @@ class Batch:
 
     def describe(self) -> str:
         dates = f"{len(self.dates):,} date{'' if len(self.dates) == 1 else 's'}"
-        return f"{self.start}..{self.end} ({dates}) {' + '.join(self.models)}"
+        beside = " (new version, beside the live table)" if self.beside else ""
+        return f"{self.start}..{self.end} ({dates}) {' + '.join(self.models)}{beside}"
 
 
 def player_game_states(
@@ -240,7 +243,12 @@ def waves(batches: list[Batch], workers: int) -> list[list[Batch]]:
     invocation)."""
     grouped: list[list[Batch]] = []
     for batch in batches:
-        if grouped and grouped[-1][0].models == batch.models and len(grouped[-1]) < workers:
+        last = grouped[-1][0] if grouped else None
+        if (
+            last is not None
+            and (last.models, last.beside) == (batch.models, batch.beside)
+            and len(grouped[-1]) < workers
+        ):
             grouped[-1].append(batch)
         else:
             grouped.append([batch])
@@ -264,10 +272,10 @@ def cap_partitions(planned_waves: list[list[Batch]], limit: int | None) -> list[
     for wave in planned_waves:
         current: list[Batch] = []
         for batch in wave:
-            parts = [Batch(batch.models, [], set(batch.reasons))]
+            parts = [Batch(batch.models, [], set(batch.reasons), batch.beside)]
             for day in batch.dates:
                 if parts[-1].dates and (day - parts[-1].start).days + 1 > limit:
-                    parts.append(Batch(batch.models, [], set(batch.reasons)))
+                    parts.append(Batch(batch.models, [], set(batch.reasons), batch.beside))
                 parts[-1].dates.append(day)
             for part in parts:
                 if current and partitions_named([*current, part]) > limit:
@@ -322,3 +330,47 @@ def upstream_changes(entries, recorded, changed, player_games) -> list[UpstreamC
     for (day, since), games in sorted(rebuilt.items()):
         changes.append(UpstreamChange(day, frozenset(games), since, f"games {', '.join(sorted(games))} changed"))
     return [c for c in changes if oldest_features_from.get(c.day) is not None]
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """A model whose new version is built beside its live table, in every loaded date, then
+    swapped in whole (rebuild.py): the live table stays one complete version meanwhile."""
+
+    model: str
+    why: str
+
+
+def rebuilt_beside(
+    states: dict[tuple[str, date], PartitionState],
+    schema_changes: dict[str, object],
+    live_tables: set[str],
+    models: tuple[str, ...],
+    ranged: bool,
+    full_refresh: bool,
+) -> list[Rebuild]:
+    """The selected models rebuilt beside their live tables: a model whose columns change (it
+    cannot be rebuilt partition by partition), every one with --full-refresh, and, unless a
+    range narrows the run, one whose code changed (every partition then goes, and readers keep
+    the complete old version until the new one is built and tested); then every selected
+    model downstream of one rebuilt, which must read the new version. A model without a live
+    table is simply built."""
+    rebuilds: list[Rebuild] = []
+    for model in models:
+        change = schema_changes.get(model)
+        code_changed = [
+            s.reason for (m, _), s in sorted(states.items()) if m == model and s.reason.startswith(CODE_CHANGED)
+        ]
+        why = None
+        if model in live_tables:
+            if full_refresh:
+                why = "--full-refresh"
+            elif change:
+                why = f"schema changed: {model} ({change.describe()})"
+            elif code_changed and not ranged:
+                why = code_changed[-1]
+        if why is None and rebuilds:
+            why = f"reads {rebuilds[0].model}, rebuilt beside it"
+        if why is not None:
+            rebuilds.append(Rebuild(model, why))
+    return rebuilds

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from shotzones import dbt
+from shotzones import code, dbt, ledger
+from shotzones.code import without_warehouse_name
+from shotzones.columns import inlined_sql
 from shotzones.planning import FEATURES, PLAYER_GAMES, PartitionState
 from shotzones.settings import Settings
 from shotzones.survey import current_states, loaded_dates
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 PREGAME = "player_pregame_features"
 TRAINING = "player_shot_zone_training_examples"
 SCHEDULE = "stg_bigdataball__schedule"
-# the views serving reads, created by any backfill wave (or here, once, when missing)
+# the views serving reads, created by any backfill wave (read through their compiled SQL until then)
 SERVING_VIEWS = (
     SCHEDULE,
     "int_league_shot_totals_accumulated",
@@ -99,23 +101,34 @@ def _unready(settings: Settings, wanted, not_done: list[PartitionState] | None =
     )
 
 
-def _views_exist(wh: Warehouse) -> bool:
-    """True when every serving view exists; they come with any backfill wave."""
-    return all(wh.table_exists(view) for view in SERVING_VIEWS)
+def _views_current(settings: Settings, wh: Warehouse) -> bool:
+    """True when every serving view exists as the code and vars compile it now (a backfill
+    wave creates them and records their code)."""
+    versions = code.current_versions(settings)
+    created = ledger.read_views(wh)
+    return all(created.get(view) == versions[view].fingerprint and wh.table_exists(view) for view in SERVING_VIEWS)
 
 
-def _create_views(settings: Settings) -> None:
-    """A warehouse built before serving existed has none of its views: create them once."""
-    dbt.invoke(settings, ["run", "--select", *SERVING_VIEWS], quiet=True)
+def _through_compiled_views(settings: Settings, wh: Warehouse, sql: str) -> str:
+    """The query with every view it reads replaced by the view's SQL as the project (and its
+    vars) compiles now: the tables are read as they are, the views as the code says."""
+    compiled, relations = code.compiled_models(settings), code.relations(settings)
+    versions = code.current_versions(settings)
+    views = {name: relations[name] for name, version in versions.items() if version.materialized == "view"}
+    for name in sorted(views, key=len, reverse=True):  # a name never replaced inside a longer one
+        for form in {views[name], wh.relation(name)}:
+            sql = sql.replace(form, f"(\n{inlined_sql(name, compiled, views)}\n)")
+    return sql
 
 
 def _read(settings: Settings, sql_of, variables: dict | None = None) -> pyarrow.Table:
+    """Rows through the serving views; where the warehouse holds other views than the code (or
+    `--vars`) makes, or none yet, through their SQL as compiled now. A read changes nothing."""
     with open_warehouse(settings) as wh:
-        if _views_exist(wh):
-            return wh.arrow(sql_of(wh), variables)
-    _create_views(settings)  # dbt opens the warehouse itself: ours is closed
-    with open_warehouse(settings) as wh:
-        return wh.arrow(sql_of(wh), variables)
+        sql = sql_of(wh)
+        if not _views_current(settings, wh):
+            sql = _through_compiled_views(settings, wh, sql)
+        return wh.arrow(sql, variables)
 
 
 def next_slate_date(settings: Settings) -> date:
@@ -223,7 +236,8 @@ def _point_in_time_sql(settings: Settings) -> str:
         # --log-level none: compile prints the SQL it compiled
         ["compile", "--log-level", "none", "--inline", f"{{{{ point_in_time_features('{ENTITIES_PLACEHOLDER}') }}}}"],
     )
-    return invocation.result.results[0].node.compiled_code
+    node = invocation.result.results[0].node
+    return without_warehouse_name(node.compiled_code, node.database)
 
 
 def historical_features(settings: Settings, entities: list[tuple[str, date]], allow_stale: bool = False) -> Rows:

@@ -3,6 +3,7 @@ reads the same environment variables, so the runner and dbt always see one wareh
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
@@ -44,6 +45,11 @@ class Feature:
 
 class BadSetting(ValueError):
     """An environment variable the runner cannot use."""
+
+
+class BadVar(BadSetting):
+    """A dbt var the project does not declare (a typo in `--vars`), or a value its rule refuses
+    (macros/vars.sql): one line naming the var and what it takes."""
 
 
 @dataclass(frozen=True)
@@ -127,9 +133,25 @@ class Settings:
     @property
     def vars(self) -> dict:
         """Every dbt var as dbt sees it: dbt_project.yml's, overridden by `dbt_vars`."""
+        return {**self.project_vars, **parse_vars(self.dbt_vars)}
+
+    @property
+    def project_vars(self) -> dict:
+        """The vars dbt_project.yml declares, with their defaults."""
         project = self.project_dir / "dbt_project.yml"
         stat = project.stat()
-        return {**_project_vars(project, stat.st_mtime_ns, stat.st_size), **parse_vars(self.dbt_vars)}
+        return _project_vars(project, stat.st_mtime_ns, stat.st_size)
+
+    def check_var_names(self) -> None:
+        """Refuse a `--vars` name dbt_project.yml does not declare: dbt would ignore it, and a
+        typo (zone_schem) would run the default. What a var's value may be is dbt's to say
+        (macros/vars.sql): the project's compile refuses a bad one (code.compile_project)."""
+        known = self.project_vars
+        for name in parse_vars(self.dbt_vars):
+            if name not in known:
+                close = difflib.get_close_matches(str(name), list(known), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise BadVar(f"--vars: {name} is not a var of this project{hint}; its vars: {', '.join(known)}")
 
     @property
     def model_features(self) -> list[Feature]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from shotzones import code, ledger
+from shotzones.columns import SchemaChange, schema_change
 from shotzones.planning import (
+    CODE_CHANGED,
     FEATURES,
     MODELS,
     PLAYER_GAMES,
@@ -74,23 +76,30 @@ LOADED_AFTER = "shotzones_loaded_after"
 FINGERPRINT_CACHE = "shotzones_source_fingerprints"  # a directory in dbt's target/
 
 
-def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
+def raw_version(wh: Warehouse) -> tuple[int, str]:
+    """The play-by-play's row count and latest load: only the loader writes the raw table,
+    stamping every row it writes, so the same pair means the same rows."""
+    total, latest = wh.rows(f"select count(*), max(loaded_at) from {wh.settings.raw_relation} where {EVERY_DATE}")[0]
+    return total, str(latest)
+
+
+def source_fingerprints(wh: Warehouse, raw: tuple[int, str] | None = None) -> ledger.Fingerprints:
     """Every game's fingerprint as the play-by-play holds it now. Only the loader writes the raw
     table, stamping each row it writes with loaded_at and replacing a game whole, so the
     fingerprints a previous survey took (cached in dbt's target/) stay true of every game with
     no row loaded since: only the games loaded since are hashed again. Row counts that do not
     add up to the table's (a game deleted, none replacing it), or other fingerprint code, hash
     every game again."""
-    total, latest = wh.rows(f"select count(*), max(loaded_at) from {wh.settings.raw_relation} where {EVERY_DATE}")[0]
+    total, latest = raw or raw_version(wh)
     cache = code.target_dir(wh.settings) / FINGERPRINT_CACHE / f"{_warehouse_key(wh.settings)}.json"
     version = hashlib.sha256(code.query(wh.settings, FINGERPRINTED).encode()).hexdigest()
     cached = json.loads(cache.read_text()) if cache.exists() else None
     if cached and cached.get("code") != version:
         cached = None
-    if cached and (cached["total"], cached["latest"]) == (total, str(latest)):
+    if cached and (cached["total"], cached["latest"]) == (total, latest):
         return {(date.fromisoformat(day), game): (count, digest) for day, game, count, digest in cached["games"]}
     fingerprints = None
-    if cached and cached["latest"] != "None" and latest is not None:
+    if cached and cached["latest"] != "None" and latest != "None":
         # each statement of a load stamps its rows with its own current_timestamp: a survey taken
         # between two of them saw the first whole, and the second is later
         since = _fingerprints(wh, datetime.fromisoformat(cached["latest"]))
@@ -108,7 +117,7 @@ def source_fingerprints(wh: Warehouse) -> ledger.Fingerprints:
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(f".{os.getpid()}.tmp")
     games = [[day.isoformat(), game, count, digest] for (day, game), (count, digest) in sorted(fingerprints.items())]
-    partial.write_text(json.dumps({"code": version, "total": total, "latest": str(latest), "games": games}))
+    partial.write_text(json.dumps({"code": version, "total": total, "latest": latest, "games": games}))
     partial.replace(cache)  # atomic: a concurrent survey reads the old cache or the new
     return fingerprints
 
@@ -179,44 +188,119 @@ def window_reach(wh: Warehouse, changes: list[UpstreamChange]) -> dict[UpstreamC
 
 
 @dataclass(frozen=True)
+class Beside:
+    """The new versions under way beside the live tables: the rebuilds that can be resumed
+    (the same code and play-by-play as when they started), their partitions' states (keyed by
+    the live model's name), and the models whose new version can no longer be resumed."""
+
+    under_way: dict[str, ledger.RebuildUnderWay]
+    states: dict[tuple[str, date], PartitionState]
+    abandoned: list[str]
+    raw: tuple[int, str]  # the play-by-play now (raw_version)
+
+
+@dataclass(frozen=True)
 class Survey:
     """What the warehouse holds now: every partition's state, per player-game date the later
-    dates whose features read what changed there (for the planner to rebuild with it), and the
-    fingerprint of every game's play-by-play."""
+    dates whose features read what changed there (for the planner to rebuild with it), the
+    fingerprint of every game's play-by-play, which models have a live table and how the
+    code-changed ones' columns change, and the new versions under way beside them."""
 
     dates: list[date]
     states: dict[tuple[str, date], PartitionState]
     cascade: dict[date, set[date]]
     fingerprints: ledger.Fingerprints
     code: Code
+    live_tables: set[str] = field(default_factory=set)
+    schema_changes: dict[str, SchemaChange | None] = field(default_factory=dict)
+    beside: Beside | None = None
 
 
 def current_states(settings: Settings) -> Survey:
     require_warehouse(settings)  # before the compile, which would create a missing DuckDB file
     versions = code.current_versions(settings)  # before opening the warehouse: dbt opens it too
+    suffix = beside_suffix(settings)
     with open_warehouse(settings) as wh:
         dates = loaded_dates(wh)
         reconcile_direct_builds(wh, dates, versions)
         entries = ledger.read_entries(wh)
         known = {fingerprint: components for fingerprint, (_, components) in ledger.read_code_versions(wh).items()}
         code_now = Code(versions, known)
-        present = rows_present(wh)
+        live_tables = {model for model in MODELS if wh.table_exists(model)}
+        present = rows_present(wh, MODELS + tuple(model + suffix for model in MODELS))
         built = {day for (model, day), entry in entries.items() if model == PLAYER_GAMES and entry.state == "done"}
         recorded = ledger.read_source_games(wh)
-        fingerprints = source_fingerprints(wh)
+        raw = raw_version(wh)
+        fingerprints = source_fingerprints(wh, raw)
         changed = source_changes(recorded, fingerprints, built)
         player_games = player_game_states(
             dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, code_now
         )
         changes = upstream_changes(entries, recorded, changed, player_games)
         reach = window_reach(wh, changes)
+        states = partition_states(
+            dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, reach, code_now
+        )
+        # a code change may change a table's columns: asked only then (DuckDB binds the SQL,
+        # BigQuery dry-runs it)
+        code_changed = {s.model for s in states.values() if s.reason.startswith(CODE_CHANGED)}
+        schema_changes = {model: schema_change(wh, model) for model in MODELS if model in code_changed & live_tables}
+        beside = _beside(wh, dates, entries, present, code_now, raw, suffix)
+    for model, record in beside.under_way.items():
+        built_beside = sum(beside.states[(model, day)].state == "done" for day in dates)
+        under_way = (
+            f" (new version under way beside the live table: {built_beside:,} of {len(dates):,} partitions built,"
+            f" run {record.run_id})"
+        )
+        for day in dates:
+            state = states[(model, day)]
+            if state.state != "done":
+                states[(model, day)] = PartitionState(model, day, state.state, state.reason + under_way)
     cascade: dict[date, set[date]] = {}
     for change, reached in reach.items():
         cascade.setdefault(change.day, set()).update(reached)
-    states = partition_states(
-        dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, reach, code_now
-    )
-    return Survey(dates, states, cascade, fingerprints, code_now)
+    return Survey(dates, states, cascade, fingerprints, code_now, live_tables, schema_changes, beside)
+
+
+def beside_suffix(settings: Settings) -> str:
+    """What a model's new version is called while it is built beside the live one (the dbt var
+    that macros/beside.sql reads)."""
+    return str(settings.vars["beside_suffix"])
+
+
+def _beside(wh, dates, entries, present, code_now: Code, raw, suffix) -> Beside:
+    """The new versions under way, and their partitions' states. A new version is resumed only
+    if it was built from the same code and the same play-by-play as now; otherwise it is
+    abandoned (dropped by the next backfill) and its partitions start from nothing."""
+    records = ledger.read_rebuilds(wh)
+    under_way: dict[str, ledger.RebuildUnderWay] = {}
+    abandoned: list[str] = []
+    states: dict[tuple[str, date], PartitionState] = {}
+    for model in MODELS:
+        fingerprint = code_now.current[model].fingerprint
+        record = records.get(model)
+        own = {day: entry for (name, day), entry in entries.items() if name == model + suffix}
+        resumable = (
+            record is not None
+            and wh.table_exists(model + suffix)
+            and (record.raw_rows, record.raw_loaded_at) == raw
+            and all(entry.code_fingerprint == fingerprint for entry in own.values())
+        )
+        if resumable:
+            under_way[model] = record
+        elif record is not None or own or wh.table_exists(model + suffix):
+            abandoned.append(model)
+        for day in dates:
+            entry = own.get(day) if resumable else None
+            if entry is None:
+                states[(model, day)] = PartitionState(model, day, "pending", "new version: not built yet")
+            elif entry.state == "failed":
+                states[(model, day)] = PartitionState(model, day, "failed", entry.error or "failed")
+            elif entry.rows_written != present.get((model + suffix, day), 0):
+                states[(model, day)] = PartitionState(model, day, "pending", "new version: rows changed since built")
+            else:
+                states[(model, day)] = PartitionState(model, day, "done", f"new version: run {entry.run_id}")
+    return Beside(under_way, states, abandoned, raw)
 
 
 def code_components(versions: dict[str, code.CodeVersion]) -> dict[str, tuple[str, dict]]:
@@ -280,4 +364,7 @@ def reconcile_direct_builds(wh: Warehouse, dates: list[date], versions: dict[str
         if built_days:
             before = {key: value for key, value in fingerprints.items() if loaded_at[key] <= finished_at}
             ledger.record_source_games(wh, built_days, before, finished_at)
-        wh.execute(f"delete from {wh.relation(ledger.DIRECT_BUILDS)} where invocation_id = {wh.literal(invocation_id)}")
+        wh.execute(
+            f"merge into {wh.relation(ledger.DIRECT_BUILDS)} as t using (select {wh.literal(invocation_id)} as i) as s"
+            " on t.invocation_id = s.i when matched then delete"
+        )

@@ -138,6 +138,14 @@ class Warehouse:
         raise NotImplementedError
 
     def columns(self, relation: str) -> list[str]:
+        return list(self.column_types(relation))
+
+    def column_types(self, relation: str) -> dict[str, str]:
+        """A table's or view's columns and their types, in order."""
+        raise NotImplementedError
+
+    def query_column_types(self, sql: str) -> dict[str, str]:
+        """The columns and types a query would return, in order, without running it."""
         raise NotImplementedError
 
     def string_literal(self, text: str) -> str:
@@ -146,6 +154,21 @@ class Warehouse:
     def rows_as_select(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], types: dict[str, str]) -> str:
         """Rows as a query, for a MERGE's source, each column of its type in `types`."""
         raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The statements of the block in one transaction where the warehouse has them."""
+        yield
+
+    def replace_tables(self, replacements: dict[str, str]) -> None:
+        """Each table `new` replaces table `old` ({new: old}); `new` may be left behind."""
+        raise NotImplementedError
+
+    def drop_table(self, name: str) -> None:
+        self.execute(f"drop table if exists {self.relation(name)}")
+
+    def drop_view(self, name: str) -> None:
+        self.execute(f"drop view if exists {self.relation(name)}")
 
 
 class DuckDBWarehouse(Warehouse):
@@ -183,6 +206,22 @@ class DuckDBWarehouse(Warehouse):
         casts = ", ".join(f"cast({c} as {types[c]}) as {c}" for c in columns)
         return f"select {casts} from (values {self._tuples(rows)}) as v({', '.join(columns)})"
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("begin transaction")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        self.con.execute("commit")
+
+    def replace_tables(self, replacements: dict[str, str]) -> None:
+        # DuckDB tracks no view's dependencies: the views over `old` read the new table at once
+        for new, old in replacements.items():
+            self.execute(f"drop table if exists {self.relation(old)}")
+            self.execute(f"alter table {self.relation(new)} rename to {self.quote(old)}")
+
     def execute(self, sql: str) -> int:
         result = self.con.execute(sql).fetchall()
         return result[0][0] if result and len(result[0]) == 1 and isinstance(result[0][0], int) else 0
@@ -195,8 +234,12 @@ class DuckDBWarehouse(Warehouse):
             )[0][0]
         )
 
-    def columns(self, relation: str) -> list[str]:
-        return [row[0] for row in self.rows(f"describe {relation}")]
+    def column_types(self, relation: str) -> dict[str, str]:
+        return {row[0]: row[1] for row in self.rows(f"describe {relation}")}
+
+    def query_column_types(self, sql: str) -> dict[str, str]:
+        # DESCRIBE binds the query (names, types) and runs nothing
+        return {row[0]: row[1] for row in self.rows(f"describe select * from (\n{sql}\n) as compiled")}
 
 
 class BigQueryWarehouse(Warehouse):
@@ -222,6 +265,12 @@ class BigQueryWarehouse(Warehouse):
         fields = ", ".join(f"{c} {types[c]}" for c in columns)
         return f"select {', '.join(columns)} from unnest(array<struct<{fields}>>[{self._tuples(rows)}])"
 
+    def replace_tables(self, replacements: dict[str, str]) -> None:
+        # a table copy: BigQuery swaps in the new table, its partitioning and clustering at once
+        # (readers see the old table or the new one), and copying bills no bytes
+        for new, old in replacements.items():
+            self.execute(f"create or replace table {self.relation(old)} copy {self.relation(new)}")
+
     def execute(self, sql: str) -> int:
         job = self.client.query(sql)
         job.result()
@@ -243,8 +292,15 @@ class BigQueryWarehouse(Warehouse):
             return False
         return True
 
-    def columns(self, relation: str) -> list[str]:
-        return [field.name for field in self.client.get_table(relation.replace("`", "")).schema]
+    def column_types(self, relation: str) -> dict[str, str]:
+        return {field.name: field.field_type for field in self.client.get_table(relation.replace("`", "")).schema}
+
+    def query_column_types(self, sql: str) -> dict[str, str]:
+        from google.cloud import bigquery
+
+        # a dry run: BigQuery plans the query and says its schema, running and billing nothing
+        config = bigquery.QueryJobConfig(dry_run=True, use_query_cache=False)
+        return {field.name: field.field_type for field in self.client.query(sql, job_config=config).schema}
 
 
 def _naive(value: Any) -> Any:

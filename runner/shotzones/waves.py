@@ -4,10 +4,11 @@ retry (a transient error)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from shotzones import dbt
+from shotzones import code, dbt
 from shotzones.planning import MODELS, Batch
 from shotzones.settings import Settings
 from shotzones.warehouse import Warehouse, date_list, open_warehouse
@@ -130,12 +131,13 @@ def _measured(node, rows: list[dict]) -> str:
     return f"{len(rows):,} failing {'row' if len(rows) == 1 else 'rows'}"
 
 
-def wave_command(models: tuple[str, ...], with_views: bool = True) -> list[str]:
+def wave_command(models: tuple[str, ...], with_views: bool = True, every_view: bool = False) -> list[str]:
     """The `dbt build` of a wave: the staging views and the others the models read, the models
     and the views over them (not those over a model this wave leaves alone: it may not exist
-    yet), and the data tests of them and their sources. Without views, the models and every data
-    test (selected directly, as excluding a view would exclude its tests): a view reads no
-    batch, so once a backfill has created them, later waves leave them be."""
+    yet; `every_view`: all the others too), and the data tests of them and their sources.
+    Without views, the models and every data test (selected directly, as excluding a view would
+    exclude its tests): a view reads no batch, so once a backfill has created them, later waves
+    leave them be."""
     upstream_views = [
         f"+{model},config.materialized:view" for model in models
     ]  # int_shots_classified, int_game_players
@@ -144,6 +146,7 @@ def wave_command(models: tuple[str, ...], with_views: bool = True) -> list[str]:
         "path:models/staging",
         *upstream_views,
         *(f"{model}+" for model in models),
+        *(["config.materialized:view"] if every_view else []),
         "source:bigdataball",
     ]
     # a model upstream of the wave's is left alone itself; one downstream with its views, and a
@@ -153,14 +156,24 @@ def wave_command(models: tuple[str, ...], with_views: bool = True) -> list[str]:
     return ["build", *(select if with_views else ["--select", *models, "test_type:data"]), *exclude]
 
 
-def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bool = True) -> WaveOutcome:
-    """One `dbt build` of the wave's batches. A test that fails there skips everything
-    downstream of what it tested for every date of the wave, where only the dates it names have
-    failed: what it skipped is built (and tested) again by a further build, until nothing is
-    left skipped by a failing test."""
+def run_wave(
+    settings: Settings, wave: list[Batch], threads: int, with_views: bool = True, beside: tuple[str, ...] = ()
+) -> WaveOutcome:
+    """One `dbt build` of the wave's batches (with the models `beside` built as their new
+    versions: macros/beside.sql). A test that fails there skips everything downstream of what
+    it tested for every date of the wave, where only the dates it names have failed: what it
+    skipped is built (and tested) again by a further build, until nothing is left skipped by a
+    failing test."""
     models = wave[0].models
     batches = [(b.start, b.end) for b in wave]
-    command = wave_command(models, with_views)
+    # a first wave building beside brings every view up to date: the new versions' views read
+    # the live ones, which no wave of live partitions may have created this run
+    command = wave_command(models, with_views, every_view=bool(beside))
+    if beside:
+        # dbt does not see an environment variable a macro reads change: the new versions' names
+        # get a parse of their own, so that the live names' is never taken for theirs
+        names = hashlib.md5(",".join(beside).encode()).hexdigest()[:10]
+        command += ["--target-path", str(code.target_dir(settings) / f"beside-{names}")]
     by_node: dict[str, object] = {}
     skipped: list[str] = []
     try:
@@ -168,7 +181,7 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bo
             # the ledger, not target/'s manifest and run results, says what a wave did: writing
             # them costs half a second
             invocation = dbt.invoke(
-                settings, [*command, "--threads", str(threads), "--no-write-json"], batches, quiet=True
+                settings, [*command, "--threads", str(threads), "--no-write-json"], batches, quiet=True, beside=beside
             )
             results = invocation.result.results
             by_node |= {r.node.unique_id: r for r in results}
@@ -200,6 +213,10 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bo
             completed = [t.completed_at for t in node_result.timing if t.completed_at]
             if completed:
                 outcome.finished_at[node.name] = max(completed)
+        elif status == "skipped":
+            # skipped for another node's failure, which fails what it owns on its own: a
+            # consequence, never a cause (it would fail the built models it reads)
+            continue
         else:
             # a failing test (or staging view) fails the models that read what it checked
             owners = [m for m in models if any(d.endswith("." + m) for d in depends_on)] or list(models)
@@ -225,10 +242,11 @@ def run_wave(settings: Settings, wave: list[Batch], threads: int, with_views: bo
     return outcome
 
 
-def count_rows(wh: Warehouse, model: str, days: list[date]) -> dict[date, int]:
-    if not wh.table_exists(model):  # its first build failed
+def count_rows(wh: Warehouse, table: str, days: list[date]) -> dict[date, int]:
+    """Rows per date of a model's table (or of its new version's)."""
+    if not wh.table_exists(table):  # its first build failed
         return {day: 0 for day in days}
     rows = wh.rows(
-        f"select game_date, count(*) from {wh.relation(model)} where game_date in {date_list(days)} group by game_date"
+        f"select game_date, count(*) from {wh.relation(table)} where game_date in {date_list(days)} group by game_date"
     )
     return {day: 0 for day in days} | dict(rows)

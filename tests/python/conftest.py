@@ -63,6 +63,40 @@ def warehouse(generated, tmp_path_factory) -> Settings:
     return build_warehouse(tmp_path_factory.mktemp("warehouse"), generated)
 
 
+PROJECT_FILES = ("models", "macros", "tests", "profiles", "dbt_project.yml")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the dbt project a test may edit (`Settings(project_dir=...)` runs it)."""
+    copy = tmp_path / "project"
+    for name in PROJECT_FILES:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__", "python"))
+        else:
+            copy.mkdir(exist_ok=True)
+            shutil.copy(source, copy / name)
+    return copy
+
+
+@pytest.fixture
+def built(warehouse, tmp_path) -> Settings:
+    """A copy of the session's fully built warehouse."""
+    with connect(warehouse) as con:
+        con.execute("checkpoint")  # everything in the file, nothing left in its WAL
+    (tmp_path / "built").mkdir()
+    copy = shutil.copy(warehouse.duckdb_path, tmp_path / "built" / "warehouse.duckdb")
+    return replace(warehouse, duckdb_path=Path(copy))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace `old` (which must be there) by `new` in a file."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
 @pytest.fixture
 def generated_copy(generated, tmp_path) -> Path:
     """A copy of the generated files a test may change."""

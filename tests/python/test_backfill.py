@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import query
+from conftest import edit, query
 
 from shotzones import ledger
 from shotzones.backfill import Options, backfill
@@ -252,3 +253,26 @@ def test_a_permanent_error_fails_its_partitions_while_other_batches_finish(small
 
     cli = CliRunner().invoke(main, ["backfill"], env={"SHOTZONES_DUCKDB": str(settings.duckdb_path)})
     assert cli.exit_code == 1
+
+
+def test_a_failing_model_never_fails_the_partitions_it_reads(clean, project, tmp_path):
+    """The features model fails in a wave that builds the player-games of its dates: what is
+    downstream of the features is skipped, which fails nothing, and the player-games are done."""
+    with connect(clean) as con:
+        con.execute("checkpoint")  # everything in the file, nothing left in its WAL
+    settings = replace(clean, duckdb_path=Path(shutil.copy(clean.duckdb_path, tmp_path / "warehouse.duckdb")))
+    edit(
+        project / "models" / "marts" / "player_shot_zone_features.sql",
+        "    where {{ in_batch('game_date') }}\n",
+        "    where {{ in_batch('game_date') }}\n        and error('the features are broken') is null\n",
+    )
+    dates = dates_of(settings)
+    wave = dates[3:7]
+    result = backfill(replace(settings, project_dir=project), Options(start=wave[0], end=wave[-1], force=True))
+    assert not result.success
+    assert len(result.planned) == 1, "one wave"
+    now = {(p.model, p.game_date): p for p in status(settings).partitions}  # under the working code
+    failed = {key for key, p in now.items() if p.state == "failed"}
+    assert failed == {(FEATURES, day) for day in wave}
+    assert all("the features are broken" in now[key].reason for key in failed)
+    assert {key for key, p in now.items() if p.state == "done"} == {(m, d) for m in MODELS for d in dates} - failed

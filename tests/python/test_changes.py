@@ -180,7 +180,7 @@ def test_the_long_window_is_one_var_the_model_and_the_reach_both_read(clean_buil
     """var long_window_games sets the `_last_20` window of the features model and how far the
     runner looks for the partitions a changed game reaches (the longest window: the 10-game one
     when the long one is shorter): change it, and both follow."""
-    shorter = replace(clean_build, dbt_vars="{long_window_games: 8}")
+    shorter = replace(clean_build, dbt_vars="{long_window_games: 8, long_window_min_games: 6}")
     default_code, shorter_code = code.current_versions(clean_build), code.current_versions(shorter)
     assert shorter_code[FEATURES].fingerprint != default_code[FEATURES].fingerprint
     assert "var long_window_games 20 -> 8" in shorter_code[FEATURES].changes_since(default_code[FEATURES])

@@ -168,6 +168,8 @@ def test_backfill_json_is_json_lines_only_and_failures_say_what_was_measured(fai
         "failed": 4,
         "seconds": None,
         "signal": None,
+        "swapped": [],
+        "held_back": 0,
     }
     failed = [e for e in events if e["event"] == "failed"]
     assert {"models", "start", "end", "dates", "seconds", "error", "attempt"} <= failed[0].keys()

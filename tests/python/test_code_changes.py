@@ -5,7 +5,6 @@ the partitions it changes, a rebuild equals a clean build under the new code, an
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -13,12 +12,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import query
+from conftest import edit, query
 from test_quality import lose_coordinates
 
 from shotzones import dbt
 from shotzones.backfill import Options, backfill, plan
-from shotzones.load import load
+from shotzones.code import current_versions, executed_sql
+from shotzones.generate import generate
+from shotzones.load import load, load_schedule
 from shotzones.planning import (
     FEATURES,
     MODELS,
@@ -31,39 +32,6 @@ from shotzones.planning import (
 from shotzones.settings import PROJECT_DIR, Settings
 from shotzones.status import status
 from shotzones.warehouse import connect
-
-PROJECT_FILES = ("models", "macros", "tests", "profiles", "dbt_project.yml")
-
-
-@pytest.fixture
-def project(tmp_path) -> Path:
-    """A copy of the dbt project a test may edit."""
-    copy = tmp_path / "project"
-    for name in PROJECT_FILES:
-        source = PROJECT_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            copy.mkdir(exist_ok=True)
-            shutil.copy(source, copy / name)
-    return copy
-
-
-@pytest.fixture
-def built(warehouse, tmp_path) -> Settings:
-    """A copy of the session's fully built warehouse."""
-    with connect(warehouse) as con:
-        con.execute("checkpoint")  # everything in the file, nothing left in its WAL
-    (tmp_path / "built").mkdir()
-    return replace(
-        warehouse, duckdb_path=Path(shutil.copy(warehouse.duckdb_path, tmp_path / "built" / "warehouse.duckdb"))
-    )
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))
 
 
 def states(settings: Settings) -> dict[tuple[str, date], PartitionState]:
@@ -97,6 +65,23 @@ def test_a_copy_of_the_project_changes_nothing(built, project):
     assert stale(replace(built, project_dir=project)) == set()
 
 
+def test_a_comment_or_blank_lines_in_a_model_or_macro_make_nothing_stale(built, project):
+    """Only what dbt executes counts: comments and layout change no fingerprint."""
+    model = project / "models" / "marts" / "player_shot_zone_features.sql"
+    edit(model, "\nwith\n", "\n-- why the windows look back: see the README\n\n\nwith  /* the inputs */\n\n")
+    edit(
+        project / "macros" / "shot_zones.sql",
+        "                when sqrt(",
+        "                -- the restricted area: 4 ft around the hoop's centre\n\n                when sqrt(",
+    )
+    edited = replace(built, project_dir=project)
+    # both reach the SQL dbt compiles: the features model's and the zones view's
+    compiled_before, compiled_now = current_versions(built), current_versions(edited)
+    for model in (FEATURES, "int_shots_classified"):
+        assert compiled_now[model].compiled_md5 != compiled_before[model].compiled_md5, model
+    assert stale(edited) == set()
+
+
 def test_a_zone_scheme_var_makes_both_models_stale_and_rebuilds_like_a_clean_build(built, generated, tmp_path):
     settings = replace(built, dbt_vars="{zone_scheme: legacy_distance}")
     now = states(settings)
@@ -128,9 +113,9 @@ def test_a_features_model_change_makes_only_features_stale_and_rebuilds_like_a_c
 ):
     model = project / "models" / "marts" / "player_shot_zone_features.sql"
     text = model.read_text()
-    threshold = "count(*) over last_20 >= {{ var('long_window_min_games') }}"
+    threshold = "count(*) over {{ last_20 }} >= {{ checked_var('long_window_min_games') }}"
     assert text.count(threshold) == 2
-    model.write_text(text.replace(threshold, "count(*) over last_20 >= 12"))
+    model.write_text(text.replace(threshold, "count(*) over {{ last_20 }} >= 12"))
     settings = replace(built, project_dir=project)
     now = states(settings)
     assert {key for key, p in now.items() if p.state == "stale"} == every(settings, FEATURES)
@@ -145,7 +130,7 @@ def test_a_features_model_change_makes_only_features_stale_and_rebuilds_like_a_c
         assert table_rows(settings, table) == table_rows(clean, table), table
 
 
-def dbt_build(settings: Settings, *args: str) -> None:
+def dbt_build(settings: Settings, *args: str, returncode: int = 0) -> subprocess.CompletedProcess:
     """`dbt build` from the project directory, as the README says, on the settings' warehouse."""
     dbt = Path(sys.executable).parent / "dbt"
     done = subprocess.run(
@@ -155,7 +140,8 @@ def dbt_build(settings: Settings, *args: str) -> None:
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0, done.stdout[-3000:]
+    assert done.returncode == returncode, done.stdout[-3000:]
+    return done
 
 
 def test_a_direct_dbt_build_leaves_nothing_pending(generated, tmp_path):
@@ -185,15 +171,7 @@ def test_a_direct_dbt_build_with_a_failing_test_fails_the_dates_it_names(generat
     ]
     with connect(settings) as con:  # the delivered date now disagrees with the game's date
         con.execute("update nba_raw.bigdataball_play_by_play set date = '1/1/1999' where game_date = ?", [broken])
-    dbt = Path(sys.executable).parent / "dbt"
-    failed = subprocess.run(
-        [str(dbt), "build", "--profiles-dir", "profiles"],
-        cwd=PROJECT_DIR,
-        env=os.environ | settings.dbt_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert failed.returncode == 1, failed.stdout[-3000:]
+    dbt_build(settings, returncode=1)
     now = states(settings)
     assert {key for key, p in now.items() if p.state == "failed"} == {(m, broken) for m in MODELS}
     assert "expression_is_true_stg_bigdataball__play_by_play" in now[(PLAYER_GAMES, broken)].reason
@@ -209,19 +187,56 @@ def test_a_direct_dbt_build_fails_the_dates_in_a_tests_error_band_not_its_warn_b
     lost, partly_lost = dates[7], dates[9]
     lose_coordinates(settings, lost)  # shots_without_coordinates' error band
     lose_coordinates(settings, partly_lost, share=0.10)  # its warn band
-    dbt = Path(sys.executable).parent / "dbt"
-    failed = subprocess.run(
-        [str(dbt), "build", "--profiles-dir", "profiles"],
-        cwd=PROJECT_DIR,
-        env=os.environ | settings.dbt_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert failed.returncode == 1, failed.stdout[-3000:]
+    failed = dbt_build(settings, returncode=1)
     assert "FAIL 2 shots_without_coordinates" in failed.stdout, failed.stdout[-3000:]  # one test, both dates
     now = states(settings)
     assert {key for key, p in now.items() if p.state == "failed"} == {(m, lost) for m in MODELS}
     assert "shots_without_coordinates" in now[(PLAYER_GAMES, lost)].reason
+
+
+@pytest.fixture(scope="module")
+def with_upcoming_games(tmp_path_factory) -> Path:
+    """Six played game dates, and the season's next three scheduled but not played yet (as in
+    the demo)."""
+    out = tmp_path_factory.mktemp("upcoming")
+    generate(out, 2022, seasons=1, seed=7, max_dates_per_season=9, upcoming_dates=3)
+    return out
+
+
+def loaded_with_schedule(files: Path, directory: Path) -> Settings:
+    settings = replace(Settings(), duckdb_path=directory / "warehouse.duckdb")
+    load(settings, [files])
+    load_schedule(settings, [files])
+    return settings
+
+
+def played_and_upcoming_dates(settings: Settings) -> tuple[list[date], list[date]]:
+    played = [r["d"] for r in query(settings, "select distinct game_date as d from nba_raw.bigdataball_play_by_play")]
+    scheduled = [r["d"] for r in query(settings, "select distinct game_date as d from nba_raw.schedule")]
+    return sorted(played), sorted(d for d in scheduled if d > max(played))
+
+
+def test_a_direct_dbt_build_with_upcoming_games_scheduled_leaves_every_partition_done(with_upcoming_games, tmp_path):
+    """Upcoming games cannot have play-by-play yet: the schedule's coverage test leaves them be."""
+    settings = loaded_with_schedule(with_upcoming_games, tmp_path)
+    played, upcoming = played_and_upcoming_dates(settings)
+    assert len(upcoming) == 3
+    for args in ((), ("--full-refresh",)):
+        dbt_build(settings, *args)
+        now = status(settings).partitions
+        assert {p.state for p in now} == {"done"}, {(p.model, p.game_date, p.reason) for p in now if p.state != "done"}
+        assert {p.game_date for p in now} == set(played)
+
+
+def test_a_direct_dbt_build_fails_a_past_scheduled_date_without_play_by_play(with_upcoming_games, tmp_path):
+    settings = loaded_with_schedule(with_upcoming_games, tmp_path)
+    missing = played_and_upcoming_dates(settings)[0][2]
+    with connect(settings) as con:  # its games were scheduled, but never delivered
+        con.execute("delete from nba_raw.bigdataball_play_by_play where game_date = ?", [missing])
+    dbt_build(settings, returncode=1)
+    now = states(settings)
+    assert {key for key, p in now.items() if p.state == "failed"} == {(m, missing) for m in MODELS}
+    assert "scheduled_games_with_play_by_play" in now[(PLAYER_GAMES, missing)].reason
 
 
 def test_a_direct_dbt_build_under_other_vars_is_stale_under_these(generated, tmp_path):
@@ -232,6 +247,32 @@ def test_a_direct_dbt_build_under_other_vars_is_stale_under_these(generated, tmp
     dbt_build(settings, "--vars", vars_, "--exclude", "test_type:unit")
     assert stale(replace(settings, dbt_vars=vars_)) == set()
     assert stale(settings) == every(settings, FEATURES)
+
+
+# --- fingerprints hash the SQL as the warehouse executes it ------------------------------------
+
+
+def test_comments_and_runs_of_whitespace_are_left_out():
+    sql = "select a,  -- the shooter\n\n\tb /* made,\n -- or not */ from t\n-- the end"
+    assert executed_sql(sql) == "select a, b from t"
+    assert executed_sql("select 1/* glued */as x") == "select 1 as x"
+
+
+def test_quoted_strings_and_identifiers_keep_their_comments_and_whitespace():
+    sql = (
+        "select '--  no comment' as \"a  -- b\", `x /* y */  z` from t"
+        " where c like '%3PT%' and d = '00:-12:00' and e = 'line\n  two'"
+    )
+    assert executed_sql(sql) == sql
+    assert executed_sql("select 'it''s -- kept'  -- dropped") == "select 'it''s -- kept'"
+    assert executed_sql('select "a "" -- b"  -- dropped') == 'select "a "" -- b"'
+    assert executed_sql("select 'a  b'") != executed_sql("select 'a b'")
+
+
+def test_bigquery_strings_escape_a_quote_with_a_backslash():
+    assert executed_sql(r"select 'it\'s -- kept'  -- dropped", backslash_escapes=True) == r"select 'it\'s -- kept'"
+    assert executed_sql(r"select 'a\\'  -- dropped", backslash_escapes=True) == r"select 'a\\'"
+    assert executed_sql(r'select "a\" -- kept"  -- dropped', backslash_escapes=True) == r'select "a\" -- kept"'
 
 
 # --- the planner: a wave's fixed cost against rebuilding done partitions -----------------------

@@ -1,3 +1,6 @@
+{#- Every constrained var checked (macros/vars.sql), once a compile of the project: also the
+    data-quality bands, which only data tests read. It adds nothing to the SQL. -#}
+{%- do check_vars() -%}
 with
 
 source as (

@@ -11,7 +11,9 @@ renamed as (
     select
         game_id,
         game_date,
-        season,
+        -- the loader's table holds an INTEGER on DuckDB: a BIGINT, as the player-games' season,
+        -- so the pre-game slate and the training set type it alike
+        cast(season as {{ dbt.type_bigint() }}) as season,
         away_team as away_team_abbr,
         home_team as home_team_abbr
     from source

@@ -31,6 +31,11 @@ The shims, each for one thing BigQuery has and the emulator (0.1.0a2) lacks:
   each model and test) runs it instead, which checks it as BigQuery's planner would; the
   emulator reports 0 bytes processed, where BigQuery reports the bytes it would scan.
 
+* `CREATE OR REPLACE TABLE t COPY s` (how the runner swaps a model's new version in): no copy
+  DDL; it is created as `SELECT * FROM s`, with `s`'s partitioning and clustering recorded.
+* Dry runs report no schema: a dry run that the shim runs (above) reports the schema of the rows
+  it returned, as BigQuery's dry run reports the schema a query would return.
+
 And one for speed: a load job inserts its parsed rows with DuckDB's `executemany`, one row at a
 time (~1.5 ms a row: 30 s for two weeks of games). The same rows go in as one statement from
 a pandas frame.
@@ -54,7 +59,7 @@ from crucible.dialects.bigquery.generator import BigQueryToDuckDB
 from crucible.engine import Engine
 from crucible.server.app import create_app
 from crucible.server.bigquery import app as bigquery_app
-from crucible.server.bigquery import jobs
+from crucible.server.bigquery import encoding, jobs
 from sqlglot import exp
 
 FORMS = ("NFC", "NFKC", "NFD", "NFKD")
@@ -93,8 +98,42 @@ def _obj_running_dry_runs(value, _obj=jobs.obj) -> dict:
     configuration = _obj(value)
     query = _obj(configuration.get("query")).get("query", "")
     if configuration.get("dryRun") and _READ_QUERY.match(query):
-        return {key: item for key, item in configuration.items() if key != "dryRun"}
+        return {key: item for key, item in configuration.items() if key != "dryRun"} | {_RAN_DRY_RUN: True}
     return configuration
+
+
+def _create_table_copying(tree: exp.Create, ctx, _create=ddl._create_table):
+    """`CREATE [OR REPLACE] TABLE t COPY s` as `... AS SELECT * FROM s`, keeping `s`'s recorded
+    partitioning and clustering."""
+    clone = tree.args.get("clone")
+    if clone is None or not clone.args.get("copy"):
+        return _create(tree, ctx)
+    as_select = tree.copy()
+    as_select.set("clone", None)
+    as_select.set("expression", exp.select("*").from_(clone.this.copy()))
+    plan = _create(as_select, ctx)
+    target, source = ddl.metadata.name_of(tree.this, ctx), ddl.metadata.name_of(clone.this, ctx)
+
+    def run(c):
+        result = plan.run(c)
+        properties = c.catalog.properties(source.project, source.dataset, source.table)
+        c.catalog.set_properties(target.project, target.dataset, target.table, properties)
+        return result
+
+    return type(plan)(run, plan.statement_type)
+
+
+# marks the configuration of a dry run the shim runs (the emulator ignores keys it does not know)
+_RAN_DRY_RUN = "shimRanDryRun"
+
+
+def _job_resource_with_dry_run_schema(self, job, base, _resource=bigquery_app.BigQueryServer.job_resource):
+    """A dry run the shim ran: its statistics carry the schema of the rows, as BigQuery's do."""
+    resource = _resource(self, job, base)
+    if job.configuration.get(_RAN_DRY_RUN) and job.columns is not None:
+        schema = encoding.schema([(column.name, column.type) for column in job.columns])
+        resource["statistics"].setdefault("query", {})["schema"] = schema
+    return resource
 
 
 _INSERT_VALUES = re.compile(r"INSERT INTO (\S+) VALUES \((\?(?:, \?)*)\)")
@@ -168,6 +207,8 @@ def main() -> None:
     }
     jobs.Runner._load = _load_with_batch_inserts
     bigquery_app.obj = _obj_running_dry_runs
+    bigquery_app.BigQueryServer.job_resource = _job_resource_with_dry_run_schema
+    ddl._create_table = _create_table_copying
     Engine.cursor = _cursor
 
     engine = Engine(args.database)
