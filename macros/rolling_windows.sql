@@ -31,6 +31,21 @@
 {%- endmacro %}
 
 
+{#-
+    The named windows of a WINDOW clause, `games_<n> as (...)` for each length: the player's
+    previous n games (window_partition), never the game itself.
+-#}
+{% macro game_windows(lengths) -%}
+    {%- for games in lengths %}
+        games_{{ games }} as (
+            partition by {{ window_partition() }}
+            order by game_date, game_id
+            rows between {{ games }} preceding and 1 preceding
+        ){{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+
 {#- The PARTITION BY of the windows: across seasons (the default) or within one. -#}
 {% macro window_partition() -%}
     {#- var window_scope: all or season (macros/vars.sql) -#}

@@ -106,14 +106,7 @@ windowed as (
         end as assisted_rate_last_20
 
     from lookbacks
-    window
-        {%- for games in window_lengths() %}
-        games_{{ games }} as (
-            partition by {{ window_partition() }}
-            order by game_date, game_id
-            rows between {{ games }} preceding and 1 preceding
-        ){{ ',' if not loop.last }}
-        {%- endfor %}
+    window {{ game_windows(window_lengths()) }}
 
 ),
 

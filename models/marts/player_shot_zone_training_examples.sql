@@ -21,7 +21,7 @@ final as (
     select
         features.*,
         {%- for count in feature_counts() %}
-        player_games.{{ count }} as actual_{{ count }}{{ ',' if not loop.last }}
+        player_games.{{ count }} as actual_{{ count }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from features
     inner join player_games
