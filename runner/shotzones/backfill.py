@@ -70,14 +70,18 @@ class BackfillResult:
     swapped: list[str] = field(default_factory=list)
     # what kept new versions from replacing the live tables: (model, date, why)
     swap_held_back: list[tuple[str, date, str]] = field(default_factory=list)
+    # the caller declined the plan (`approve`): nothing was built
+    declined: bool = False
 
     @property
     def success(self) -> bool:
-        return not self.failed and self.interrupted is None and not self.swap_held_back
+        return not (self.failed or self.swap_held_back or self.declined) and self.interrupted is None
 
     @property
     def outcome(self) -> str:
-        return "interrupted" if self.interrupted is not None else "success" if self.success else "failed"
+        if self.interrupted is not None:
+            return "interrupted"
+        return "declined" if self.declined else "success" if self.success else "failed"
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,7 @@ def backfill(
     on_event: Callable[[Event], None] = lambda event: None,
     sleep: Callable[[float], None] = time.sleep,
     on_plan: Callable[[list[Batch]], None] = lambda planned: None,
+    approve: Callable[[list[Batch], list[Rebuild]], bool] | None = None,
 ) -> BackfillResult:
     """Plan under the lock (`on_plan` sees the plan before anything runs), then build it. The
     warehouse is held throughout (busy.hold), its progress advertised to `status`. SIGINT or
@@ -257,6 +262,9 @@ def backfill(
             progress.planned(result.planned)
             signals.check()
             on_plan(result.planned)
+            if approve is not None and not approve(result.planned, planned_rebuilds(survey, options)):
+                result.declined = True
+                return result
             _Waves(settings, options, result, survey, progress.wrap(on_event), sleep, signals).run()
             if result.success:
                 planned = {(model, day) for batch in result.planned for model in batch.models for day in batch.dates}

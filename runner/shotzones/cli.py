@@ -880,7 +880,13 @@ def export_command(start, end, entities, out, allow_stale, target, dbt_vars) -> 
 @params.as_json
 @params.wait
 @params.dbt_vars
-def update_command(paths, serve_out, reread, workers, target, as_json, wait_seconds, dbt_vars) -> None:
+@click.option(
+    "--allow-rebuild",
+    is_flag=True,
+    help="On BigQuery, rebuild what a code or var change made stale (billed; its estimate is printed first)."
+    " Without it a nightly run there builds nothing for a code change. DuckDB always rebuilds.",
+)
+def update_command(paths, serve_out, reread, workers, target, as_json, wait_seconds, dbt_vars, allow_rebuild) -> None:
     """The nightly job: load the files new or changed since the last load (and the folder's
     schedule.csv), backfill what is pending or stale, and serve the next slate.
 
@@ -912,6 +918,7 @@ def update_command(paths, serve_out, reread, workers, target, as_json, wait_seco
             reread,
             on_step=lambda step: _echo_step(step, settings, serve_out, say),
             on_event=on_event,
+            allow_rebuild=allow_rebuild,
         )
     except (LoadError, NothingLoaded) as error:
         raise Refused(str(error)) from error
@@ -921,6 +928,36 @@ def update_command(paths, serve_out, reread, workers, target, as_json, wait_seco
         click.echo(f"update finished in {result.seconds:.1f} s, exit code {result.exit_code}")
     if result.exit_code:
         raise SystemExit(result.exit_code)
+
+
+def _echo_rebuilds(result, settings: Settings, say) -> None:
+    """What update rebuilds for a code or var change, said before it runs (and on BigQuery
+    what it would cost, and whether it runs)."""
+    cost = {}
+    if result.rebuild_bytes is not None:
+        cost = {"bytes": result.rebuild_bytes, "dollars": result.rebuild_bytes / TIB * settings.bq_price_per_tib}
+    for rebuild in result.rebuilds:
+        if say:
+            say(
+                "rebuild",
+                model=rebuild.model,
+                reason=rebuild.why,
+                partitions=rebuild.partitions,
+                allowed=result.rebuild_allowed,
+                **cost,
+            )
+        else:
+            click.echo(f"Rebuild: {rebuild.why}: {_count(rebuild.partitions, 'partition')}, beside the live table")
+    if cost and not say:
+        estimate = f"{filesize.decimal(cost['bytes'])} scanned, about ${cost['dollars']:.2f}"
+        if result.rebuild_allowed:
+            click.echo(f"Rebuild on BigQuery, estimated from dry runs: {estimate}")
+        else:
+            click.echo(
+                f"Not rebuilt: on BigQuery a rebuild for a code or var change is billed ({estimate}, from dry runs)."
+                " Run `shotzones update --allow-rebuild` or `shotzones backfill` to build it.",
+                err=True,
+            )
 
 
 def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> None:
@@ -955,10 +992,22 @@ def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> N
             )
         else:
             _echo_load(summary, settings)
+    elif step.name == "rebuild":
+        _echo_rebuilds(result, settings, say)
     elif step.name == "backfill":
         run = result.backfilled
         if say:
-            say("backfilled", run_id=run.run_id, done=run.done, failed=len(run.failed), seconds=round(run.seconds, 3))
+            say(
+                "backfilled",
+                run_id=run.run_id,
+                done=run.done,
+                failed=len(run.failed),
+                seconds=round(run.seconds, 3),
+                outcome=run.outcome,
+                swapped=run.swapped,
+            )
+        elif run.declined:
+            click.echo("Backfill: not run, nothing built (above: the rebuild it would have run)")
         elif not run.planned:
             click.echo("Backfill: nothing pending, every partition is done.")
         else:
@@ -967,6 +1016,8 @@ def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> N
             )
             for entry in run.failed:
                 click.echo(f"failed {entry.model} on {entry.game_date}: {entry.error}", err=True)
+            if run.swapped:
+                click.echo(f"New version swapped in: {', '.join(run.swapped)}")
     elif result.served is not None:
         served = result.served
         games = len(set(served.table.column("game_id").to_pylist()))

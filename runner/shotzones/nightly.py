@@ -4,7 +4,10 @@ Three steps under one hold of the warehouse (busy.hold), each reported as it fin
 
 1. load: the play-by-play files new or changed since they were last loaded (the manifest), and a
    `schedule.csv` in the folders given, as the schedule, when it changed;
-2. backfill: what is pending or stale (the change-aware planning);
+2. backfill: what is pending or stale (the change-aware planning). A rebuild for a code or var
+   change is said first, per model with why and how many partitions (`rebuild`); on BigQuery,
+   where it is billed, with its estimate from dry runs, and it runs only with `allow_rebuild`
+   (otherwise nothing is built, and the update exits 1: the slate reads what is not rebuilt);
 3. serve: the pre-game features of the next slate (serving.pregame_features), written to
    `serve_out` when given. With no schedule, or no scheduled date after the latest loaded one,
    there is nothing to serve: the step is skipped with a note, and the update still succeeds.
@@ -18,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shotzones import busy, dbt
-from shotzones.backfill import BackfillResult, Event, Options, backfill
+from shotzones.backfill import BackfillResult, Event, Options, backfill, plan_waves
+from shotzones.cost import estimate
 from shotzones.load import (
     SCHEDULE_FILE,
     LoadSummary,
@@ -28,8 +32,18 @@ from shotzones.load import (
     load_schedule,
     record_files,
 )
+from shotzones.planning import Batch, Rebuild
 from shotzones.serving import NotReady, Rows, ServingError, pregame_features, write
 from shotzones.settings import Settings
+
+
+@dataclass(frozen=True)
+class CodeRebuild:
+    """A model the backfill rebuilds for a code or var change: why, and how many partitions."""
+
+    model: str
+    why: str
+    partitions: int
 
 
 @dataclass
@@ -41,6 +55,10 @@ class UpdateResult:
     serve_note: str | None = None  # why nothing was served
     serve_failed: bool = False  # partitions the slate reads are not done
     seconds: float = 0.0
+    # what the backfill rebuilds for a code or var change, and (BigQuery) its estimate
+    rebuilds: list[CodeRebuild] = field(default_factory=list)
+    rebuild_bytes: int | None = None
+    rebuild_allowed: bool = True
 
     @property
     def exit_code(self) -> int:
@@ -83,8 +101,10 @@ def update(
     reread: bool = False,
     on_step: Callable[[Step], None] = lambda step: None,
     on_event: Callable[[Event], None] = lambda event: None,
+    allow_rebuild: bool = False,
 ) -> UpdateResult:
     started = time.perf_counter()
+    options = options or Options()
     paths = list(paths)
     result = UpdateResult()
     with busy.hold(settings, busy.command_line("update")):
@@ -101,7 +121,22 @@ def update(
         result.loaded = load(settings, paths, reread, on_changes=lambda files: dbt.start_importing())
         on_step(Step("load", result))
 
-        result.backfilled = backfill(settings, options or Options(), on_event)
+        def approve(planned: list[Batch], rebuilds: list[Rebuild]) -> bool:
+            """Say a rebuild for a code change before it runs; on BigQuery, build it only if allowed."""
+            if not rebuilds:
+                return True
+            beside = [batch for batch in planned if batch.beside]
+            result.rebuilds = [
+                CodeRebuild(r.model, r.why, sum(len(b.dates) for b in beside if r.model in b.models)) for r in rebuilds
+            ]
+            if settings.target == "bigquery":
+                costs = estimate(settings, plan_waves(settings, beside, options.workers))
+                result.rebuild_bytes = sum(cost.bytes for cost in costs)
+                result.rebuild_allowed = allow_rebuild
+            on_step(Step("rebuild", result))
+            return result.rebuild_allowed
+
+        result.backfilled = backfill(settings, options, on_event, approve=approve)
         on_step(Step("backfill", result))
 
         _serve(settings, result, serve_out, serve_format)

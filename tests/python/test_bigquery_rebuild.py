@@ -1,7 +1,8 @@
 """A schema change on BigQuery, through the real dbt-bigquery adapter against the local emulator:
 the new version is built beside the live table in waves within the per-job partition limit,
 then copied over it whole; the live table keeps its partitioning, the ledger moves with it, and
-the rows are DuckDB's."""
+the rows are DuckDB's. And the nightly `update` there rebuilds for a code change only when
+allowed, after saying what and at what estimate."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from test_bigquery import assert_same_rows, table_rows
 from shotzones.backfill import Options, backfill, plan, plan_waves
 from shotzones.generate import generate
 from shotzones.load import load
+from shotzones.nightly import update
 from shotzones.planning import FEATURES, partitions_named
 from shotzones.settings import Settings
 from shotzones.status import status
@@ -62,3 +64,13 @@ def test_a_schema_change_is_rebuilt_beside_and_swapped_in_on_bigquery(bigquery_e
     expected = table_rows(duckdb, FEATURES)
     assert_same_rows(table_rows(changed, FEATURES), expected)
     assert served == len(expected)
+
+    # a var changed for the nightly run: said, estimated, and not built without --allow-rebuild
+    experiment = replace(changed, dbt_vars="{rate_method: per_game_mean}")
+    declined = update(experiment, [week])
+    assert declined.backfilled.declined and declined.exit_code == 1
+    assert [(r.model, r.partitions) for r in declined.rebuilds] == [(FEATURES, len(status(changed).partitions) // 2)]
+    assert "var rate_method 'pooled' -> 'per_game_mean'" in declined.rebuilds[0].why
+    assert declined.rebuild_bytes is not None and not declined.rebuild_allowed  # the emulator plans 0 bytes
+    assert_same_rows(table_rows(changed, FEATURES), expected)
+    assert {p.state for p in status(experiment).partitions if p.model == FEATURES} == {"stale"}

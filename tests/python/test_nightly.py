@@ -293,3 +293,30 @@ def test_bigquery_a_load_waits_for_a_backfill_then_refuses_naming_it(bigquery_em
         assert named in refused.output
     with open_warehouse(settings) as wh:
         assert not wh.table_exists(settings.raw_table, settings.raw_schema)  # nothing loaded
+
+
+# --- a code or var change in the nightly run ---------------------------------------------------
+
+
+def test_update_says_every_rebuild_for_a_var_change_and_why(played, tmp_path):
+    """A var switched for one run and back: each update says what it rebuilds, per model, why
+    (the var's old and new value) and how many partitions, in text and in --json."""
+    settings = replace(Settings(), duckdb_path=tmp_path / "w.duckdb")
+    assert cli(settings, "update", played).exit_code == 0
+    partitions = query(settings, "select count(*) as n from shotzones_ledger")[0]["n"] // 2
+
+    legacy = cli(settings, "update", played, "--vars", "{zone_scheme: legacy_distance}")
+    assert legacy.exit_code == 0, legacy.output
+    for model in ("int_player_game_shot_zones", "player_shot_zone_features"):
+        said = [line for line in legacy.output.splitlines() if line.startswith(f"Rebuild: code changed: {model} (")]
+        assert len(said) == 1, legacy.output
+        assert "var zone_scheme 'official' -> 'legacy_distance'" in said[0] or "reads int_player" in said[0]
+        assert said[0].endswith(f": {partitions} partitions, beside the live table"), said[0]
+
+    back = cli(settings, "update", played, "--json")
+    assert back.exit_code == 0, back.output
+    rebuilds = [e for e in map(json.loads, back.stdout.splitlines()) if e["event"] == "rebuild"]
+    assert [e["model"] for e in rebuilds] == ["int_player_game_shot_zones", "player_shot_zone_features"]
+    assert "var zone_scheme 'legacy_distance' -> 'official'" in rebuilds[0]["reason"]
+    assert {e["partitions"] for e in rebuilds} == {partitions} and all(e["allowed"] for e in rebuilds)
+    assert "Rebuild" not in cli(settings, "update", played).output, "nothing changed: nothing rebuilt"
