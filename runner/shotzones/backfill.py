@@ -72,6 +72,10 @@ class BackfillResult:
     swap_held_back: list[tuple[str, date, str]] = field(default_factory=list)
     # the caller declined the plan (`approve`): nothing was built
     declined: bool = False
+    # the dates whose partitions this run recorded (done or failed)
+    recorded: set[date] = field(default_factory=set)
+    # the models it rebuilt beside their live tables, and why
+    rebuilds: list[Rebuild] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -109,6 +113,23 @@ class Options:
         words += ["--force"] if self.force else []
         words += ["--full-refresh"] if self.full_refresh else []
         return " ".join(words)
+
+    def resume_command(self, result: BackfillResult) -> str:
+        """The command that builds what this run left: a plain backfill finds what is pending
+        or stale, but a forced rebuild of done partitions, or a --full-refresh, must be asked
+        for again (from the first partition the run did not record, for --force)."""
+        words = ["shotzones", "backfill"]
+        if self.models != MODELS:
+            words += ["--select", ",".join(self.models)]
+        if self.full_refresh:
+            return " ".join([*words, "--full-refresh"])
+        start, end = self.start, self.end
+        if self.force:
+            left = [day for batch in result.planned for day in batch.dates if day not in result.recorded]
+            start, end = (min(left), max(left)) if left else (start, end)
+        for name, value in (("--start", start), ("--end", end)):
+            words += [name, value.isoformat()] if value else []
+        return " ".join(words + (["--force"] if self.force else []))
 
 
 def plan(settings: Settings, options: Options) -> list[Batch]:
@@ -350,7 +371,7 @@ class _Waves:
 
     def run(self) -> None:
         versions = self.survey.code.current
-        rebuilds = planned_rebuilds(self.survey, self.options)
+        rebuilds = self.result.rebuilds = planned_rebuilds(self.survey, self.options)
         self.beside = built_beside(versions, tuple(r.model for r in rebuilds)) if rebuilds else ()
         self.views = {name: version.fingerprint for name, version in versions.items() if version.materialized == "view"}
         self.concurrency = self.options.workers
@@ -452,6 +473,7 @@ class _Waves:
             if built:
                 at = outcome.finished_at.get(PLAYER_GAMES, started_at)
                 ledger.record_source_games(wh, built, self.survey.fingerprints, at)
+        self.result.recorded.update(wave_days)
         self.result.done += sum(e.state == "done" for e in entries)
         self.result.failed += [e for e in entries if e.state == "failed"]
         for batch in wave:

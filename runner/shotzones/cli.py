@@ -404,11 +404,11 @@ def backfill_command(
             f" in {result.seconds:.1f} s (run {result.run_id})"
         )
         _echo_failures(result.failed)
-        _echo_swap(result)
+        _echo_swap(result, options)
     if stopped_by:
         click.echo(
             f"interrupted ({stopped_by}) after {_count(result.done, 'partition')} built in {result.seconds:.1f} s:"
-            f" run {result.run_id} recorded interrupted, lock released; `shotzones backfill` builds the rest",
+            f" run {result.run_id} recorded interrupted, lock released; `{options.resume_command(result)}` builds the rest",
             err=True,
         )
         raise SystemExit(EXIT_SIGNAL + result.interrupted)
@@ -416,7 +416,7 @@ def backfill_command(
         raise SystemExit(1)
 
 
-def _echo_swap(result) -> None:
+def _echo_swap(result, options: Options) -> None:
     """What became of the new versions built beside the live tables."""
     if result.swapped:
         console.print(f"New version swapped in: {', '.join(result.swapped)} (each live table replaced whole)")
@@ -428,7 +428,7 @@ def _echo_swap(result) -> None:
         console.print(
             f"[red]not swapped in[/] {model}: its new version lacks {_count(len(missing), 'partition')}"
             f" the live table has (first {day}: {why}); the live table stays as it was,"
-            " and the next `shotzones backfill` resumes the new version",
+            f" and `{options.resume_command(result)}` resumes the new version",
             highlight=False,
         )
 

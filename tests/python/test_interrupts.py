@@ -126,6 +126,12 @@ def test_an_interrupted_forced_rebuild_leaves_done_partitions_done(settings):
     assert ledger(settings) == before  # nothing done became failed
     assert {p.state for p in status(settings).partitions} == {"done"}  # nor stale
     assert last_run_and_lock(settings) == ("interrupted", None)
+    # the hint names the command that resumes it: a plain backfill finds nothing to do
+    recorded = [e["start"] for e in events if e["event"] == "done"]
+    dates = sorted({day for (_, day) in before})
+    left = dates[dates.index(recorded[-1]) + 2 :] if recorded else dates
+    hint = f"`shotzones backfill --start {left[0]} --end {left[-1]} --force` builds the rest"
+    assert hint in stderr, stderr
 
 
 def test_ctrl_c_while_a_load_reads_its_bundles_says_interrupted_and_loads_nothing(tmp_path):
