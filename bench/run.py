@@ -82,12 +82,14 @@ def measure(
     cwd: Path = ROOT,
     check: bool = True,
     target: Path = TARGET,
+    env: dict[str, str] | None = None,
 ) -> Run:
     """Run one command as a subprocess; wall-clock seconds and peak RSS of that process."""
     log_dir = LOGS / re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
     shutil.rmtree(log_dir, ignore_errors=True)
     log_dir.mkdir(parents=True)
     environment = {**os.environ, "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(log_dir), "NO_COLOR": "1"}
+    environment |= env or {}
     if warehouse is not None:
         environment["SHOTZONES_DUCKDB"] = str(warehouse)
     shown = " ".join(Path(a).name if a in (SHOTZONES, DBT, PYTHON) else a for a in argv).replace(f"{ROOT}/", "")
@@ -712,6 +714,54 @@ class Bench:
             "one_date_force_s": one.seconds,
         }
 
+    # 11: a schema change (a column added to the features model), through the runner against
+    # `dbt build --full-refresh` of the same model
+    def model_change(self) -> None:
+        f, d = self.figures, self.details
+        project = CACHE / "changed-project"
+        shutil.rmtree(project, ignore_errors=True)
+        for name in ("models", "macros", "tests/generic", "profiles", "dbt_project.yml"):
+            copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copyfile
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            copy(ROOT / name, project / name)
+        model = project / "models" / "marts" / "player_shot_zone_features.sql"
+        final = "    select * from windowed\n"
+        model.write_text(model.read_text().replace(final, "    select *, 1 as newcomer_marker from windowed\n"))
+        changed = {"SHOTZONES_PROJECT_DIR": str(project)}
+        target = CACHE / "target-changed"
+        runner = fresh_copy(self.backfilled, "schema-change", parsed=False)
+        parse(runner, project, target, runner=True)
+        planned = measure("plan a schema change", [SHOTZONES, "plan", "--json"], runner, target=target, env=changed)
+        rebuilt = measure(
+            "backfill a schema change (beside the live table, swapped in)",
+            [SHOTZONES, "backfill"],
+            runner,
+            target=target,
+            env=changed,
+        )
+        plain = fresh_copy(self.backfilled, "schema-change-dbt", parsed=False)
+        parse(plain, project, target)
+        full = measure(
+            "dbt build --full-refresh --select player_shot_zone_features",
+            [DBT, "build", "--full-refresh", "--select", "player_shot_zone_features", "--profiles-dir", str(PROFILES)],
+            plain,
+            cwd=project,
+            target=target,
+        )
+        columns = [row[0] for row in query(runner, "describe player_shot_zone_features")]
+        assert "newcomer_marker" in columns, "the schema change was not swapped in"
+        f["schema_change_rebuild_s"], f["schema_change_dbt_full_refresh_s"] = rebuilt.seconds, full.seconds
+        f["schema_change_over_full_refresh"] = round(rebuilt.seconds / full.seconds, 3)
+        self.cpu |= {"schema_change_rebuild_s": rebuilt.cpu_seconds}
+        batches = json_events(planned, "batch")
+        d["schema_change"] = {
+            "edit": "1 as newcomer_marker in the final select of player_shot_zone_features",
+            "planned_partitions": sum(b["dates"] * len(b["models"]) for b in batches),
+            "plan_s": planned.seconds,
+            "reasons": sorted({r for b in batches for r in b["reasons"]}),
+            "rebuild_output": rebuilt.output_tail,
+        }
+
     # 9: the nightly job
     def nightly(self, data_dir: Path) -> None:
         """`shotzones update` on the whole folder as cron runs it: the folder (hard links to the
@@ -890,6 +940,8 @@ class Bench:
             self.nightly(data_dir)
         if "selective" not in self.args.skip:
             self.selective_rebuild(data_dir)
+        if "schema" not in self.args.skip:
+            self.model_change()
         if "history" not in self.args.skip:
             self.history()
         if "old" not in self.args.skip:
@@ -960,6 +1012,17 @@ class Bench:
                 f["selective_over_force"] <= 1.0,
                 f"{sel['planned_batches']} batches in {sel['planned_waves']} waves; a wave's fixed cost"
                 f" {f['wave_fixed_s']:.2f} s, {f['partition_s'] * 1000:.1f} ms a partition",
+            )
+        if "schema_change_rebuild_s" in f:
+            target(
+                "a schema change (a column added to the features): backfill, rebuilt beside and swapped in,"
+                " vs `dbt build --full-refresh --select player_shot_zone_features`",
+                f"{f['schema_change_rebuild_s']:.1f} s / {f['schema_change_dbt_full_refresh_s']:.1f} s"
+                f" = {f['schema_change_over_full_refresh']:.2f}x",
+                "<= 1.5x",
+                f["schema_change_over_full_refresh"] <= 1.5,
+                f"{self.details['schema_change']['planned_partitions']:,} partitions; the backfill also builds and"
+                " tests the views over the model, and keeps the live table whole until the swap",
             )
         if "history_seasons" in f:
             n = f["history_seasons"]
@@ -1365,7 +1428,7 @@ def main() -> None:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: old,microbatch,ten,sqlmesh,nightly,selective,history (development only)",
+        help="comma-separated: old,microbatch,ten,sqlmesh,nightly,selective,schema,history (development only)",
     )
     parser.add_argument(
         "--history-seasons",

@@ -107,6 +107,7 @@ class Settings:
             bq_max_partitions_per_job=number(
                 "SHOTZONES_BQ_MAX_PARTITIONS_PER_JOB", cls.bq_max_partitions_per_job, int, "a whole number"
             ),
+            project_dir=_project_dir(env("SHOTZONES_PROJECT_DIR", "")),
         )
 
     @property
@@ -193,6 +194,17 @@ class Settings:
                 "SHOTZONES_BQ_TOKEN": self.bq_token,
             }
         return env
+
+
+def _project_dir(value: str) -> Path:
+    """The dbt project the runner builds: the one it is installed with, or (SHOTZONES_PROJECT_DIR)
+    another copy of it, e.g. a branch's models tried on a copy of the warehouse."""
+    if not value:
+        return PROJECT_DIR
+    path = Path(value).resolve()
+    if not (path / "dbt_project.yml").is_file():
+        raise BadSetting(f"SHOTZONES_PROJECT_DIR={value} holds no dbt_project.yml")
+    return path
 
 
 @functools.lru_cache(maxsize=8)
