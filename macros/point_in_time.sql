@@ -37,14 +37,17 @@
 {#-
     The model-ready columns: each feature from the player's window (`features` alias), or the
     league's point-in-time rate (`rates` alias, from league_rates_before) where the window
-    cannot give it, with a flag per filled value.
+    cannot give it, with a flag per value filled so. On the warehouse's first game date nothing
+    precedes it, not even a league game: the value stays NULL and is not flagged filled, so a
+    NULL value always means "no history at all" and a flagged one is always the league's rate.
 -#}
 {% macro filled_features(features, rates) %}
     {%- for feature in model_features() %}
     coalesce({{ features }}.{{ feature.name }}, {{ rates }}.league_{{ feature.name }}) as {{ feature.name }},
     {%- endfor %}
     {%- for feature in model_features() %}
-    {{ features }}.{{ feature.name }} is null as {{ feature.name }}_is_filled,
+    {{ features }}.{{ feature.name }} is null and {{ rates }}.league_{{ feature.name }} is not null
+    as {{ feature.name }}_is_filled,
     {%- endfor %}
     coalesce({{ features }}.games_in_window, 0) as games_in_window
 {%- endmacro %}

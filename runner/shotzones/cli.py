@@ -29,7 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from shotzones import busy, params
+from shotzones import busy, feature_log, params
 from shotzones.backfill import Event, Options, backfill, plan, plan_waves, unlock
 from shotzones.cost import TIB, estimate
 from shotzones.generate import SEASONS, generate
@@ -47,10 +47,12 @@ from shotzones.serving import (
     historical_features,
     pregame_features,
     read_entities,
+    served_training_set,
     training_set,
     write,
 )
 from shotzones.settings import BadSetting, Feature, Settings
+from shotzones.skew import skew
 from shotzones.status import calendar_lines, hours, status, write_png
 from shotzones.survey import NothingLoaded
 from shotzones.warehouse import WarehouseUnavailable
@@ -810,13 +812,20 @@ def _print_slate(rows: Rows, title: str, features: list[Feature]) -> None:
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows to this file."
 )
 @click.option("--games", type=click.IntRange(1), default=None, help="Only the slate's first N games (by game id).")
+@click.option(
+    "--log",
+    is_flag=True,
+    help="Log the rows as served to the props model (shotzones_served_features), as `update` logs every"
+    " slate it serves: what `export --as-served` and `skew` read.",
+)
 @params.allow_stale
 @params.target
 @params.dbt_vars
-def features_command(day, fmt, out, games, allow_stale, target, dbt_vars) -> None:
+def features_command(day, fmt, out, games, log, allow_stale, target, dbt_vars) -> None:
     """Pre-game features of every player expected in the games scheduled on a date: what to
     score tonight's slate with. Reads only finished partitions of earlier dates (exit 1 if one
-    is not done); a date without scheduled games, or no schedule, exits 2."""
+    is not done); a date without scheduled games, or no schedule, exits 2. Not logged unless
+    --log: a look at a slate is not a serve."""
     fmt = _output_format(fmt, out)
     settings = _settings(target, dbt_vars=dbt_vars)
     rows = _serve(lambda: pregame_features(settings, _date(day), allow_stale))
@@ -826,6 +835,9 @@ def features_command(day, fmt, out, games, allow_stale, target, dbt_vars) -> Non
 
         first = sorted(set(rows.table.column("game_id").to_pylist()))[:games]
         rows = replace(rows, table=rows.table.filter(pc.is_in(rows.table.column("game_id"), pa.array(first))))
+    if log:
+        served = feature_log.append(settings, rows.table, "features")
+        click.echo(f"Logged as served: serve {served.serve_id}, {_count(served.rows, 'row')}", err=True)
     _emit(rows, fmt, out, f"Pre-game features for {rows.day}", settings)
 
 
@@ -844,15 +856,32 @@ def features_command(day, fmt, out, games, allow_stale, target, dbt_vars) -> Non
     required=True,
     help="The file to write: .parquet, .csv, .json or .jsonl.",
 )
+@click.option(
+    "--as-served",
+    is_flag=True,
+    help="The features as the props model was served them (the log `update` and `features --log` write):"
+    " per played game and player, the last serve of his game's slate, with the same labels.",
+)
 @params.allow_stale
 @params.target
 @params.dbt_vars
-def export_command(start, end, entities, out, allow_stale, target, dbt_vars) -> None:
+def export_command(start, end, entities, out, as_served, allow_stale, target, dbt_vars) -> None:
     """A point-in-time training set: every played (game, player) from --start to --end (default:
-    every loaded date) with its model-ready features and the game's actual shot mix; or, with
-    --entities, the features of each (player, date) row over his games before that date."""
+    every loaded date) with its model-ready features and the game's actual shot mix; with
+    --as-served, the features as they were served; or, with --entities, the features of each
+    (player, date) row over his games before that date."""
     fmt = _output_format(None, out)
     settings = _settings(target, dbt_vars=dbt_vars)
+    if as_served:
+        if entities is not None:
+            raise click.UsageError("--as-served reads the serves of played games: drop --entities")
+        rows = _serve(lambda: served_training_set(settings, *_range(start, end), allow_stale))
+        _emit(rows, fmt, out, "Training set as served", settings)
+        click.echo(
+            f"{_count(rows.unserved, 'player-game')} played in the range but never served: not in the file",
+            err=True,
+        )
+        return
     if entities is not None:
         if start or end:
             raise click.UsageError("--entities gives its own dates: drop --start and --end")
@@ -861,6 +890,65 @@ def export_command(start, end, entities, out, allow_stale, target, dbt_vars) -> 
         return
     rows = _serve(lambda: training_set(settings, *_range(start, end), allow_stale))
     _emit(rows, fmt, out, "Training set", settings)
+
+
+@main.command("skew")
+@params.start
+@params.end
+@params.as_json
+@click.option(
+    "--rows", type=click.IntRange(0), default=20, show_default=True, help="Differing rows shown, worst first."
+)
+@params.target
+@params.dbt_vars
+def skew_command(start, end, as_json, rows, target, dbt_vars) -> None:
+    """Served against now: for every served player who played (the last serve of his game's
+    slate), whether the features served equal what the warehouse gives now, and for each
+    difference why (games loaded after the serve in his window, a code or var change, or both).
+
+    Exit codes: 0 nothing differs, 1 some rows differ, 2 nothing served."""
+    settings = _settings(target, dbt_vars=dbt_vars)
+    try:
+        report = skew(settings, *_range(start, end))
+    except ServingError as error:
+        raise Refused(str(error)) from error
+    if as_json:
+        for difference in report.differences[:rows] if rows else report.differences:
+            emit(
+                "difference",
+                game_id=difference.game_id,
+                player_lookup=difference.player_lookup,
+                date=difference.game_date.isoformat(),
+                serve_id=difference.serve_id,
+                served_at=utc(difference.served_at),
+                columns={name: {"served": s, "now": n} for name, (s, n) in difference.columns.items()},
+                cause=difference.cause,
+                games=[{"game_id": g, "date": d.isoformat()} for g, d in difference.games],
+                league_games=difference.league_games,
+                code=difference.code,
+            )
+        emit(
+            "skew",
+            compared=report.compared,
+            serves=report.serves,
+            differing=len(report.differences),
+            causes=report.counts(),
+        )
+    else:
+        console.print(
+            f"Compared {_count(report.compared, 'served player-game')} who played ({_count(report.serves, 'serve')}):"
+            f" {len(report.differences):,} differ from what the warehouse gives now",
+            highlight=False,
+        )
+        for cause, count in report.counts().items():
+            if count:
+                console.print(f"  {cause}: {count:,}", highlight=False)
+        for difference in report.differences[:rows]:
+            console.print(difference.describe(), highlight=False, markup=False)
+        if len(report.differences) > rows:
+            console.print(f"... and {len(report.differences) - rows:,} more (--rows N, or --json)", highlight=False)
+    if report.differences:
+        raise SystemExit(1)
 
 
 # --- the nightly job ---------------------------------------------------------------------------
@@ -1029,10 +1117,13 @@ def _echo_step(step: Step, settings: Settings, serve_out: Path | None, say) -> N
                 games=games,
                 rows=served.table.num_rows,
                 out=str(serve_out) if serve_out else None,
+                serve_id=result.serve.serve_id,
+                log_seconds=round(result.serve.seconds, 3),
             )
         else:
             click.echo(
                 f"Served the slate of {served.day}: {_count(games, 'game')}, {_count(served.table.num_rows, 'player')}{where}"
+                f" (logged as serve {result.serve.serve_id} in {result.serve.seconds:.2f} s)"
             )
     elif say:
         say("serve_skipped", reason=result.serve_note, failed=result.serve_failed)

@@ -8,8 +8,8 @@ Three steps under one hold of the warehouse (busy.hold), each reported as it fin
    change is said first, per model with why and how many partitions (`rebuild`); on BigQuery,
    where it is billed, with its estimate from dry runs, and it runs only with `allow_rebuild`
    (otherwise nothing is built, and the update exits 1: the slate reads what is not rebuilt);
-3. serve: the pre-game features of the next slate (serving.pregame_features), written to
-   `serve_out` when given. With no schedule, or no scheduled date after the latest loaded one,
+3. serve: the pre-game features of the next slate (serving.pregame_features), logged as served
+   (feature_log) and written to `serve_out` when given. With no schedule, or no scheduled date after the latest loaded one,
    there is nothing to serve: the step is skipped with a note, and the update still succeeds.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shotzones import busy, dbt
+from shotzones import busy, dbt, feature_log
 from shotzones.backfill import BackfillResult, Event, Options, backfill, plan_waves
 from shotzones.cost import estimate
 from shotzones.load import (
@@ -59,6 +59,7 @@ class UpdateResult:
     rebuilds: list[CodeRebuild] = field(default_factory=list)
     rebuild_bytes: int | None = None
     rebuild_allowed: bool = True
+    serve: feature_log.Serve | None = None  # the served slate as logged
 
     @property
     def exit_code(self) -> int:
@@ -156,5 +157,7 @@ def _serve(settings: Settings, result: UpdateResult, out: Path | None, fmt: str)
         result.serve_failed = True
         result.serve_note = str(error)
         return
+    # what the props model was served, logged as served (feature_log): train on the log
+    result.serve = feature_log.append(settings, result.served.table, "update", result.backfilled.run_id)
     if out is not None:
         write(result.served.table, fmt, out)

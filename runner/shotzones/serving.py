@@ -17,26 +17,24 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from shotzones import code, dbt, ledger
+from shotzones import code, dbt, feature_log, ledger
 from shotzones.code import without_warehouse_name
 from shotzones.columns import inlined_sql
 from shotzones.planning import FEATURES, PLAYER_GAMES, PartitionState
-from shotzones.settings import Settings
+from shotzones.settings import MODEL_READY, PREGAME, TRAINING, Settings
 from shotzones.survey import current_states, loaded_dates
 from shotzones.warehouse import Warehouse, open_warehouse
 
 if TYPE_CHECKING:
     import pyarrow
 
-PREGAME = "player_pregame_features"
-TRAINING = "player_shot_zone_training_examples"
 SCHEDULE = "stg_bigdataball__schedule"
 # the views serving reads, created by any backfill wave (read through their compiled SQL until then)
 SERVING_VIEWS = (
     SCHEDULE,
     "int_league_shot_totals_accumulated",
     PREGAME,
-    "player_shot_zone_features_model_ready",
+    MODEL_READY,
     TRAINING,
 )
 FORMATS = ("table", "csv", "json", "parquet")
@@ -67,6 +65,8 @@ class Rows:
     table: pyarrow.Table
     unready: list[PartitionState]
     day: date | None = None
+    # a training set as served: the played player-games in its range that were never served
+    unserved: int | None = None
 
 
 def describe_ranges(partitions: Iterable[PartitionState]) -> list[str]:
@@ -121,7 +121,7 @@ def _through_compiled_views(settings: Settings, wh: Warehouse, sql: str) -> str:
     return sql
 
 
-def _read(settings: Settings, sql_of, variables: dict | None = None) -> pyarrow.Table:
+def read_served_views(settings: Settings, sql_of, variables: dict | None = None) -> pyarrow.Table:
     """Rows through the serving views; where the warehouse holds other views than the code (or
     `--vars`) makes, or none yet, through their SQL as compiled now. A read changes nothing."""
     with open_warehouse(settings) as wh:
@@ -167,7 +167,7 @@ def pregame_features(
     unready = _unready(settings, lambda model, d: model == PLAYER_GAMES and d < day, not_done)
     if unready and not allow_stale:
         raise NotReady(f"The slate of {day}", unready)
-    table = _read(
+    table = read_served_views(
         settings,
         lambda wh: (
             f"select * from {wh.relation(PREGAME)} where game_date = {wh.literal(day)}"
@@ -201,7 +201,66 @@ def training_set(
         where = " and ".join(bounds) or "true"
         return f"select * from {wh.relation(TRAINING)} where {where} order by game_date, game_id, player_lookup"
 
-    return Rows(_read(settings, sql), unready)
+    return Rows(read_served_views(settings, sql), unready)
+
+
+def served_training_set(
+    settings: Settings, start: date | None = None, end: date | None = None, allow_stale: bool = False
+) -> Rows:
+    """The training set as the props model was served it (feature_log): for every played
+    (game, player) from start to end, the last serve of his game's slate, exactly as served,
+    with the labels `training_set` gives; `unserved` counts the played ones never served. The
+    labels read every player-game partition of the range."""
+
+    def in_range(day: date) -> bool:
+        return (start is None or day >= start) and (end is None or day <= end)
+
+    unready = _unready(settings, lambda model, d: model == PLAYER_GAMES and in_range(d))
+    if unready and not allow_stale:
+        raise NotReady("The training set as served", unready)
+    with open_warehouse(settings) as wh:
+        if not feature_log.exists(wh):
+            raise ServingError(
+                f"nothing served yet ({wh.relation(feature_log.LOG)} does not exist):"
+                " `shotzones update` logs every slate it serves, `shotzones features --log` one"
+            )
+        served = [c for c in wh.columns(wh.relation(feature_log.LOG)) if c not in feature_log.METADATA]
+        bounds = [f"game_date >= {wh.literal(start)}"] if start else []
+        bounds += [f"game_date <= {wh.literal(end)}"] if end else []
+        trained_sql = f"select * from {wh.relation(TRAINING)} where {' and '.join(bounds) or 'true'}"
+        labels = [c for c in _columns(settings, wh, trained_sql) if c.startswith("actual_")]
+
+    def sql(wh: Warehouse) -> str:
+        join = " and ".join(f"served.{c} = trained.{c}" for c in feature_log.KEY)
+        return f"""
+            with
+            served as ({feature_log.last_serves_sql(wh, start, end)}),
+            trained as ({trained_sql}),
+            found as (
+                select
+                    {", ".join(f"served.{wh.quote(c)}" for c in served)},
+                    {", ".join(f"trained.{c}" for c in labels)},
+                    served.serve_id,
+                    served.served_at,
+                    served.game_id is null as unserved
+                from trained left join served on {join}
+            )
+            select * from found order by game_date, game_id, player_lookup
+        """
+
+    import pyarrow.compute as pc  # here: half a second to import, and only this read needs it
+
+    table = read_served_views(settings, sql)
+    never = table.column("unserved")
+    rows = table.filter(pc.invert(never)).drop_columns(["unserved"])
+    return Rows(rows, unready, unserved=pc.sum(never).as_py() or 0)
+
+
+def _columns(settings: Settings, wh: Warehouse, sql: str) -> list[str]:
+    """The columns a query over the serving views returns, as the code compiles them now."""
+    if not _views_current(settings, wh):
+        sql = _through_compiled_views(settings, wh, sql)
+    return list(wh.query_column_types(sql))
 
 
 def read_entities(path: Path) -> list[tuple[str, date]]:
@@ -259,7 +318,7 @@ def historical_features(settings: Settings, entities: list[tuple[str, date]], al
         body = compiled.replace(ENTITIES_PLACEHOLDER, f"({values}) as entities")
         return f"select * from ({body}) as features order by entity_row"
 
-    return Rows(_read(settings, sql).drop_columns(["entity_row"]), unready)
+    return Rows(read_served_views(settings, sql).drop_columns(["entity_row"]), unready)
 
 
 def write(table: pyarrow.Table, fmt: str, out: Path) -> None:

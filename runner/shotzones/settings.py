@@ -24,6 +24,11 @@ RAW_COLUMNS = tuple(yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text()
 PLAYER_GAMES = "int_player_game_shot_zones"
 FEATURES = "player_shot_zone_features"
 MODELS = (PLAYER_GAMES, FEATURES)  # in dependency order
+# The views the props model reads (public, with contracts): the slate before a game, and the
+# features (and labels) training reads after it
+PREGAME = "player_pregame_features"
+MODEL_READY = "player_shot_zone_features_model_ready"
+TRAINING = "player_shot_zone_training_examples"
 # BigQuery holds at most 10,000 partitions a table; warn from nine in ten
 BQ_MAX_PARTITIONS_PER_TABLE = 10_000
 

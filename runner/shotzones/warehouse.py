@@ -164,6 +164,17 @@ class Warehouse:
         """Each table `new` replaces table `old` ({new: old}); `new` may be left behind."""
         raise NotImplementedError
 
+    def create_table(
+        self, name: str, columns: dict[str, str], partition: str | None = None, cluster: str | None = None
+    ) -> None:
+        """A table of these columns ({name: the warehouse's type}), unless it exists; BigQuery
+        partitions it by the date column `partition` and clusters it by `cluster`."""
+        body = ", ".join(f"{self.quote(column)} {kind}" for column, kind in columns.items())
+        self.execute(f"create table if not exists {self.relation(name)} ({body}){self._layout(partition, cluster)}")
+
+    def _layout(self, partition: str | None, cluster: str | None) -> str:
+        return ""
+
     def drop_table(self, name: str) -> None:
         self.execute(f"drop table if exists {self.relation(name)}")
 
@@ -172,7 +183,14 @@ class Warehouse:
 
 
 class DuckDBWarehouse(Warehouse):
-    types = {"string": "varchar", "int": "bigint", "float": "double", "timestamp": "timestamp", "date": "date"}
+    types = {
+        "string": "varchar",
+        "int": "bigint",
+        "float": "double",
+        "timestamp": "timestamp",
+        "date": "date",
+        "bool": "boolean",
+    }
     quote_mark = '"'
 
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection):
@@ -243,8 +261,18 @@ class DuckDBWarehouse(Warehouse):
 
 
 class BigQueryWarehouse(Warehouse):
-    types = {"string": "string", "int": "int64", "float": "float64", "timestamp": "timestamp", "date": "date"}
+    types = {
+        "string": "string",
+        "int": "int64",
+        "float": "float64",
+        "timestamp": "timestamp",
+        "date": "date",
+        "bool": "bool",
+    }
     quote_mark = "`"
+
+    def _layout(self, partition: str | None, cluster: str | None) -> str:
+        return (f" partition by {partition}" if partition else "") + (f" cluster by {cluster}" if cluster else "")
 
     def __init__(self, settings: Settings, client: bigquery.Client):
         super().__init__(settings)

@@ -13,11 +13,8 @@ from conftest import edit, query
 from shotzones import dbt
 from shotzones.cli import main
 from shotzones.load import load_schedule
-from shotzones.settings import Settings
+from shotzones.settings import MODEL_READY, PREGAME, TRAINING, Settings
 
-MODEL_READY = "player_shot_zone_features_model_ready"
-PREGAME = "player_pregame_features"
-TRAINING = "player_shot_zone_training_examples"
 SERVED = (MODEL_READY, PREGAME, TRAINING)
 IDENTITY = ["game_id", "player_lookup", "game_date", "season", "team_abbr", "opponent_abbr", "is_home"]
 

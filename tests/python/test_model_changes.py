@@ -210,9 +210,9 @@ def test_a_fifth_feature_is_one_entry_and_is_served_and_exported(built, project,
 
     def assert_by_hand(rows: list[dict]) -> None:
         for row in rows:
-            own = by_hand(row["player_lookup"], row["game_date"])
-            expected = own if own is not None else league_before(row["game_date"])
-            assert row["corner_three_rate_last_5_is_filled"] == (own is None)
+            own, league = by_hand(row["player_lookup"], row["game_date"]), league_before(row["game_date"])
+            expected = own if own is not None else league
+            assert row["corner_three_rate_last_5_is_filled"] == (own is None and league is not None)
             assert (expected is None) == (row["corner_three_rate_last_5"] is None)
             if expected is not None:
                 assert math.isclose(row["corner_three_rate_last_5"], expected, rel_tol=1e-12), row

@@ -20,13 +20,12 @@ from conftest import query
 from shotzones.backfill import backfill
 from shotzones.cli import main
 from shotzones.load import load, load_schedule, schedule_relation
-from shotzones.serving import PREGAME, SLATE_DATE_VARIABLE, historical_features, next_slate_date, pregame_features
-from shotzones.settings import Settings
+from shotzones.serving import SLATE_DATE_VARIABLE, historical_features, next_slate_date, pregame_features
+from shotzones.settings import MODEL_READY, PREGAME, Settings
 from shotzones.warehouse import open_warehouse
 
 BASE_DATES = 12  # loaded before the replay: history for the first slates
 REPLAYED_DATES = 14  # across the offseason between the two generated seasons (date 20)
-MODEL_READY = "player_shot_zone_features_model_ready"
 
 
 def files_by_date(directory: Path) -> dict[date, list[Path]]:
