@@ -659,6 +659,52 @@ class Bench:
         f["features_slate_s"], f["export_3_seasons_s"] = slate.seconds, export.seconds
         self.cpu |= {"features_slate_s": slate.cpu_seconds, "export_3_seasons_s": export.cpu_seconds}
         f["export_3_seasons_rows"] = query(built, f"select count(*) from '{out / 'training.parquet'}'")[0][0]
+        self.feature_log(built, newest, out)
+
+    # 7c: the feature log, three seasons of it: a real serve, then every played date's model-ready
+    # rows logged as if each had been served the night before
+    def feature_log(self, built: Path, newest: date, out: Path) -> None:
+        f = self.figures
+        served = measure(
+            f"features --log: the slate of {newest}",
+            [SHOTZONES, "features", "--date", newest.isoformat(), "--log", "--out", str(out / "logged.parquet")],
+            built,
+        )
+        metadata = "serve_id, served_at, run_id, command, served_code, training_code, raw_rows, raw_loaded_at"
+        query(
+            built,
+            f"""
+            insert into shotzones_served_features by name
+            select
+                'bench-' || game_date as serve_id,
+                cast(game_date - interval 1 day as timestamp) as served_at,
+                run_id, command, served_code, training_code, raw_rows, raw_loaded_at,
+                ready.*
+            from player_shot_zone_features_model_ready as ready
+            cross join (select distinct {metadata} from shotzones_served_features) as first_serve
+            where ready.game_date < date '{newest}'
+            """,
+            read_only=False,
+        )
+        logged = query(built, "select count(*) from shotzones_served_features")[0][0]
+        season = [d for d in game_dates(built) if season_of(d) == season_of(newest)]
+        skew = measure(
+            f"skew over a season ({season[0]}..{season[-1]})",
+            [SHOTZONES, "skew", "--start", season[0].isoformat(), "--end", season[-1].isoformat()],
+            built,
+        )
+        as_served = measure(
+            "export --as-served: 3 seasons",
+            [SHOTZONES, "export", "--as-served", "--out", str(out / "served.parquet")],
+            built,
+        )
+        f["features_log_s"], f["skew_season_s"], f["export_as_served_3_seasons_s"] = (
+            served.seconds,
+            skew.seconds,
+            as_served.seconds,
+        )
+        f["served_rows_logged"] = logged
+        self.cpu |= {"skew_season_s": skew.cpu_seconds, "export_as_served_3_seasons_s": as_served.cpu_seconds}
 
     # 10: a selective rebuild against --force over the same range, and a wave's fixed cost
     def selective_rebuild(self, data_dir: Path) -> None:
@@ -791,6 +837,8 @@ class Bench:
         one = measure(f"update, one new date ({len(arrived)} files)", update, warehouse)
         nothing = measure("update, nothing new", update, warehouse)
         f["update_one_new_date_s"], f["update_nothing_new_s"] = one.seconds, nothing.seconds
+        logged = re.search(r"logged as serve \w+ in ([0-9.]+) s", (ROOT / one.log_dir / "output.txt").read_text())
+        f["update_log_s"] = float(logged[1]) if logged else None
         self.cpu |= {"update_one_new_date_s": one.cpu_seconds, "update_nothing_new_s": nothing.cpu_seconds}
         d["nightly"] = {
             "new_date": new_day.isoformat(),
@@ -1070,6 +1118,20 @@ class Bench:
                 f"{f['update_one_new_date_s']:.1f} / {f['update_nothing_new_s']:.1f} s",
                 "< 5 s / < 2 s",
                 f["update_one_new_date_s"] < 5 and f["update_nothing_new_s"] < 2,
+            )
+            target(
+                "logging the served slate, inside `update` of one new date",
+                f"{f['update_log_s']:.2f} s",
+                "< 0.3 s",
+                f["update_log_s"] is not None and f["update_log_s"] < 0.3,
+            )
+        if "skew_season_s" in f:
+            target(
+                "`skew` over a season / `export --as-served` of 3 seasons",
+                f"{f['skew_season_s']:.1f} / {f['export_as_served_3_seasons_s']:.1f} s",
+                "< 5 s each",
+                f["skew_season_s"] < 5 and f["export_as_served_3_seasons_s"] < 5,
+                f"{f['served_rows_logged']:,} served rows logged (every played date as if served)",
             )
         target("load 3 seasons", f"{f['load_3_seasons_s']:.1f} s", "< 30 s", f["load_3_seasons_s"] < 30)
         target(
