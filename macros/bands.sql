@@ -8,3 +8,24 @@
 {% macro error_band_only() -%}
     > count(case when band = 'warn' then 1 end)
 {%- endmacro %}
+
+
+{#-
+    SQL selecting each game_date a data test's stored failures (`relation`) name, and the band
+    the date breaks: 'error' when some row of it is outside the warn band (as error_band_only
+    counts them), else 'warn'. Every row of a test without bands (`banded` false: it has no
+    `band` column) breaks its error band. The one home of which dates a failed test fails: the
+    on-run-end hook of a direct dbt run (failing_game_dates) and the runner's waves (compiled
+    with a placeholder relation) read it.
+-#}
+{% macro stored_failure_bands(relation, banded) -%}
+    select
+        game_date,
+        {% if banded -%}
+            case when count(*) {{ error_band_only() }} then 'error' else 'warn' end
+        {%- else -%}
+            'error'
+        {%- endif %} as band
+    from {{ relation }}
+    group by game_date
+{%- endmacro %}

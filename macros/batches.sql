@@ -39,10 +39,11 @@
 
 {#-
     True for every date. A comparison, not `is not null`: BigQuery accepts only a filter it can
-    prune partitions with where a table requires one (the first NBA game: 1946-11-01).
+    prune partitions with where a table requires one (from the first NBA game: var
+    first_game_date).
 -#}
 {% macro every_game_date(column) -%}
-    {{ column }} >= date '1946-11-01'
+    {{ column }} >= date '{{ var('first_game_date') }}'
 {%- endmacro %}
 
 

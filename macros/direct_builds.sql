@@ -49,8 +49,8 @@
 {% endmacro %}
 
 
-{#- The game_dates a failed test's stored failures name (of a banded test, its error-band rows:
-    macros/bands.sql); none when they name none. -#}
+{#- The game_dates a failed test fails: those its stored failures name in the error band
+    (macros/bands.sql, stored_failure_bands); none when they name no date. -#}
 {% macro failing_game_dates(node) %}
     {%- if not node.relation_name -%}
         {{ return(none) }}
@@ -61,8 +61,8 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set rows = run_query(
-        'select distinct cast(game_date as ' ~ dbt.type_string() ~ ') from ' ~ relation
-        ~ (" where band = 'error'" if 'band' in columns else '')
+        'select cast(game_date as ' ~ dbt.type_string() ~ ') from ('
+        ~ stored_failure_bands(relation, 'band' in columns) ~ ") as dates where band = 'error'"
     ) -%}
     {{ return(rows.columns[0].values() | list) }}
 {% endmacro %}

@@ -21,7 +21,6 @@
 {%- endmacro %}
 
 
-{#- A season is named by its starting year: August onwards belongs to that year's season. -#}
 {#- Postseason games, from the canonical game_id: playoffs `004...`, play-in `005...` (SPEC 2). -#}
 {% macro is_playoff_game(game_id) -%}
     substr({{ game_id }}, 1, 3) in ('004', '005')
@@ -35,6 +34,8 @@
 {%- endmacro %}
 
 
+{#- A season is named by its starting year: August onwards belongs to that year's season (the
+    models' season column; `shotzones status` groups its calendar by it). -#}
 {% macro season_of(date_expression) -%}
     case
         when extract(month from {{ date_expression }}) >= 8 then extract(year from {{ date_expression }})

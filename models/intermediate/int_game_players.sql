@@ -1,7 +1,5 @@
 {{ config(materialized='view') }}
 
-{%- set lineup_slots = ['a1', 'a2', 'a3', 'a4', 'a5', 'h1', 'h2', 'h3', 'h4', 'h5'] %}
-
 with
 
 plays as (
@@ -10,8 +8,8 @@ plays as (
 
 ),
 
--- the 13 player columns of a play: on court (a1..a5 away, h1..h5 home), acting, assisting,
--- blocking
+-- the 13 player columns of a play: on court (the lineup slots, macros/lineups.sql), acting,
+-- assisting, blocking; and the side the play's lineup puts each of the last three on
 roles as (
 
     select
@@ -19,13 +17,34 @@ roles as (
         game_date,
         season,
         is_playoffs,
-        {%- for slot in lineup_slots %}
+        team_abbr,
+        {%- for slot in lineup_slots() %}
         {{ slot }}_player_lookup as {{ slot }},
         {%- endfor %}
         player_lookup as actor,
         assist_player_lookup as assister,
-        block_player_lookup as blocker
+        block_player_lookup as blocker,
+        {{ lineup_side('player_lookup', '{}_player_lookup') }} as actor_side,
+        {{ lineup_side('assist_player_lookup', '{}_player_lookup') }} as assister_side,
+        {{ lineup_side('block_player_lookup', '{}_player_lookup') }} as blocker_side
     from plays
+
+),
+
+appearances as (
+
+    select *
+    from roles
+    unpivot (
+        player_lookup for role in (
+            {%- for slot in lineup_slots() %}
+            {{ slot }},
+            {%- endfor %}
+            actor,
+            assister,
+            blocker
+        )
+    )
 
 ),
 
@@ -36,19 +55,16 @@ final as (
         game_date,
         season,
         is_playoffs,
+        team_abbr,
         role,
-        player_lookup
-    from roles
-    unpivot (
-        player_lookup for role in (
-            {%- for slot in lineup_slots %}
-            {{ slot }},
-            {%- endfor %}
-            actor,
-            assister,
-            blocker
-        )
-    )
+        player_lookup,
+        case role
+            when 'actor' then actor_side
+            when 'assister' then assister_side
+            when 'blocker' then blocker_side
+            else {{ lineup_side('role', "'{}'") }}
+        end as side
+    from appearances
 
 )
 

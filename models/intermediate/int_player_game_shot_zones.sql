@@ -2,8 +2,6 @@
     **game_date_partitioned()
 ) }}
 
-{%- set lineup_slots = ['a1', 'a2', 'a3', 'a4', 'a5', 'h1', 'h2', 'h3', 'h4', 'h5'] %}
-
 with
 
 plays as (
@@ -20,7 +18,8 @@ shots as (
 
 ),
 
--- everyone who took part in the batches' games, in any role
+-- everyone who took part in the batches' games, in any role, and the side a play's lineup
+-- puts him on (int_game_players: the one home of both)
 appearances as (
 
     select * from {{ ref('int_game_players') }}
@@ -37,37 +36,22 @@ players as (
         min(game_date) as game_date,
         min(season) as season,
         is_playoffs,
-        max(
-            case
-                when role like 'a_' then 'away'
-                when role like 'h_' then 'home'
-            end
-        ) as side
+        max(side) as side
     from appearances
     group by game_id, player_lookup, is_playoffs
 
 ),
 
+-- each play's actor, with the team the play carries and the side its lineup puts him on
 acting_events as (
 
     select
         game_id,
         player_lookup,
         team_abbr,
-        case
-            when player_lookup in (
-                {%- for slot in lineup_slots[:5] %}
-                {{ slot }}_player_lookup{{ ',' if not loop.last }}
-                {%- endfor %}
-            ) then 'away'
-            when player_lookup in (
-                {%- for slot in lineup_slots[5:] %}
-                {{ slot }}_player_lookup{{ ',' if not loop.last }}
-                {%- endfor %}
-            ) then 'home'
-        end as side
-    from plays
-    where player_lookup is not null and team_abbr is not null
+        side
+    from appearances
+    where role = 'actor' and team_abbr is not null
 
 ),
 

@@ -4,7 +4,6 @@ tests have passed. Killed at any moment, the next run redoes exactly what was no
 
 from __future__ import annotations
 
-import random
 import shlex
 import signal
 import sys
@@ -17,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from shotzones import busy, ledger, rebuild
+from shotzones import busy, holding, ledger, rebuild
 from shotzones.planning import (
     MODELS,
     PLAYER_GAMES,
@@ -30,6 +29,7 @@ from shotzones.planning import (
     waves,
 )
 from shotzones.rebuild import built_beside
+from shotzones.retry import Backoff
 from shotzones.settings import Settings
 from shotzones.survey import (
     Survey,
@@ -134,7 +134,7 @@ class Options:
 
 def plan(settings: Settings, options: Options) -> list[Batch]:
     require_warehouse(settings)
-    with busy.hold(settings, busy.command_line("plan"), writes=False):
+    with holding.hold(settings, busy.command_line("plan"), writes=False):
         survey = current_states(settings)
     require_dates_in_range(survey.dates, options.start, options.end)
     return plan_survey(survey, options)
@@ -251,7 +251,7 @@ def backfill(
     approve: Callable[[list[Batch], list[Rebuild]], bool] | None = None,
 ) -> BackfillResult:
     """Plan under the lock (`on_plan` sees the plan before anything runs), then build it. The
-    warehouse is held throughout (busy.hold), its progress advertised to `status`. SIGINT or
+    warehouse is held throughout (holding.hold), its progress advertised to `status`. SIGINT or
     SIGTERM stops it: the run is recorded `interrupted` (`result.interrupted` names the
     signal), what it had not recorded stays as it was, and the lock is released."""
     started = time.perf_counter()
@@ -264,7 +264,7 @@ def backfill(
     command = busy.command_line(
         options.command_line() + (f" --vars {shlex.quote(settings.dbt_vars)}" if settings.dbt_vars else "")
     )
-    with signals.installed(), busy.hold(settings, command, run_id) as held:
+    with signals.installed(), holding.hold(settings, command, run_id) as held:
         # on BigQuery the hold took the lock row (and recorded the run when it is this one's)
         takes_lock = not held.owns_lock_row
         records_run = takes_lock or held.activity.run_id != run_id
@@ -279,6 +279,9 @@ def backfill(
         raised = False
         try:
             survey = current_states(settings)
+            if survey.direct_builds:  # in the survey's states already; recorded here, under the lock
+                with open_warehouse(settings) as wh:
+                    ledger.record_direct_builds(wh, survey.direct_builds, code_components(survey.code.current))
             result.planned = plan_survey(survey, options)
             progress.planned(result.planned)
             signals.check()
@@ -429,7 +432,7 @@ class _Waves:
         """Wait before trying a wave that met a transient error again, with fewer batches a wave
         while the warehouse is struggling."""
         self.concurrency = max(1, self.concurrency // 2)
-        delay = self.options.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+        delay = Backoff(self.options.backoff_seconds).delay(attempt)
         for batch in wave:
             self.on_event(Event("retry", batch, seconds, failure, attempt))
         with self.signals.interruptible():

@@ -2,15 +2,16 @@
 
 DuckDB lets one process open a file for writing, and then no other process can open it at all.
 A command that opens the warehouse (`load`, `update`, `backfill`, `report`, `status`) therefore
-holds it for its whole run with `hold()`: an OS lock on `<file>.lock` beside the DuckDB file
-(released by the kernel when the process dies, so it is never left behind), and the activity
-file `<file>.activity.json`, written atomically, which names the holder (run id, pid, host,
-command, start) and, during a backfill, its live progress. Another command waits for the lock
-up to `Settings.wait_seconds`, then refuses with `WarehouseBusy`, naming the holder; `status`
-shows the running backfill's progress from the activity file without opening the warehouse.
+holds it for its whole run (`holding.hold`; on DuckDB `hold_file` here): an OS lock on
+`<file>.lock` beside the DuckDB file (released by the kernel when the process dies, so it is
+never left behind), and the activity file `<file>.activity.json`, written atomically, which
+names the holder (run id, pid, host, command, start) and, during a backfill, its live progress.
+Another command waits for the lock up to `Settings.wait_seconds`, then refuses with
+`WarehouseBusy`, naming the holder; `status` shows the running backfill's progress from the
+activity file without opening the warehouse.
 
-On BigQuery the holder is the ledger's lock row (`shotzones_lock`), which loads take as
-backfills do, so loads and backfills of one dataset exclude each other.
+On BigQuery the holder is the ledger's lock row (`holding.py`), which loads take as backfills
+do, so loads and backfills of one dataset exclude each other.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from pathlib import Path
 from shotzones.settings import Settings
 
 POLL_SECONDS = 0.2
-# what this process holds, by lock path (or BigQuery dataset): nested holds reuse it
+# the lock files this process holds, by path: nested holds reuse them
 _held: dict[str, Held] = {}
 
 
@@ -47,6 +48,11 @@ class Activity:
     started_at: str  # ISO UTC
     progress: dict = field(default_factory=dict)
     updated_at: str = ""
+
+    @classmethod
+    def starting(cls, command: str, run_id: str | None = None) -> Activity:
+        """This process, starting `command` now (as run `run_id`, else a new one)."""
+        return cls(run_id or uuid.uuid4().hex[:12], os.getpid(), socket.gethostname(), command, _now())
 
     def elapsed_seconds(self) -> float:
         return (datetime.now(UTC) - datetime.fromisoformat(self.started_at)).total_seconds()
@@ -143,34 +149,25 @@ def holder(settings: Settings) -> Activity | None:
 
 
 @contextmanager
-def hold(settings: Settings, command: str, run_id: str | None = None, writes: bool = True) -> Iterator[Held]:
-    """Hold the warehouse for `command`, waiting up to `settings.wait_seconds`; WarehouseBusy
-    past that. Nested holds in one process share the outer one. On BigQuery only a command that
-    `writes` holds anything: readers do not stall anyone there."""
-    key = str(lock_path(settings)) if settings.target == "duckdb" else f"bigquery:{settings.bq_dataset}"
-    activity = Activity(run_id or uuid.uuid4().hex[:12], os.getpid(), socket.gethostname(), command, _now())
-    if key in _held or (settings.target != "duckdb" and not writes):
-        yield _held.get(key) or Held(activity)
+def hold_file(settings: Settings, command: str, run_id: str | None = None) -> Iterator[Held]:
+    """Hold the DuckDB warehouse for `command` (holding.hold chooses this on DuckDB), waiting up
+    to `settings.wait_seconds`; WarehouseBusy past that. Nested holds in one process share the
+    outer one."""
+    key = str(lock_path(settings))
+    if key in _held:
+        yield _held[key]
         return
-    deadline = time.monotonic() + settings.wait_seconds
-    if settings.target == "duckdb":
-        with _file_lock(settings, deadline) as handle:
-            held = Held(activity, activity_path(settings))
-            _write(held.path, activity)
-            _held[key] = held
-            try:
-                yield held
-            finally:
-                del _held[key]
-                activity_path(settings).unlink(missing_ok=True)
-                fcntl.flock(handle, fcntl.LOCK_UN)
-    else:
-        with _lock_row(settings, activity, deadline) as held:
-            _held[key] = held
-            try:
-                yield held
-            finally:
-                del _held[key]
+    activity = Activity.starting(command, run_id)
+    with _file_lock(settings, time.monotonic() + settings.wait_seconds) as handle:
+        held = Held(activity, activity_path(settings))
+        _write(held.path, activity)
+        _held[key] = held
+        try:
+            yield held
+        finally:
+            del _held[key]
+            activity_path(settings).unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -187,69 +184,6 @@ def _file_lock(settings: Settings, deadline: float) -> Iterator[object]:
                     raise WarehouseBusy(settings, read_activity(settings)) from None
                 time.sleep(POLL_SECONDS)
         yield handle
-
-
-@contextmanager
-def _lock_row(settings: Settings, activity: Activity, deadline: float) -> Iterator[Held]:
-    """BigQuery: the ledger's lock row, taken for this run (and the run recorded), as a backfill
-    takes it; refused past the deadline with the ledger's own refusal."""
-    from shotzones import ledger
-    from shotzones.warehouse import open_warehouse
-    from shotzones.waves import is_transient
-
-    started = datetime.now()
-    with open_warehouse(settings) as wh:
-        while True:
-            try:
-                recovered = ledger.acquire_lock(wh, activity.run_id, started)
-                break
-            except ledger.BackfillLocked as locked:
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusy(settings, _activity_of(wh, locked.holder)) from None
-            except Exception as error:
-                # two commands creating the ledger tables, or swapping the row, at once
-                if not is_transient(str(error)) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(max(POLL_SECONDS, 1.0))
-        _retrying(lambda: ledger.start_run(wh, activity.run_id, started, activity.command), deadline)
-    held = Held(activity, owns_lock_row=True, recovered=recovered)
-    outcome = "failed"
-    try:
-        yield held
-        outcome = held.outcome or "success"
-    finally:
-        with open_warehouse(settings) as wh:
-            settle = time.monotonic() + LEDGER_WRITE_SECONDS
-            _retrying(lambda: ledger.finish_run(wh, activity.run_id, outcome, datetime.now()), settle)
-            _retrying(lambda: ledger.release_lock(wh, activity.run_id), settle)
-
-
-# how long a ledger write is tried again while another command's write to the table conflicts
-LEDGER_WRITE_SECONDS = 60
-
-
-def _retrying(write: Callable[[], None], deadline: float) -> None:
-    """A ledger write, again while it meets another command's write to the same table (two
-    commands' DML on one BigQuery table conflict) and the deadline has not passed."""
-    from shotzones.waves import is_transient
-
-    while True:
-        try:
-            return write()
-        except Exception as error:
-            if not is_transient(str(error)) or time.monotonic() >= deadline:
-                raise
-        time.sleep(max(POLL_SECONDS, 1.0))
-
-
-def _activity_of(wh, holder) -> Activity:
-    """The lock row's holder, with the command its run recorded."""
-    from shotzones import ledger
-
-    commands = wh.rows(f"select command from {wh.relation(ledger.RUNS)} where run_id = {wh.literal(holder.run_id)}")
-    started = holder.started_at.astimezone(UTC).isoformat(timespec="seconds")
-    command = commands[0][0] if commands and commands[0][0] else "unknown"
-    return Activity(holder.run_id, holder.pid, holder.host, command, started)
 
 
 def command_line(name: str) -> str:

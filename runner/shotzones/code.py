@@ -115,7 +115,9 @@ def _cache_key(settings: Settings, *extra: str, files: tuple[str, ...] = SOURCE_
         paths += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
     for path in paths:
         digest.update(str(path.relative_to(settings.project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(json.dumps([CACHE_FORMAT, settings.target, settings.dbt_vars, *extra]).encode())
+    # on BigQuery the compiled SQL names the project and dataset: another warehouse compiles anew
+    where = [settings.bq_project, settings.bq_dataset] if settings.target == "bigquery" else []
+    digest.update(json.dumps([CACHE_FORMAT, settings.target, *where, settings.dbt_vars, *extra]).encode())
     return digest.hexdigest()
 
 
@@ -204,10 +206,11 @@ def macro_sql(settings: Settings, calls: tuple[str, ...]) -> dict[str, str]:
 
 
 class DuckDBMacro:
-    """A template string (`{0}`) of DuckDB SQL for code that runs before dbt has built anything
-    (the loader, on either target), compiled from a dbt macro call on first use for the project
-    as installed (`macro_sql`, with every other such call: one dbt invocation), so that the
-    macro stays the one home of the rule. Reads as the str it compiles to."""
+    """A dbt macro call (`canonical_game_id('{0}')`) for code that runs before dbt has built
+    anything (the loader, on either target): `sql(settings)` is the template string of DuckDB
+    SQL it compiles to in the settings' project, compiled on first use with every other such
+    call (`macro_sql`: one dbt invocation, cached), so that the macro stays the one home of the
+    rule."""
 
     calls: list[str] = []  # every instance's, compiled together
 
@@ -215,13 +218,8 @@ class DuckDBMacro:
         self.call = call
         DuckDBMacro.calls.append(call)
 
-    def __str__(self) -> str:
-        return macro_sql(Settings(target="duckdb"), tuple(DuckDBMacro.calls))[self.call]
-
-    def __getattr__(self, name: str):
-        if name.startswith("__"):  # copy and pickle probe for these before `call` is set
-            raise AttributeError(name)
-        return getattr(str(self), name)  # .format, .replace: a str's
+    def sql(self, settings: Settings) -> str:
+        return macro_sql(replace(settings, target="duckdb"), tuple(DuckDBMacro.calls))[self.call]
 
 
 def source_freshness(settings: Settings, source: str) -> dict:

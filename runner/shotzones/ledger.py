@@ -59,6 +59,10 @@ class Holder:
         return f"run {self.run_id} on {self.host}, pid {self.pid}, started {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
+class NotHolder(LookupError):
+    """The run named does not hold the backfill lock (`unlock` refuses)."""
+
+
 class BackfillLocked(Exception):
     """Another backfill holds the warehouse."""
 
@@ -197,8 +201,9 @@ def record_code_versions(wh: Warehouse, versions: dict[str, tuple[str, dict]], a
 
 
 def read_views(wh: Warehouse) -> dict[str, str]:
-    """view -> the code fingerprint a backfill created it from."""
-    if not wh.table_exists(VIEWS):
+    """view -> the code fingerprint a backfill created it from. None known while a direct dbt
+    run is still to be recorded: it may have created them since (record_direct_builds)."""
+    if not wh.table_exists(VIEWS) or _direct_builds_pending(wh):
         return {}
     return dict(wh.rows(f"select view_name, code_fingerprint from {wh.relation(VIEWS)}"))
 
@@ -216,6 +221,10 @@ def record_views(wh: Warehouse, fingerprints: dict[str, str], at: datetime) -> N
         when not matched then insert ({", ".join(columns)}) values ({", ".join("s." + c for c in columns)})
         """
     )
+
+
+def _direct_builds_pending(wh: Warehouse) -> bool:
+    return wh.table_exists(DIRECT_BUILDS) and bool(wh.rows(f"select count(*) from {wh.relation(DIRECT_BUILDS)}")[0][0])
 
 
 def forget_views(wh: Warehouse) -> None:
@@ -340,13 +349,13 @@ def release_lock(wh: Warehouse, run_id: str) -> None:
 
 def break_lock(wh: Warehouse, run_id: str, at: datetime) -> Holder:
     """Take the lock away from a run a user says is dead, and record that run as abandoned.
-    Raises LookupError naming the actual holder when `run_id` does not hold it."""
+    Raises NotHolder naming the actual holder when `run_id` does not hold it."""
     holder = _holder(wh) if wh.table_exists(LOCK) else None
     if holder is None or holder.run_id != run_id:
         now = f"run {holder.run_id} holds it" if holder else "nobody holds it"
-        raise LookupError(f"run {run_id} does not hold the backfill lock: {now}")
+        raise NotHolder(f"run {run_id} does not hold the backfill lock: {now}")
     if not swap_holder(wh, holder, None):
-        raise LookupError(f"the lock of run {run_id} changed hands while it was being released")
+        raise NotHolder(f"the lock of run {run_id} changed hands while it was being released")
     finish_run(wh, run_id, "abandoned", at)
     return holder
 
@@ -392,17 +401,27 @@ def read_source_games(wh: Warehouse) -> dict[tuple[date, str], SourceGame]:
     return {(day, game): SourceGame(count, digest, at) for day, game, count, digest, at in rows}
 
 
-def record_source_games(wh: Warehouse, days: list[date], fingerprints: Fingerprints, at: datetime) -> None:
-    """Record the play-by-play these dates' build read. A game whose fingerprint is new or
-    different is stamped `at`; a game no longer delivered stays, with 0 rows, so that the
-    features that read it can still be found."""
-    recorded = read_source_games(wh)
-    by_day: dict[date, list[tuple]] = {day: [] for day in days}
-    for key in sorted({k for k in recorded.keys() | fingerprints.keys() if k[0] in by_day}):
+def source_games_read(
+    recorded: dict[tuple[date, str], SourceGame], days: list[date], fingerprints: Fingerprints, at: datetime
+) -> dict[tuple[date, str], SourceGame]:
+    """What `record_source_games` records for these dates, given what was `recorded`: a game
+    whose fingerprint is new or different stamped `at`, a game no longer delivered kept with 0
+    rows."""
+    wanted, read = set(days), {}
+    for key in {k for k in recorded.keys() | fingerprints.keys() if k[0] in wanted}:
         count, digest = fingerprints.get(key, (0, ""))
         before = recorded.get(key)
         same = before is not None and (before.row_count, before.content_hash) == (count, digest)
-        by_day[key[0]].append((*key, count, digest, before.changed_at if same else at))
+        read[key] = SourceGame(count, digest, before.changed_at if same else at)
+    return read
+
+
+def record_source_games(wh: Warehouse, days: list[date], fingerprints: Fingerprints, at: datetime) -> None:
+    """Record the play-by-play these dates' build read (`source_games_read`), so that the
+    features that read a game no longer delivered can still be found."""
+    by_day: dict[date, list[tuple]] = {day: [] for day in days}
+    for key, game in sorted(source_games_read(read_source_games(wh), days, fingerprints, at).items()):
+        by_day[key[0]].append((*key, game.row_count, game.content_hash, game.changed_at))
     columns = list(TABLES[SOURCE_GAMES])
     types = _types(wh, SOURCE_GAMES)
     for chunk in _whole_days(by_day):
@@ -431,3 +450,33 @@ def _whole_days(by_day: dict[date, list]) -> Iterator[list[date]]:
         rows += len(by_day[day])
     if chunk:
         yield chunk
+
+
+@dataclass(frozen=True)
+class DirectBuild:
+    """What one direct dbt run (no runner in the loop) built, as the ledger records it: read from
+    DIRECT_BUILDS by the survey (survey.read_direct_builds), recorded by the next backfill."""
+
+    invocation_id: str
+    finished_at: datetime
+    entries: list[Entry]
+    player_game_days: list[date]  # the player-game dates it built
+    source_games: Fingerprints  # the play-by-play those dates read: what was loaded before it finished
+
+
+def record_direct_builds(wh: Warehouse, builds: list[DirectBuild], code_versions: dict[str, tuple[str, dict]]) -> None:
+    """Record direct dbt runs in the order they finished, each forgotten from DIRECT_BUILDS once
+    recorded. They created the views from their own code: which code is no longer known."""
+    if not builds:
+        return
+    create_tables(wh)
+    forget_views(wh)
+    for build in builds:
+        record_code_versions(wh, code_versions, build.finished_at)
+        record(wh, build.entries)
+        if build.player_game_days:
+            record_source_games(wh, build.player_game_days, build.source_games, build.finished_at)
+        wh.execute(
+            f"merge into {wh.relation(DIRECT_BUILDS)} as t using (select {wh.literal(build.invocation_id)} as i) as s"
+            " on t.invocation_id = s.i when matched then delete"
+        )

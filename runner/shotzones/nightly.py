@@ -1,6 +1,6 @@
 """`shotzones update`: the nightly job in one call, for cron or an orchestrator.
 
-Three steps under one hold of the warehouse (busy.hold), each reported as it finishes:
+Three steps under one hold of the warehouse (holding.hold), each reported as it finishes:
 
 1. load: the play-by-play files new or changed since they were last loaded (the manifest), and a
    `schedule.csv` in the folders given, as the schedule, when it changed;
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shotzones import busy, dbt, feature_log
+from shotzones import busy, dbt, feature_log, holding
 from shotzones.backfill import BackfillResult, Event, Options, backfill, plan_waves
 from shotzones.cost import estimate
 from shotzones.load import (
@@ -108,13 +108,11 @@ def update(
     options = options or Options()
     paths = list(paths)
     result = UpdateResult()
-    with busy.hold(settings, busy.command_line("update")):
+    with holding.hold(settings, busy.command_line("update")):
         # the schedule first: a backfill plans the scheduled dates too
         schedules = changed_files(settings, schedule_files(paths), reread)
-        if schedules.changed:
+        if schedules.changed:  # recorded in the manifest as loaded, unless rejected
             result.schedule = load_schedule(settings, schedules.changed)
-            refused = {str(r.path) for r in result.schedule.rejected}
-            record_files(settings, [s for s in schedules.states if s.path not in refused])
         record_files(settings, schedules.touched)
         on_step(Step("schedule", result))
 
@@ -140,13 +138,13 @@ def update(
         result.backfilled = backfill(settings, options, on_event, approve=approve)
         on_step(Step("backfill", result))
 
-        _serve(settings, result, serve_out, serve_format)
+        _serve_slate(settings, result, serve_out, serve_format)
         on_step(Step("serve", result))
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _serve(settings: Settings, result: UpdateResult, out: Path | None, fmt: str) -> None:
+def _serve_slate(settings: Settings, result: UpdateResult, out: Path | None, fmt: str) -> None:
     """The next slate's pre-game features, from finished partitions only."""
     try:
         result.served = pregame_features(settings, not_done=result.backfilled.not_done)

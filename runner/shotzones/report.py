@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from shotzones import busy
+from shotzones import busy, holding
 from shotzones.planning import FEATURES as FEATURES_MODEL
 from shotzones.planning import PLAYER_GAMES
 from shotzones.settings import Settings
@@ -41,7 +41,7 @@ def build_report(settings: Settings, sample_players: int = 5) -> Report:
     features_read = [feature.name for feature in settings.model_features]
     short = [feature.label for feature in settings.model_features]
     require_warehouse(settings)
-    with busy.hold(settings, busy.command_line("report"), writes=False), open_warehouse(settings) as wh:
+    with holding.hold(settings, busy.command_line("report"), writes=False), open_warehouse(settings) as wh:
         loaded_dates(wh)  # refuses when nothing is loaded
         if not wh.table_exists(FEATURES_MODEL):
             raise NothingBuilt("no features built yet: run `shotzones backfill` first")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ import duckdb
 from shotzones import code, dbt, feature_log, ledger
 from shotzones.code import without_warehouse_name
 from shotzones.columns import inlined_sql
+from shotzones.load.tables import SCHEDULE_TABLE, schedule_relation
 from shotzones.planning import FEATURES, PLAYER_GAMES, PartitionState
 from shotzones.settings import MODEL_READY, PREGAME, TRAINING, Settings
 from shotzones.survey import current_states, loaded_dates
@@ -131,16 +132,14 @@ def read_served_views(settings: Settings, sql_of, variables: dict | None = None)
         return wh.arrow(sql, variables)
 
 
-def next_slate_date(settings: Settings) -> date:
-    """The first scheduled date after the latest loaded game date: tonight, in production."""
-    with open_warehouse(settings) as wh:
-        return _next_slate_date(wh)
-
-
 def _next_slate_date(wh: Warehouse) -> date:
+    """The first scheduled date after the latest loaded game date: tonight, in production."""
     latest = loaded_dates(wh)[-1]
-    schedule = wh.relation("schedule", wh.settings.raw_schema)
-    if not wh.table_exists("schedule", wh.settings.raw_schema) or not wh.rows(f"select count(*) from {schedule}")[0][0]:
+    schedule = schedule_relation(wh.settings)
+    if (
+        not wh.table_exists(SCHEDULE_TABLE, wh.settings.raw_schema)
+        or not wh.rows(f"select count(*) from {schedule}")[0][0]
+    ):
         raise ServingError(f"no schedule loaded ({schedule} is empty): run `shotzones load-schedule FILE` first")
     day = wh.rows(f"select min(game_date) from {schedule} where game_date > {wh.literal(latest)}")[0][0]
     if day is None:
@@ -156,8 +155,8 @@ def pregame_features(
     done; `not_done` spares the survey that finds those that are not."""
     with open_warehouse(settings) as wh:
         day = day or _next_slate_date(wh)
-        schedule = wh.relation("schedule", settings.raw_schema)
-        if not wh.table_exists("schedule", settings.raw_schema):
+        schedule = schedule_relation(settings)
+        if not wh.table_exists(SCHEDULE_TABLE, settings.raw_schema):
             raise ServingError(
                 f"no schedule loaded ({schedule} does not exist): run `shotzones load-schedule FILE` first"
             )
@@ -176,6 +175,15 @@ def pregame_features(
         {SLATE_DATE_VARIABLE: day},
     )
     return Rows(table, unready, day)
+
+
+def first_games(rows: Rows, games: int) -> Rows:
+    """Only the rows of the slate's first `games` games, by game id."""
+    import pyarrow as pa  # here: it takes half a second to import, and only this needs it
+    import pyarrow.compute as pc
+
+    first = sorted(set(rows.table.column("game_id").to_pylist()))[:games]
+    return replace(rows, table=rows.table.filter(pc.is_in(rows.table.column("game_id"), pa.array(first))))
 
 
 def training_set(

@@ -15,9 +15,13 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TARGETS = ("duckdb", "bigquery")
 
+_PROJECT_VARS = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
 # The 44 columns of a BigDataBall play-by-play file, in delivered order (SPEC section 2): dbt's
 # var `delivered_columns`, which the game fingerprint (int_games_fingerprinted) hashes too
-RAW_COLUMNS = tuple(yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["delivered_columns"])
+RAW_COLUMNS = tuple(_PROJECT_VARS["delivered_columns"])
+# The first NBA game's date (YYYY-MM-DD): dbt's var `first_game_date`, which the macro
+# every_game_date filters game_date from
+FIRST_GAME_DATE = str(_PROJECT_VARS["first_game_date"])
 
 # The incremental models, partitioned by game_date, whose partitions the ledger tracks: the
 # one list of them (the code fingerprints, the planner, the waves, status and report read it)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from shotzones import busy, code, ledger
+import duckdb
+
+from shotzones import busy, code, holding, ledger
 from shotzones.planning import MODELS, STATES, PartitionState
 from shotzones.settings import Settings
 from shotzones.survey import current_states, require_dates_in_range
@@ -160,7 +163,7 @@ def status(settings: Settings, start: date | None = None, end: date | None = Non
     """Raises busy.WarehouseBusy at once, naming the holder and its progress, while another
     command holds the warehouse: opening it then would stall that command."""
     require_warehouse(settings)  # before the hold, whose lock file would leave a folder behind
-    with busy.hold(replace(settings, wait_seconds=0), busy.command_line("status"), writes=False):
+    with holding.hold(replace(settings, wait_seconds=0), busy.command_line("status"), writes=False):
         return _status(settings, start, end)
 
 
@@ -178,15 +181,28 @@ def _status(settings: Settings, start: date | None, end: date | None) -> Status:
     return Status(partitions, last, freshness)
 
 
-def season_of(day: date) -> int:
-    return day.year if day.month >= 8 else day.year - 1
+# a date's season: the dbt macro (macros/identifiers.sql), compiled for DuckDB
+SEASON_OF = code.DuckDBMacro("season_of('{0}')")
+
+
+def seasons_of(days: Iterable[date]) -> dict[date, int]:
+    """Each date's season, by the dbt macro season_of (of the project as installed), evaluated for
+    all the dates at once in an in-memory DuckDB."""
+    days = sorted(set(days))
+    if not days:
+        return {}
+    season_sql = SEASON_OF.sql(Settings()).format("day")
+    with duckdb.connect() as con:
+        rows = con.execute(f"select day, {season_sql} from unnest(?::date[]) as dates(day)", [days])
+        return {day: int(season) for day, season in rows.fetchall()}
 
 
 def calendar_rows(date_states: dict[date, str]) -> dict[int, list[tuple[int, int, list[str | None]]]]:
     """Per season, one row per month: (year, month, state or None for each day 1..31)."""
+    season_of = seasons_of(date_states)
     seasons: dict[int, dict[tuple[int, int], list[str | None]]] = defaultdict(dict)
     for day, state in sorted(date_states.items()):
-        months = seasons[season_of(day)]
+        months = seasons[season_of[day]]
         cells = months.setdefault((day.year, day.month), [None] * 31)
         cells[day.day - 1] = state
     return {
@@ -206,9 +222,10 @@ def worst(states) -> str:
 
 def season_weeks(date_states: dict[date, str]) -> dict[int, list[str | None]]:
     """Per season, the worst state of each week from its first game date (None: no games)."""
+    season_of = seasons_of(date_states)
     seasons: dict[int, dict[date, str]] = defaultdict(dict)
     for day, state in date_states.items():
-        seasons[season_of(day)][day] = state
+        seasons[season_of[day]][day] = state
     summary = {}
     for season, states in sorted(seasons.items()):
         first = min(states)
@@ -244,8 +261,9 @@ def calendar_lines(date_states: dict[date, str]) -> list[str]:
                 lines.append(f"  {calendar.month_abbr[month]} {year}  {row}")
         return lines
     lines.append(f"[bold]By season[/], a square a week  {legend}")
+    season_of = seasons_of(date_states)
     for season, weeks in season_weeks(date_states).items():
-        counts = Counter(s for d, s in date_states.items() if season_of(d) == season)
+        counts = Counter(s for d, s in date_states.items() if season_of[d] == season)
         row = "".join(_cell(w) for w in weeks)
         tally = ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s])
         lines.append(f"  {season}-{(season + 1) % 100:02d}  {row}  {tally}")
@@ -275,9 +293,10 @@ def _legend(draw, y: int) -> None:
 def _write_season_png(date_states: dict[date, str], path: Path) -> None:
     from PIL import Image, ImageDraw
 
+    season_of = seasons_of(date_states)
     seasons: dict[int, list[tuple[date, str]]] = defaultdict(list)
     for day, state in sorted(date_states.items()):
-        seasons[season_of(day)].append((day, state))
+        seasons[season_of[day]].append((day, state))
     listed = [(state, day) for state, days in dates_to_list(date_states).items() for day in days]
     per_line = 8
     text_lines = -(-len(listed) // per_line)
@@ -319,6 +338,10 @@ def _write_month_png(date_states: dict[date, str], path: Path) -> None:
     y = 4
     for season, months in rows.items():
         draw.text((4, y), f"{season}-{(season + 1) % 100:02d}", fill="black")
+        for index in range(31):  # the day numbers over their columns, on the season's line
+            number = str(index + 1)
+            x = label_width + index * (cell + gap) + (cell - draw.textlength(number)) / 2
+            draw.text((x, y), number, fill="black")
         y += line
         for year, month, cells in months:
             draw.text((4, y + 2), f"{calendar.month_abbr[month]} {year}", fill="black")

@@ -1,7 +1,7 @@
 """What the warehouse holds now, for the planner: the loaded dates, each partition's state
 (from the ledger, the rows present, the code fingerprints and the play-by-play's), what a
-changed game reaches, and the direct dbt runs to take into the ledger. Warehouse reads; the
-decisions are planning's."""
+changed game reaches, and what direct dbt runs built (as the ledger will hold it once the next
+backfill has recorded it). Warehouse reads; the decisions are planning's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from shotzones import code, ledger
 from shotzones.columns import SchemaChange, schema_change
+from shotzones.load.tables import SCHEDULE_TABLE, schedule_relation
 from shotzones.planning import (
     CODE_CHANGED,
     FEATURES,
@@ -41,9 +42,9 @@ def loaded_dates(wh: Warehouse) -> list[date]:
     # a scheduled date up to the last delivered one is a game day too, data or not: its
     # partitions exist, and fail the coverage test until its play-by-play arrives
     raw = f"select distinct game_date from {settings.raw_relation} where {EVERY_DATE}"
-    if wh.table_exists("schedule", settings.raw_schema):
+    if wh.table_exists(SCHEDULE_TABLE, settings.raw_schema):
         raw += (
-            f" union distinct select game_date from {wh.relation('schedule', settings.raw_schema)}"
+            f" union distinct select game_date from {schedule_relation(settings)}"
             f" where game_date <= (select max(game_date) from {settings.raw_relation} where {EVERY_DATE})"
         )
     dates = sorted(row[0] for row in wh.rows(raw))
@@ -214,6 +215,9 @@ class Survey:
     live_tables: set[str] = field(default_factory=set)
     schema_changes: dict[str, SchemaChange | None] = field(default_factory=dict)
     beside: Beside | None = None
+    # what direct dbt runs built since the last backfill: in the states already, for the next
+    # backfill to record (ledger.record_direct_builds)
+    direct_builds: list[ledger.DirectBuild] = field(default_factory=list)
 
 
 def current_states(settings: Settings) -> Survey:
@@ -222,16 +226,15 @@ def current_states(settings: Settings) -> Survey:
     suffix = beside_suffix(settings)
     with open_warehouse(settings) as wh:
         dates = loaded_dates(wh)
-        reconcile_direct_builds(wh, dates, versions)
-        entries = ledger.read_entries(wh)
+        present = rows_present(wh, MODELS + tuple(model + suffix for model in MODELS))
+        raw = raw_version(wh)
+        fingerprints = source_fingerprints(wh, raw)
+        direct_builds = read_direct_builds(wh, dates, versions, present, fingerprints)
+        entries, recorded = _with_direct_builds(direct_builds, ledger.read_entries(wh), ledger.read_source_games(wh))
         known = {fingerprint: components for fingerprint, (_, components) in ledger.read_code_versions(wh).items()}
         code_now = Code(versions, known)
         live_tables = {model for model in MODELS if wh.table_exists(model)}
-        present = rows_present(wh, MODELS + tuple(model + suffix for model in MODELS))
         built = {day for (model, day), entry in entries.items() if model == PLAYER_GAMES and entry.state == "done"}
-        recorded = ledger.read_source_games(wh)
-        raw = raw_version(wh)
-        fingerprints = source_fingerprints(wh, raw)
         changed = source_changes(recorded, fingerprints, built)
         player_games = player_game_states(
             dates, entries, present, {d: list(g.values()) for d, g in changed.items()}, code_now
@@ -259,7 +262,7 @@ def current_states(settings: Settings) -> Survey:
     cascade: dict[date, set[date]] = {}
     for change, reached in reach.items():
         cascade.setdefault(change.day, set()).update(reached)
-    return Survey(dates, states, cascade, fingerprints, code_now, live_tables, schema_changes, beside)
+    return Survey(dates, states, cascade, fingerprints, code_now, live_tables, schema_changes, beside, direct_builds)
 
 
 def beside_suffix(settings: Settings) -> str:
@@ -307,64 +310,92 @@ def code_components(versions: dict[str, code.CodeVersion]) -> dict[str, tuple[st
     return {version.fingerprint: (model, version.components) for model, version in versions.items()}
 
 
-def reconcile_direct_builds(wh: Warehouse, dates: list[date], versions: dict[str, code.CodeVersion]) -> None:
-    """Turn what direct dbt runs recorded (macros/direct_builds.sql) into ledger entries. Each
-    incremental model such a run built is done on every loaded date, and failed where a failing
-    test names the date (every date when it names none) whether it was built or skipped, with the current code fingerprint
-    when the run compiled the SQL the project compiles to now (else unknown, so stale). Its
-    player-game dates record the play-by-play loaded before the run: a game loaded since stays
-    unrecorded, so it reads as changed."""
+def read_direct_builds(
+    wh: Warehouse,
+    dates: list[date],
+    versions: dict[str, code.CodeVersion],
+    present: dict[tuple[str, date], int],
+    fingerprints: ledger.Fingerprints,
+) -> list[ledger.DirectBuild]:
+    """What direct dbt runs recorded (macros/direct_builds.sql), as ledger entries, in the order
+    they finished (`_direct_entries`). Their player-game dates read the play-by-play loaded
+    before the run: a game loaded since stays unrecorded, so it reads as changed."""
     if not wh.table_exists(ledger.DIRECT_BUILDS):
-        return
-    builds = wh.rows(
+        return []
+    rows = wh.rows(
         f"select invocation_id, finished_at, payload from {wh.relation(ledger.DIRECT_BUILDS)} order by finished_at"
     )
-    if not builds:
-        return
-    ledger.create_tables(wh)
-    ledger.forget_views(wh)  # the run created its views from its own code
-    present = rows_present(wh)
-    fingerprints = source_fingerprints(wh)
+    if not rows:
+        return []
     loaded_at = {(day, game): at for day, game, _, _, at in _games_fingerprinted(wh)}
-    for invocation_id, finished_at, payload in builds:
-        payload = json.loads(payload)
-        problems: dict[str, dict[date | None, list[str]]] = {model: {} for model in MODELS}
-        for test in payload["failed_tests"]:
-            owners = [m for m in MODELS if any(d.endswith("." + m) for d in test["depends_on"])] or list(MODELS)
-            days = [date.fromisoformat(d) for d in test["game_dates"] or []] or [None]
-            for owner in owners:
-                for day in days:
-                    problems[owner].setdefault(day, []).append(f"{test['name']}: {test['message'] or 'failed'}")
-        entries = []
-        for model in MODELS:
-            built = payload["models"].get(model, {})
-            success = built.get("status") == "success"
-            same_code = success and built["compiled_md5"] == versions[model].compiled_md5
-            for day in dates:
-                error = "; ".join(problems[model].get(None, []) + problems[model].get(day, [])) or None
-                if not success and error is None:
-                    continue  # skipped or failed to build: the table is as it was
-                entries.append(
-                    ledger.Entry(
-                        model,
-                        day,
-                        "failed" if error else "done",
-                        f"dbt-{invocation_id[:8]}",
-                        finished_at,
-                        finished_at,
-                        None if error else present.get((model, day), 0),
-                        0.0,
-                        error,
-                        versions[model].fingerprint if same_code else None,
-                    )
+    builds = []
+    for invocation_id, finished_at, payload in rows:
+        run_id = f"dbt-{invocation_id[:8]}"
+        entries = _direct_entries(json.loads(payload), run_id, finished_at, dates, versions, present)
+        days = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
+        before = {key: value for key, value in fingerprints.items() if loaded_at[key] <= finished_at}
+        builds.append(ledger.DirectBuild(invocation_id, finished_at, entries, days, before))
+    return builds
+
+
+def _direct_entries(
+    payload: dict,
+    run_id: str,
+    finished_at: datetime,
+    dates: list[date],
+    versions: dict[str, code.CodeVersion],
+    present: dict[tuple[str, date], int],
+) -> list[ledger.Entry]:
+    """A direct run's ledger entries: each incremental model it built is done on every loaded
+    date, and failed where a failing test names the date (every date when it names none)
+    whether it was built or skipped, with the current code fingerprint when the run compiled the
+    SQL the project compiles to now (else unknown, so stale)."""
+    problems: dict[str, dict[date | None, list[str]]] = {model: {} for model in MODELS}
+    for test in payload["failed_tests"]:
+        owners = [m for m in MODELS if any(d.endswith("." + m) for d in test["depends_on"])] or list(MODELS)
+        days = [date.fromisoformat(d) for d in test["game_dates"] or []] or [None]
+        for owner in owners:
+            for day in days:
+                problems[owner].setdefault(day, []).append(f"{test['name']}: {test['message'] or 'failed'}")
+    entries = []
+    for model in MODELS:
+        built = payload["models"].get(model, {})
+        success = built.get("status") == "success"
+        same_code = success and built["compiled_md5"] == versions[model].compiled_md5
+        for day in dates:
+            error = "; ".join(problems[model].get(None, []) + problems[model].get(day, [])) or None
+            if not success and error is None:
+                continue  # skipped or failed to build: the table is as it was
+            entries.append(
+                ledger.Entry(
+                    model,
+                    day,
+                    "failed" if error else "done",
+                    run_id,
+                    finished_at,
+                    finished_at,
+                    None if error else present.get((model, day), 0),
+                    0.0,
+                    error,
+                    versions[model].fingerprint if same_code else None,
                 )
-        ledger.record_code_versions(wh, code_components(versions), finished_at)
-        ledger.record(wh, entries)
-        built_days = [e.game_date for e in entries if e.model == PLAYER_GAMES and e.state == "done"]
-        if built_days:
-            before = {key: value for key, value in fingerprints.items() if loaded_at[key] <= finished_at}
-            ledger.record_source_games(wh, built_days, before, finished_at)
-        wh.execute(
-            f"merge into {wh.relation(ledger.DIRECT_BUILDS)} as t using (select {wh.literal(invocation_id)} as i) as s"
-            " on t.invocation_id = s.i when matched then delete"
-        )
+            )
+    return entries
+
+
+def _with_direct_builds(
+    builds: list[ledger.DirectBuild],
+    entries: dict[tuple[str, date], ledger.Entry],
+    recorded: dict[tuple[date, str], ledger.SourceGame],
+) -> tuple[dict[tuple[str, date], ledger.Entry], dict[tuple[date, str], ledger.SourceGame]]:
+    """The ledger's entries and source games as they will be once these direct builds are
+    recorded (ledger.record_direct_builds), one after the other."""
+    for build in builds:
+        entries = entries | {(entry.model, entry.game_date): entry for entry in build.entries}
+        days = set(build.player_game_days)
+        if days:
+            kept = {key: game for key, game in recorded.items() if key[0] not in days}
+            recorded = kept | ledger.source_games_read(
+                recorded, build.player_game_days, build.source_games, build.finished_at
+            )
+    return entries, recorded

@@ -22,16 +22,17 @@ import duckdb
 
 from shotzones import code
 from shotzones.busy import POLL_SECONDS, WarehouseBusy, read_activity
-from shotzones.settings import Settings
+from shotzones.settings import FIRST_GAME_DATE, Settings
 
 if TYPE_CHECKING:
     import pyarrow
     from google.cloud import bigquery
 
 CANONICAL_GAME_ID = "canonical_game_id('{0}')"  # the dbt macro (macros/identifiers.sql)
-# A filter on game_date that keeps every date (the first NBA game was played on 1946-11-01):
-# BigQuery tables that require a partition filter accept a comparison, not `is not null`.
-EVERY_DATE = "game_date >= date '1946-11-01'"
+# A filter on game_date that keeps every date (from the first NBA game's, dbt's var
+# first_game_date, as the macro every_game_date): BigQuery tables that require a partition
+# filter accept a comparison, not `is not null`.
+EVERY_DATE = f"game_date >= date '{FIRST_GAME_DATE}'"
 
 
 class WarehouseUnavailable(Exception):
@@ -56,7 +57,7 @@ def connect(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _open_waiting(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Open the file, waiting up to `settings.wait_seconds` while another process holds it (one
-    that did not announce itself through busy.hold, e.g. a `dbt build`), then WarehouseBusy."""
+    that did not announce itself through holding.hold, e.g. a `dbt build`), then WarehouseBusy."""
     deadline = time.monotonic() + settings.wait_seconds
     while True:
         try:
@@ -71,6 +72,11 @@ def _open_waiting(settings: Settings) -> duckdb.DuckDBPyConnection:
                 theirs = activity if activity and activity.pid != os.getpid() else None
                 raise WarehouseBusy(settings, theirs, detail) from None
             time.sleep(POLL_SECONDS)
+
+
+def duckdb_string(text: str) -> str:
+    """A DuckDB string literal (BigQuery escapes strings otherwise: Warehouse.string_literal)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def literal(value: Any) -> str:
@@ -217,7 +223,7 @@ class DuckDBWarehouse(Warehouse):
                 self.con.execute(f"reset variable {name}")
 
     def string_literal(self, text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
+        return duckdb_string(text)
 
     def rows_as_select(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], types: dict[str, str]) -> str:
         # VALUES parses about four times faster than as many `select ... union all`

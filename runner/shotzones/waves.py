@@ -10,36 +10,9 @@ from datetime import date, datetime
 
 from shotzones import code, dbt
 from shotzones.planning import MODELS, Batch
+from shotzones.retry import is_transient
 from shotzones.settings import Settings
 from shotzones.warehouse import Warehouse, date_list, open_warehouse
-
-# Errors that go away by themselves: a lock held by another process, a serialization
-# conflict, a quota or rate limit, a dropped connection.
-TRANSIENT_ERRORS = (
-    "could not set lock",
-    "conflicting lock",
-    "could not serialize",
-    "transaction conflict",
-    "conflict on tuple",
-    "conflict on update",
-    "write-write conflict",
-    "quota exceeded",
-    "rate limit",
-    "ratelimitexceeded",
-    "too many requests",
-    "503",
-    "too many dml statements outstanding",
-    "connection reset",
-    "connection aborted",
-    "connection refused",
-    "timed out",
-    "deadline exceeded",
-)
-
-
-def is_transient(message: str) -> bool:
-    lowered = message.lower()
-    return any(pattern in lowered for pattern in TRANSIENT_ERRORS)
 
 
 @dataclass
@@ -78,6 +51,15 @@ class WaveOutcome:
         return self.error or "; ".join(dict.fromkeys(messages))  # each once, in order
 
 
+# The dbt macro that says which band each date a failed test's stored failures name breaks
+# (macros/bands.sql): compiled once for a test with bands and once for one without, with a
+# placeholder for the stored failures' relation
+STORED_FAILURES = "shotzones_stored_failures"
+STORED_FAILURE_BANDS = {
+    banded: f"stored_failure_bands('{STORED_FAILURES}', {str(banded).lower()})" for banded in (False, True)
+}
+
+
 def failures_by_date(settings: Settings, node) -> dict[date, tuple[str, str]] | None:
     """What a failed test's stored failures say, per game date they name: the band the date
     breaks ('warn' or 'error' for a banded test, macros/bands.sql; 'error' for any other) and
@@ -87,22 +69,21 @@ def failures_by_date(settings: Settings, node) -> dict[date, tuple[str, str]] | 
     relation = getattr(node, "relation_name", None)
     if not relation:
         return None
+    bands_sql = code.macro_sql(settings, tuple(STORED_FAILURE_BANDS.values()))
     with open_warehouse(settings) as wh:
         columns = wh.columns(relation)
         if "game_date" not in columns:
             return None
+        banded = STORED_FAILURE_BANDS["band" in columns]
+        bands = dict(wh.rows(bands_sql[banded].replace(STORED_FAILURES, relation)))
         rows = [dict(zip(columns, row)) for row in wh.rows(f"select * from {relation}")]
     by_day: dict[date, list[dict]] = {}
     for row in rows:
         by_day.setdefault(row["game_date"], []).append(row)
     table = relation.replace('"', "").replace("`", "")
     return {
-        day: (_band(found), f"{node.name}: {_measured(node, found)} (rows in {table})") for day, found in by_day.items()
+        day: (band, f"{node.name}: {_measured(node, by_day[day])} (rows in {table})") for day, band in bands.items()
     }
-
-
-def _band(rows: list[dict]) -> str:
-    return "warn" if all(row.get("band") == "warn" for row in rows) else "error"
 
 
 def _measured(node, rows: list[dict]) -> str:

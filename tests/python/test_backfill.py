@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import edit, query
 
-from shotzones import ledger
+from shotzones import ledger, retry
 from shotzones.backfill import Options, backfill
 from shotzones.cli import main
 from shotzones.generate import generate
@@ -232,6 +232,30 @@ def test_only_an_error_is_transient_never_a_test_that_found_rows():
     unavailable = "int_player_game_shot_zones error: 503 Service Unavailable"
     assert WaveOutcome({PLAYER_GAMES: {None: [unavailable]}}, {}, errors=[unavailable]).transient
     assert WaveOutcome({}, {}, error="dbt run failed: Could not set lock on file").transient
+
+
+def test_one_retry_policy_doubles_a_waves_delay_and_waits_for_a_lock_row_until_its_deadline(monkeypatch):
+    waits = [retry.Backoff(2.0).delay(attempt) for attempt in (1, 2, 3)]
+    assert all(low <= wait <= high for wait, (low, high) in zip(waits, ((1, 3), (2, 6), (4, 12))))
+    slept = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    tries = []
+
+    def conflicting(times: int):
+        """A write that meets another command's write `times` times, then succeeds."""
+        tries.append(None)
+        if len(tries) <= times:
+            raise RuntimeError("Transaction conflict")
+        return "written"
+
+    assert retry.until(time.monotonic() + 60, lambda: conflicting(2)) == "written"
+    assert slept == [1.0, 1.0]
+    tries.clear()
+    with pytest.raises(RuntimeError, match="conflict"):  # past the deadline: what it raised
+        retry.until(time.monotonic() - 1, lambda: conflicting(1))
+    with pytest.raises(ValueError):  # not transient: raised at once
+        retry.until(time.monotonic() + 60, lambda: int("not a number"))
+    assert slept == [1.0, 1.0]
 
 
 def test_a_permanent_error_fails_its_partitions_while_other_batches_finish(small_files, clean, tmp_path):

@@ -21,7 +21,7 @@ from shotzones import code, ledger
 from shotzones.cli import main
 from shotzones.cost import TIB, WaveCost
 from shotzones.generate import generate
-from shotzones.planning import MODELS, Batch, cap_partitions, partitions_named
+from shotzones.planning import MODELS
 from shotzones.settings import Settings
 from shotzones.survey import current_states
 from shotzones.warehouse import EVERY_DATE, open_warehouse
@@ -241,16 +241,6 @@ def test_no_job_modifies_more_partitions_than_the_limit(bigquery_emulator, tmp_p
     assert cli(duckdb, "backfill").exit_code == 0
     for table in TABLES:
         assert_same_rows(table_rows(settings, table), table_rows(duckdb, table))
-
-
-def test_partition_cap_splits_batches_and_waves_by_calendar_days():
-    """Thirty seasons in one pending range: no wave names more days than the cap, none is lost."""
-    days = [date(1996, 11, 1) + timedelta(n) for n in range(0, 30 * 365, 2)]
-    waves = cap_partitions([[Batch(MODELS, days)]], 3_900)
-    assert max(partitions_named(wave) for wave in waves) <= 3_900
-    assert [d for wave in waves for batch in wave for d in batch.dates] == days
-    assert len(waves) == 3
-    assert cap_partitions([[Batch(MODELS, days)]], None) == [[Batch(MODELS, days)]]
 
 
 def test_a_warning_before_a_table_fills_its_10000_partitions():

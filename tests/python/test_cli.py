@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 from conftest import query
 from test_quality import dates_of, lose_coordinates
 
+from shotzones import busy
 from shotzones.cli import main
 from shotzones.generate import generate
 from shotzones.load import load
@@ -256,4 +263,105 @@ def test_one_of_a_thing_is_singular(failing, tmp_path, monkeypatch):
     game = sorted(settings.duckdb_path.parent.rglob(f"[[]{days[0]}]-*.csv"))[0]
     result = CliRunner().invoke(main, ["load", str(game)])
     assert result.exit_code == 0, result.output
-    assert re.match(rf"Loaded [\d,]+ rows of 1 game \({days[0]} to {days[0]}\) from 1 file into ", result.stdout)
+    # (after the line the reading said in a pipe: read 1 of 1 file)
+    assert re.search(
+        rf"^Loaded [\d,]+ rows of 1 game \({days[0]} to {days[0]}\) from 1 file into ", result.stdout, re.M
+    )
+
+
+# --- edges a new user hit ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command, option",
+    [
+        (["export", "--out", "{missing}/x.parquet"], "--out"),
+        (["features", "--out", "{missing}/x.csv"], "--out"),
+        (["update", "{missing}", "--serve-out", "{missing}/x.csv"], "--serve-out"),
+        (["status", "--png", "{missing}/cal.png"], "--png"),
+    ],
+)
+def test_a_file_into_a_missing_folder_is_a_usage_error(tmp_path, monkeypatch, command, option):
+    monkeypatch.setenv("SHOTZONES_DUCKDB", str(tmp_path / "warehouse.duckdb"))
+    missing = tmp_path / "missing_dir"
+    result = CliRunner().invoke(main, [word.format(missing=missing) for word in command])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}': {missing} is not a directory" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_the_format_and_the_file_agree(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOTZONES_DUCKDB", str(tmp_path / "warehouse.duckdb"))
+    runner = CliRunner()
+    # `export` has no --format: the suffix alone says the format
+    export = runner.invoke(main, ["export", "--out", str(tmp_path / "e.txt")])
+    assert export.exit_code == 2 and "name a .csv, .json, .jsonl or .parquet file" in export.stderr
+    assert "--format" not in export.stderr
+    features = runner.invoke(main, ["features", "--out", str(tmp_path / "e.txt")])
+    assert features.exit_code == 2 and "or pass --format" in features.stderr
+    # CSV is never written into a .parquet file
+    mismatch = runner.invoke(main, ["features", "--format", "csv", "--out", str(tmp_path / "x.parquet")])
+    assert mismatch.exit_code == 2, mismatch.output
+    assert f"--format csv does not match --out {tmp_path / 'x.parquet'} (parquet)" in mismatch.stderr
+    assert not (tmp_path / "x.parquet").exists()
+
+
+SHOTZONES = Path(sys.executable).parent / "shotzones"
+
+
+def shotzones_into_a_closed_pipe(*args: str, env: dict | None = None) -> tuple[int, str]:
+    """`shotzones ARGS | head -0`: the reader of stdout is gone before the command writes."""
+    process = subprocess.Popen(
+        [str(SHOTZONES), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | (env or {}),
+    )
+    process.stdout.close()
+    stderr = process.stderr.read()
+    return process.wait(timeout=300), stderr
+
+
+@pytest.fixture
+def held(tmp_path):
+    """A warehouse another command holds (its lock file locked by another process), and that
+    process."""
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    duckdb.connect(str(settings.duckdb_path)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import fcntl, time; h = open({str(busy.lock_path(settings))!r}, 'a'); fcntl.flock(h, fcntl.LOCK_EX);"
+            " print('open', flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        yield settings.duckdb_path
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_status_while_busy_says_so_as_an_event_with_its_own_exit_code(held):
+    env = {"SHOTZONES_DUCKDB": str(held)}
+    text = CliRunner().invoke(main, ["status"], env=env)
+    assert text.exit_code == 4, text.output
+    assert f"the warehouse {held} is busy" in text.stdout
+    as_json = CliRunner().invoke(main, ["status", "--json"], env=env)
+    assert as_json.exit_code == 4, as_json.output
+    [busy_event] = json_lines(as_json.stdout)
+    assert busy_event["event"] == "busy" and busy_event["exit_code"] == 4 and busy_event["holder"] is None
+    assert f"the warehouse {held} is busy" in busy_event["message"]
+
+
+def test_a_reader_that_leaves_ends_the_command_quietly_as_sigpipe_would(held):
+    # rich's output (status says who holds the warehouse), and click's help: both end as a
+    # process killed by SIGPIPE, silently
+    for args in (["status"], ["status", "--help"]):
+        code, stderr = shotzones_into_a_closed_pipe(*args, env={"SHOTZONES_DUCKDB": str(held)})
+        assert (code, stderr) == (128 + signal.SIGPIPE, ""), args

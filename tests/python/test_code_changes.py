@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,19 +19,12 @@ from shotzones import dbt
 from shotzones.backfill import Options, backfill, plan
 from shotzones.code import current_versions, executed_sql
 from shotzones.generate import generate
+from shotzones.ledger import DIRECT_BUILDS, LEDGER
 from shotzones.load import load, load_schedule
-from shotzones.planning import (
-    FEATURES,
-    MODELS,
-    PARTITION_SECONDS,
-    PLAYER_GAMES,
-    WAVE_SECONDS,
-    PartitionState,
-    plan_batches,
-)
+from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES, PartitionState
 from shotzones.settings import PROJECT_DIR, Settings
 from shotzones.status import status
-from shotzones.warehouse import connect
+from shotzones.warehouse import connect, open_warehouse
 
 
 def states(settings: Settings) -> dict[tuple[str, date], PartitionState]:
@@ -154,13 +147,38 @@ def test_a_direct_dbt_build_leaves_nothing_pending(generated, tmp_path):
     assert {p.state for p in now} == {"done"}, {p.reason for p in now if p.state != "done"}
     assert all(p.reason.startswith("run dbt-") for p in now)
     assert plan(settings, Options()) == []
-    # the ledger holds what the tables hold, with the fingerprint of the code that built them
+    # the next backfill records it: the ledger holds what the tables hold, with the fingerprint
+    # of the code that built them
+    assert backfill(settings).planned == []
     ledger = query(settings, "select model, game_date, rows_written, code_fingerprint from shotzones_ledger")
     counts = {(r["model"], r["game_date"]): r["rows_written"] for r in ledger}
     for model in MODELS:
         for row in query(settings, f"select game_date, count(*) as n from {model} group by game_date"):
             assert counts[(model, row["game_date"])] == row["n"]
     assert all(r["code_fingerprint"] for r in ledger)
+
+
+def test_status_after_a_direct_dbt_build_writes_nothing_and_the_next_backfill_records_it(generated, tmp_path):
+    """Reads read: `status` takes a direct build's partitions as done from what the build
+    recorded, and leaves that and the ledger as they were; the next backfill records them."""
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    load(settings, [generated])
+    dbt_build(settings)
+    recorded = table_rows(settings, DIRECT_BUILDS)
+    assert len(recorded) == 1
+    for _ in range(2):
+        now = status(settings).partitions
+        assert {p.state for p in now} == {"done"} and all(p.reason.startswith("run dbt-") for p in now)
+        assert table_rows(settings, DIRECT_BUILDS) == recorded
+        with open_warehouse(settings) as wh:
+            assert not wh.table_exists(LEDGER)
+    result = backfill(settings)
+    assert result.success and result.planned == []
+    assert table_rows(settings, DIRECT_BUILDS) == []
+    entries = query(settings, f"select model, game_date, state, run_id from {LEDGER}")
+    assert {(e["model"], e["game_date"]) for e in entries} == {(p.model, p.game_date) for p in now}
+    assert all(e["state"] == "done" and e["run_id"].startswith("dbt-") for e in entries)
+    assert states(settings) == {(p.model, p.game_date): p for p in now}
 
 
 def test_a_direct_dbt_build_with_a_failing_test_fails_the_dates_it_names(generated, tmp_path):
@@ -273,47 +291,6 @@ def test_bigquery_strings_escape_a_quote_with_a_backslash():
     assert executed_sql(r"select 'it\'s -- kept'  -- dropped", backslash_escapes=True) == r"select 'it\'s -- kept'"
     assert executed_sql(r"select 'a\\'  -- dropped", backslash_escapes=True) == r"select 'a\\'"
     assert executed_sql(r'select "a\" -- kept"  -- dropped', backslash_escapes=True) == r'select "a\" -- kept"'
-
-
-# --- the planner: a wave's fixed cost against rebuilding done partitions -----------------------
-
-
-def _done(dates: list[date]) -> dict[tuple[str, date], PartitionState]:
-    return {(m, d): PartitionState(m, d, "done", "") for m in MODELS for d in dates}
-
-
-def test_stale_partitions_a_cheap_gap_apart_are_one_batch():
-    gap = int(WAVE_SECONDS / PARTITION_SECONDS / len(MODELS)) - 1  # cheaper than a wave
-    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(20 + 5 * gap)]
-    states = _done(dates)
-    stale_days = dates[10 : 10 + 5 * gap : gap]
-    assert len(stale_days) == 5
-    for day in stale_days:
-        states[(FEATURES, day)] = PartitionState(FEATURES, day, "stale", "code changed")
-    batches = plan_batches(dates, states, None, None)
-    assert len(batches) == 1
-    assert batches[0].start == stale_days[0] and batches[0].end == stale_days[-1]
-    assert batches[0].models == (FEATURES,)
-
-
-def test_stale_partitions_a_costly_gap_apart_stay_apart():
-    gap = int(WAVE_SECONDS / PARTITION_SECONDS) + 2  # one model: more than a wave to rebuild
-    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(gap + 10)]
-    states = _done(dates)
-    stale_days = [dates[5], dates[5 + gap]]
-    for day in stale_days:
-        states[(FEATURES, day)] = PartitionState(FEATURES, day, "stale", "code changed")
-    batches = plan_batches(dates, states, None, None)
-    assert [(b.start, b.end) for b in batches] == [(d, d) for d in stale_days]
-
-
-def test_a_player_game_and_later_features_merge_into_one_batch():
-    dates = [date(2022, 10, 18) + timedelta(days=n) for n in range(60)]
-    states = _done(dates)
-    states[(PLAYER_GAMES, dates[3])] = PartitionState(PLAYER_GAMES, dates[3], "stale", "game changed")
-    reach = {dates[3]: {dates[5], dates[9], dates[20]}}
-    batches = plan_batches(dates, states, None, None, reach=reach)
-    assert [(b.models, b.start, b.end) for b in batches] == [(MODELS, dates[3], dates[20])]
 
 
 def test_the_raw_relation_is_the_dbt_vars_for_the_loader_and_the_source_alike(generated, tmp_path):

@@ -14,7 +14,7 @@ from shotzones import code, dbt
 from shotzones.backfill import Options, backfill
 from shotzones.load import load
 from shotzones.status import PLAY_BY_PLAY_SOURCE, play_by_play_freshness
-from shotzones.warehouse import connect, open_warehouse
+from shotzones.warehouse import EVERY_DATE, connect, open_warehouse
 
 TABLES = ("int_player_game_shot_zones", "player_shot_zone_features")
 
@@ -111,7 +111,7 @@ def test_docs_generate_catalogs_every_model_and_the_props_model_exposure(warehou
     assert exposure["type"] == "ml"
     # every relation tested here declares a game_date: each test reads it through the batch filter
     tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
-    filtered = re.compile(r"where game_date >= date '1946-11-01'[^;]*as dbt_subquery")
+    filtered = re.compile(rf"where {re.escape(EVERY_DATE)}[^;]*as dbt_subquery")
     unfiltered = [test["name"] for test in tests if not filtered.search(test["compiled_code"])]
     assert tests and unfiltered == []
     assert {"model.shotzones.player_shot_zone_features_model_ready", "model.shotzones.player_pregame_features"} <= set(

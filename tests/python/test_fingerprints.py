@@ -9,7 +9,6 @@ import json
 import shutil
 from dataclasses import replace
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from shotzones.load import CANONICAL_GAME_ID_SQL, GAME_DATE_SQL, load
 from shotzones.planning import PLAYER_GAMES
 from shotzones.settings import PROJECT_DIR, Settings
 from shotzones.survey import FINGERPRINTED, _fingerprints, current_states, source_fingerprints
-from shotzones.warehouse import open_warehouse
+from shotzones.warehouse import EVERY_DATE, open_warehouse
 
 # What the survey's SQL strings (survey.FINGERPRINT_SQL with Warehouse.row_hash, before the
 # fingerprint moved to dbt) computed for the files of `files` below: the ledgers hold these.
@@ -61,9 +60,7 @@ def shortened(path: Path, tmp_path: Path) -> Path:
 def assert_only_the_reloaded_game_is_hashed_again(settings: Settings, files: list[Path], tmp_path: Path) -> None:
     with open_warehouse(settings) as wh:
         before = source_fingerprints(wh)  # cached
-        loaded = wh.rows(f"select max(loaded_at) from {settings.raw_relation} where game_date >= date '1946-11-01'")[0][
-            0
-        ]
+        loaded = wh.rows(f"select max(loaded_at) from {settings.raw_relation} where {EVERY_DATE}")[0][0]
     load(settings, [shortened(files[0], tmp_path)])
     with open_warehouse(settings) as wh:
         since = _fingerprints(wh, loaded)
@@ -96,12 +93,15 @@ def test_the_canonical_game_id_is_the_macro_the_loader_and_the_survey_read(files
         (shutil.copytree if (PROJECT_DIR / name).is_dir() else shutil.copy)(PROJECT_DIR / name, project / name)
     identifiers = project / "macros" / "identifiers.sql"
     identifiers.write_text(identifiers.read_text().replace("10, '0')", "12, '0')"))
-    # the loader compiles its DuckDB spelling for the project as installed: here, the copy
-    monkeypatch.setattr(code, "Settings", partial(Settings, project_dir=project))
-    assert CANONICAL_GAME_ID_SQL.format("game_id") == "lpad(regexp_replace(game_id, '[^0-9]', '', 'g'), 12, '0')"
-    assert "try_strptime(trim(x), '%m/%d/%Y')" in GAME_DATE_SQL.format("x")
+    edited = replace(settings, project_dir=project)
+    # the loader compiles its DuckDB spelling for the project it loads with: here, the copy
+    assert (
+        CANONICAL_GAME_ID_SQL.sql(edited).format("game_id")
+        == "lpad(regexp_replace(game_id, '[^0-9]', '', 'g'), 12, '0')"
+    )
+    assert "try_strptime(trim(x), '%m/%d/%Y')" in GAME_DATE_SQL.sql(edited).format("x")
     # the survey's cached fingerprints were taken by other code: every game hashed again
-    with open_warehouse(replace(settings, project_dir=project)) as wh:
+    with open_warehouse(edited) as wh:
         assert {game for _, game in source_fingerprints(wh)} == {"00" + FIRST_GAME[1], "000021800002"}
 
 
@@ -120,3 +120,11 @@ def test_bigquery_fingerprints_are_the_ones_the_ledgers_hold(bigquery_settings, 
         assert wh.canonical_game_id("game_id") == "lpad(regexp_replace(game_id, r'[^0-9]', ''), 10, '0')"
         assert_known(source_fingerprints(wh), "bigquery")
     assert_only_the_reloaded_game_is_hashed_again(bigquery_settings, files, tmp_path)
+
+
+def test_compiled_sql_is_cached_per_bigquery_dataset():
+    """The SQL dbt compiles for BigQuery names the project and dataset: the cache of one
+    warehouse's compile must not answer for another's (it did, and the window reach of one
+    dataset read another's tables)."""
+    one = Settings(target="bigquery", bq_project="one", bq_dataset="features")
+    assert len({code._cache_key(s) for s in (one, replace(one, bq_project="two"), replace(one, bq_dataset="x"))}) == 3

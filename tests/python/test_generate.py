@@ -21,10 +21,13 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from shotzones.generate import generate
-from shotzones.settings import RAW_COLUMNS
+from shotzones.generate.league import League
+from shotzones.generate.players import PLAYER_LOOKUP
+from shotzones.settings import RAW_COLUMNS, Settings
 
 # SPEC section 2, in order
 COLUMNS = list(RAW_COLUMNS)
@@ -686,6 +689,25 @@ def test_names_realistic_and_unique_after_normalisation(full_season, careers):
     assert sum("'" in n for n in names) >= 3
     assert sum("-" in n for n in names) >= 3
     assert any(c in "".join(names) for c in "čćšžéöñ")
+
+
+def test_names_are_unique_by_the_dbt_macros_player_lookup():
+    """The one test here of the generator's internals: it keeps names unique after the dbt
+    macro's player lookup, evaluated word by word, and that is the macro's lookup of each whole
+    name, over careers of three seasons."""
+    league = League(seed=3, first_season=2021)
+    players = {p.name: p for roster in league.rosters for p in roster}
+    for season in (2021, 2022, 2023):
+        league.end_season(league.plan_season(season))
+        players |= {p.name: p for roster in league.rosters for p in roster}
+    with duckdb.connect() as con:
+        by_macro = con.execute(
+            f"select name, {PLAYER_LOOKUP.sql(Settings()).format('name')} from unnest(?::varchar[]) as names(name)",
+            [sorted(players)],
+        ).fetchall()
+    assert len(by_macro) > 600
+    assert {name: lookup for name, lookup in by_macro} == {name: p.lookup for name, p in players.items()}
+    assert len({p.lookup for p in players.values()}) == len(players)
 
 
 def test_careers_span_seasons_with_turnover_and_rookies(careers):

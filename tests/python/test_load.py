@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -141,6 +142,24 @@ def test_the_cli_exits_0_when_everything_loads(one_date, cli):
     assert result.exit_code == 0, result.output
     assert re.search(r"Loaded [\d,]+ rows of \d+ games", result.output)
     assert "quarantined" not in result.output and "rejected" not in result.output
+
+
+def test_a_load_says_the_files_and_rows_read_as_it_goes(one_date, cli):
+    """After each bundle or group of files read: a `read` event under --json (and nothing but
+    events), a plain line in a pipe."""
+    files = len(game_files(one_date))
+    as_json = cli("load", "--json", one_date)
+    assert as_json.exit_code == 0, as_json.output
+    events = [json.loads(line) for line in as_json.stdout.splitlines()]
+    *reads, last = events
+    assert reads and {e["event"] for e in reads} == {"read"} and last["event"] == "loaded"
+    assert all(e["at"].endswith("Z") for e in events)
+    assert (reads[-1]["files"], reads[-1]["of"], reads[-1]["rows"]) == (files, files, last["rows"])
+    assert last["files"] == files and last["rows"] > 0
+    piped = cli("load", "--all", one_date)
+    assert piped.exit_code == 0, piped.output
+    said = [line for line in piped.stdout.splitlines() if re.match(r"\d\d:\d\d:\d\d read ", line)]
+    assert said and said[-1].endswith(f" read {files} of {files} files, {last['rows']:,} rows"), piped.stdout
 
 
 # --- files rejected whole ------------------------------------------------------------------------

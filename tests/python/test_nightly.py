@@ -22,7 +22,8 @@ from conftest import SEED, query
 from shotzones import busy, ledger
 from shotzones.cli import main
 from shotzones.generate import generate
-from shotzones.load import load, manifest_relation
+from shotzones.load import changed_files, load, load_schedule, manifest_relation
+from shotzones.nightly import schedule_files
 from shotzones.settings import RAW_COLUMNS, Settings
 from shotzones.warehouse import EVERY_DATE, open_warehouse
 
@@ -101,6 +102,16 @@ def test_only_new_or_changed_files_are_read(played, tmp_path):
     assert nothing.exit_code == 0 and f"Nothing new to load: {count} files unchanged" in nothing.output
 
 
+def test_a_schedule_load_schedule_loaded_is_not_loaded_again_while_unchanged(played, tmp_path):
+    """The first `update` after `load-schedule` leaves the schedule it loaded alone."""
+    files = Path(shutil.copytree(played, tmp_path / "files"))
+    settings = replace(Settings(), duckdb_path=tmp_path / "w.duckdb")
+    assert load_schedule(settings, [files]).exit_code == 0
+    assert changed_files(settings, schedule_files([files])).changed == []
+    rewrite(files / "schedule.csv", lambda rows: rows[-1].__setitem__(-1, rows[-1][-2]))
+    assert changed_files(settings, schedule_files([files])).changed == [(files / "schedule.csv").resolve()]
+
+
 # --- a busy warehouse --------------------------------------------------------------------------
 
 
@@ -124,7 +135,7 @@ def test_a_process_holding_the_file_gets_a_refusal_not_a_traceback(played, tmp_p
         assert f"process {holder.pid}" in refused.output and "--wait" in refused.output
         assert "Traceback" not in refused.output
         status = cli(settings, "status")
-        assert status.exit_code == 0 and f"process {holder.pid}" in status.output
+        assert status.exit_code == 4 and f"process {holder.pid}" in status.output  # busy
     finally:
         holder.kill()
         holder.wait()
@@ -179,12 +190,14 @@ def test_status_shows_the_running_backfill_and_other_commands_refuse_naming_it(b
     assert said["still running"], "the backfill ended before every command was tried"
     run_id = activity.run_id
     status = said["status"]
-    assert status.exit_code == 0, status.output
+    assert status.exit_code == 4, status.output  # busy: nothing checked
     assert f"run {run_id}" in status.output and f"pid {activity.pid}" in status.output
     assert "shotzones backfill --batch-days 1 --workers 1" in status.output
     assert "partitions done" in status.output and "left" in status.output and "wave" in status.output
-    running = json.loads(said["status --json"].output)
-    assert running["busy"] and running["holder"]["run_id"] == run_id
+    assert said["status --json"].exit_code == 4
+    [running] = [json.loads(line) for line in said["status --json"].stdout.splitlines()]
+    assert running["event"] == "busy" and running["at"].endswith("Z") and running["exit_code"] == 4
+    assert running["holder"]["run_id"] == run_id
     progress = running["holder"]["progress"]
     assert progress["partitions_total"] == 16 and progress["partitions_left"] > 0 and progress["wave"] >= 1
     assert running["holder"]["elapsed_seconds"] > 0
@@ -223,7 +236,8 @@ def test_update_loads_what_is_new_backfills_and_serves_the_next_slate(busy_then_
     slate = directory / "slate.csv"
     updated = cli(settings, "update", files, "--serve-out", slate)
     assert updated.exit_code == 0, updated.output
-    assert "Schedule: loaded" in updated.output and "from 1 files" in updated.output
+    [schedule] = [line for line in updated.stdout.splitlines() if line.startswith("Schedule: loaded")]
+    assert schedule.endswith(" scheduled games from 1 file"), schedule
     assert "Backfill: 2 partitions built, 0 failed" in updated.output  # its date, both models
     served = next(line for line in updated.output.splitlines() if line.startswith("Served the slate of"))
     with slate.open() as handle:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,7 +21,7 @@ from shotzones.planning import MODELS
 from shotzones.settings import Settings
 from shotzones.status import status
 from shotzones.warehouse import connect
-from shotzones.waves import _measured
+from shotzones.waves import _measured, failures_by_date
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +214,32 @@ def test_a_null_rate_row_says_which_bound_of_which_band_it_breaks(row, said):
         measured
         == f"original_x is NULL in {round(row['null_rate'] * 1000):,} of 1,000 rows ({row['null_rate']:.1%}), {said}"
     )
+
+
+def test_a_date_fails_where_a_stored_failure_is_outside_the_warn_band(tmp_path):
+    """Which dates a failed test fails, as the runner reads its stored failures (the dbt macro
+    stored_failure_bands): a banded test's dates with a row in the error band, not those whose
+    rows are all in the warn band; every date a test without bands names."""
+    settings = replace(Settings(), duckdb_path=tmp_path / "warehouse.duckdb")
+    days = [date(2022, 1, 1), date(2022, 1, 2), date(2022, 1, 3)]
+    with connect(settings) as con:
+        con.execute("create table banded (game_date date, band varchar)")
+        con.executemany(
+            "insert into banded values (?, ?)",
+            [(days[0], "warn"), (days[0], "warn"), (days[1], "warn"), (days[1], "error"), (days[2], "error")],
+        )
+        con.execute("create table plain (game_date date, game_id varchar)")
+        con.executemany("insert into plain values (?, ?)", [(days[0], "1"), (days[0], "2"), (days[2], "3")])
+    bands = {
+        table: {
+            day: band
+            for day, (band, _) in failures_by_date(
+                settings, SimpleNamespace(name=table, relation_name=f"main.{table}")
+            ).items()
+        }
+        for table in ("banded", "plain")
+    }
+    assert bands == {
+        "banded": {days[0]: "warn", days[1]: "error", days[2]: "error"},
+        "plain": {days[0]: "error", days[2]: "error"},
+    }

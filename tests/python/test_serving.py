@@ -20,7 +20,7 @@ from conftest import query
 from shotzones.backfill import backfill
 from shotzones.cli import main
 from shotzones.load import load, load_schedule, schedule_relation
-from shotzones.serving import SLATE_DATE_VARIABLE, historical_features, next_slate_date, pregame_features
+from shotzones.serving import SLATE_DATE_VARIABLE, historical_features, pregame_features
 from shotzones.settings import MODEL_READY, PREGAME, Settings
 from shotzones.warehouse import open_warehouse
 
@@ -61,10 +61,9 @@ def replay(generated, tmp_path_factory) -> Replay:
     assert backfill(settings).success
     result = Replay(settings, dates[BASE_DATES : BASE_DATES + REPLAYED_DATES], different=[])
     for day in result.dates:
-        assert next_slate_date(settings) == day  # tonight: the first scheduled date not loaded
-        served = {
-            (row["game_id"], row["player_lookup"]): row for row in pregame_features(settings, day).table.to_pylist()
-        }
+        slate = pregame_features(settings)
+        assert slate.day == day  # tonight: the first scheduled date not loaded
+        served = {(row["game_id"], row["player_lookup"]): row for row in slate.table.to_pylist()}
         assert served, f"nothing served for {day}"
         load(settings, by_date[day])
         assert backfill(settings).success

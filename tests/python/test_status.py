@@ -51,3 +51,21 @@ def test_a_few_seasons_keep_the_month_calendar():
     lines = plain(calendar_lines(states))
     assert sum(bool(re.match(r"\s+Jan \d{4}\s", line)) for line in lines) == SEASONS_IN_FULL
     assert not any(line.startswith("failed (") for line in lines)
+
+
+def test_the_month_calendar_png_numbers_its_days(tmp_path):
+    """Above each season's months, every day column has its number (text over the cells)."""
+    png = tmp_path / "status.png"
+    write_png(history(1), png)
+    image = Image.open(png).convert("RGB")
+    width, height = image.size
+    pixels = image.load()
+    cells = [(x, y) for x in range(width) for y in range(height) if pixels[x, y] == (0x2E, 0x7D, 0x32)]
+    top = min(y for _, y in cells)
+    # the columns of the days: from the widest row of cells (the legend's square is not one)
+    widest = max({y for _, y in cells}, key=lambda row: sum(1 for _, y in cells if y == row))
+    left, right = min(x for x, y in cells if y == widest), max(x for x, y in cells if y == widest)
+    dark = {x for x in range(left, right + 1) for y in range(top) if pixels[x, y] != (255, 255, 255)}
+    columns = [range(left + (right - left) * day // 31, left + (right - left) * (day + 1) // 31) for day in range(31)]
+    numbered = [day + 1 for day, column in enumerate(columns) if dark & set(column)]
+    assert numbered == list(range(1, 32))

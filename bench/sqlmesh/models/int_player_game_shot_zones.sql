@@ -155,8 +155,10 @@ shooting as (
         @count_where(zone_group = 'mid_range' and is_made) as mid_range_fgm,
         @count_where(zone_group = 'three') as three_pt_fga,
         @count_where(zone_group = 'three' and is_made) as three_pt_fgm,
+        @count_where(shot_zone in ('Left Corner 3', 'Right Corner 3')) as corner_three_fga,
         @count_where(is_assisted) as assisted_fgm,
-        @count_where(is_made and not is_assisted) as unassisted_fgm
+        @count_where(is_made and not is_assisted) as unassisted_fgm,
+        @count_where(blocker_player_lookup is not null) as blocked_fga
     from shots
     where player_lookup is not null
     group by game_id, player_lookup
@@ -209,8 +211,10 @@ final as (
         coalesce(shooting.mid_range_fgm, 0) as mid_range_fgm,
         coalesce(shooting.three_pt_fga, 0) as three_pt_fga,
         coalesce(shooting.three_pt_fgm, 0) as three_pt_fgm,
+        coalesce(shooting.corner_three_fga, 0) as corner_three_fga,
         coalesce(shooting.assisted_fgm, 0) as assisted_fgm,
         coalesce(shooting.unassisted_fgm, 0) as unassisted_fgm,
+        coalesce(shooting.blocked_fga, 0) as blocked_fga,
         coalesce(and_ones.and1_count, 0) as and1_count,
         coalesce(blocking.blocks_paint, 0) as blocks_paint,
         coalesce(blocking.blocks_mid_range, 0) as blocks_mid_range,

@@ -55,7 +55,7 @@ typed as (
         {{ player_lookup('entered') }} as entered_player_lookup,
         {{ player_lookup('"left"') }} as left_player_lookup,
         {{ player_lookup('opponent') }} as opponent_player_lookup,
-        {%- for slot in ['a1', 'a2', 'a3', 'a4', 'a5', 'h1', 'h2', 'h3', 'h4', 'h5'] %}
+        {%- for slot in lineup_slots() %}
         {{ player_lookup(slot) }} as {{ slot }}_player_lookup,
         {%- endfor %}
 

@@ -28,7 +28,6 @@ The modules, in the order the data flows:
 """
 
 from .league import SEASONS
-from .players import player_lookup
 from .render import COLUMNS, FORMAT_GENERATIONS, format_generation_for
 from .write import GenerationSummary, generate
 
@@ -39,5 +38,4 @@ __all__ = [
     "GenerationSummary",
     "generate",
     "format_generation_for",
-    "player_lookup",
 ]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import random
-import re
-import unicodedata
 
-_SUFFIX_TOKENS = {"jr", "sr", "ii", "iii", "iv"}
+import duckdb
 
+from shotzones.code import DuckDBMacro
+from shotzones.settings import Settings
 
-def player_lookup(name: str) -> str:
-    """SPEC section 3 player_lookup."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    tokens = [t for t in re.findall(r"[a-z0-9]+", folded) if t not in _SUFFIX_TOKENS]
-    return "".join(tokens).lstrip("0123456789")
+# SPEC section 3's player lookup: the dbt macro (macros/identifiers.sql), compiled for DuckDB
+PLAYER_LOOKUP = DuckDBMacro("player_lookup('{0}')")
 
 
 _FIRST = """Aaron Adam Alec Alex Andre Andrew Anthony Austin Avery Ben Blake Bobby Brandon Brook
@@ -56,6 +54,29 @@ Köhler Núñez Peña Muñoz Ibáñez Jiménez Hernández Martínez Domínguez S
 Fernández Dupré Lefèvre Bérubé Čačić Šimić Žižak Traoré Koné Touré Yılmaz Öztürk Šťastný Jönsson
 Sørensen Kalniņš Bērziņš Gašparović Vázquez""".split()
 _SUFFIXES = (("Jr.", 0.05), ("II", 0.015), ("III", 0.01), ("Sr.", 0.004))
+
+
+@functools.cache
+def _word_lookups() -> dict[str, str]:
+    """The player lookup of every word a generated name is made of (a suffix's is empty), by the
+    dbt macro (of the project as installed), evaluated for them all at once in an in-memory
+    DuckDB."""
+    words = sorted({*_FIRST, *_FIRST_APOSTROPHE, *_FIRST_DIACRITIC, *_LAST, *_LAST_DIACRITIC, *dict(_SUFFIXES)})
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"select word, {PLAYER_LOOKUP.sql(Settings()).format('word')} from unnest(?::varchar[]) as words(word)",
+            [words],
+        )
+        return {word: lookup or "" for word, lookup in rows.fetchall()}
+
+
+def name_lookup(words: list[str]) -> str:
+    """The player lookup of the name these words make (separated by spaces or hyphens): the
+    macro's of each word, joined. The macro splits a name into tokens at whatever is not a
+    letter or digit and joins what it keeps of them, so a name's lookup is its words' (for a
+    name with no digit, as every generated one: it strips the digits a lookup starts with)."""
+    lookups = _word_lookups()
+    return "".join(lookups[word] for word in words)
 
 
 POSITIONS = ("PG", "SG", "SF", "PF", "C")
@@ -133,7 +154,8 @@ class Names:
         self.used: set[str] = set()
         self.used_ids: set[int] = set()
 
-    def new_name(self, rng: random.Random) -> tuple[str, str]:
+    def new_name(self, rng: random.Random) -> tuple[str, str, str]:
+        """A name no earlier one shares a player lookup with: (name, last name, lookup)."""
         while True:
             r = rng.random()
             if r < 0.03:
@@ -145,22 +167,25 @@ class Names:
             r = rng.random()
             if r < 0.09:
                 last = rng.choice(_LAST_DIACRITIC)
+                words = [first, last]
             elif r < 0.115:
                 a, b = rng.sample(_LAST, 2)
                 last = f"{a}-{b}"
+                words = [first, a, b]
             else:
                 last = rng.choice(_LAST)
+                words = [first, last]
             r = rng.random()
             for suffix, share in _SUFFIXES:
                 if r < share:
                     last = f"{last} {suffix}"
+                    words.append(suffix)
                     break
                 r -= share
-            name = f"{first} {last}"
-            key = player_lookup(name)
+            key = name_lookup(words)
             if key not in self.used:
                 self.used.add(key)
-                return name, last
+                return f"{first} {last}", last, key
 
     def new_id(self, rng: random.Random, low: int, high: int) -> int:
         while True:
@@ -181,8 +206,7 @@ def new_player(
 ) -> Player:
     p = Player()
     p.pid = names.new_id(rng, *id_range)
-    p.name, p.last = names.new_name(rng)
-    p.lookup = player_lookup(p.name)
+    p.name, p.last, p.lookup = names.new_name(rng)
     p.pos = pos
     p.age = age
     p.rating = rating

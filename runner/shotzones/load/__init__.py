@@ -62,7 +62,7 @@ from shotzones.load.files import (
     content_hash,
     record_files,
 )
-from shotzones.load.play_by_play import LoadSummary, load
+from shotzones.load.play_by_play import LoadSummary, ReadProgress, load
 from shotzones.load.reading import plainly_named
 from shotzones.load.schedule import ScheduleSummary, load_schedule
 from shotzones.load.shipping import LITERAL_BUDGET, STAGING_EXPIRY_HOURS
@@ -73,9 +73,6 @@ from shotzones.load.tables import (
     SCHEDULE_TABLE,
     TABLES,
     bigquery_table_ddl,
-    create_quarantine_table,
-    create_raw_table,
-    create_schedule_table,
     games_index_relation,
     manifest_relation,
     quarantine_relation,
@@ -109,14 +106,12 @@ __all__ = [
     "LoadError",
     "LoadSummary",
     "Problem",
+    "ReadProgress",
     "Rejected",
     "ScheduleSummary",
     "bigquery_table_ddl",
     "changed_files",
     "content_hash",
-    "create_quarantine_table",
-    "create_raw_table",
-    "create_schedule_table",
     "games_index_relation",
     "load",
     "load_schedule",

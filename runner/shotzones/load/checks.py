@@ -15,15 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shotzones.code import DuckDBMacro
-from shotzones.load.tables import literal, quote
-from shotzones.settings import RAW_COLUMNS
+from shotzones.load.tables import quote
+from shotzones.settings import RAW_COLUMNS, Settings
+from shotzones.warehouse import duckdb_string
 
 # The summary carries this many quarantine problems in detail (counts are always complete);
 # the table holds them all.
 PROBLEM_DETAIL_LIMIT = 1000
 
 # Canonical game id (SPEC 3) and game date (both delivered formats) in DuckDB SQL: the dbt
-# macros the staging model uses, compiled for DuckDB on first use (cached).
+# macros the staging model uses, compiled for DuckDB on first use (cached) in the load's project.
 CANONICAL_GAME_ID_SQL = DuckDBMacro("canonical_game_id('{0}')")
 GAME_DATE_SQL = DuckDBMacro("parse_game_date('{0}')")
 
@@ -61,8 +62,12 @@ READER_PROBLEMS = {
 
 
 def reader_problems_sql() -> str:
-    cases = " ".join(f"when {literal(kind)} then {literal(problem)}" for kind, (problem, _) in READER_PROBLEMS.items())
-    reasons = " ".join(f"when {literal(kind)} then {literal(reason)}" for kind, (_, reason) in READER_PROBLEMS.items())
+    cases = " ".join(
+        f"when {duckdb_string(kind)} then {duckdb_string(problem)}" for kind, (problem, _) in READER_PROBLEMS.items()
+    )
+    reasons = " ".join(
+        f"when {duckdb_string(kind)} then {duckdb_string(reason)}" for kind, (_, reason) in READER_PROBLEMS.items()
+    )
     return f"""
         select link_targets.target as source_file, read_rejects.line,
                read_rejects.column_name, null::varchar as value,
@@ -97,7 +102,7 @@ _EMPTY = "nullif(trim({v}), '') is null"
 _MISSING = ("missing_value", "required value is empty", _EMPTY)
 
 
-def value_checks() -> dict[str, list[tuple[str, str, str]]]:
+def value_checks(settings: Settings) -> dict[str, list[tuple[str, str, str]]]:
     """Per column, (problem, reason, SQL over the value `{v}` true when it has the problem), the
     first that applies being the value's problem.
 
@@ -120,7 +125,11 @@ def value_checks() -> dict[str, list[tuple[str, str, str]]]:
         ],
         "date": [
             _MISSING,
-            ("bad_value", "not a date (M/D/YYYY or YYYY-MM-DD)", GAME_DATE_SQL.replace("{0}", "{v}") + " is null"),
+            (
+                "bad_value",
+                "not a date (M/D/YYYY or YYYY-MM-DD)",
+                GAME_DATE_SQL.sql(settings).replace("{0}", "{v}") + " is null",
+            ),
         ],
         "period": [
             _MISSING,
@@ -157,23 +166,23 @@ def value_checks() -> dict[str, list[tuple[str, str, str]]]:
     return checks
 
 
-def find_bad_values(con, table: str) -> None:
+def find_bad_values(con, settings: Settings, table: str) -> None:
     """The temp table `bad_values`: the distinct values of each checked column that fail a check
     (column_name, value, problem, reason). Checking distinct values (a few thousand per column)
     instead of rows keeps validation to one cheap pass over the data. The distinct values are
     materialised first: a filter over them would otherwise be pushed down to every row."""
-    checks = value_checks()
+    checks = value_checks(settings)
     con.execute(
         "create or replace temp table distinct_values as "
         + " union all ".join(
-            f"select {literal(column)} as column_name, v from (select distinct {quote(column)} as v from {table})"
+            f"select {duckdb_string(column)} as column_name, v from (select distinct {quote(column)} as v from {table})"
             for column in checks
         )
     )
     parts = []
     for column, column_checks in checks.items():
         verdict = " ".join(
-            f"when {condition.format(v='v')} then {{'problem': {literal(problem)}, 'reason': {literal(reason)}}}"
+            f"when {condition.format(v='v')} then {{'problem': {duckdb_string(problem)}, 'reason': {duckdb_string(reason)}}}"
             for problem, reason, condition in column_checks
         )
         parts.append(
@@ -182,7 +191,7 @@ def find_bad_values(con, table: str) -> None:
             from (
                 select column_name, v, case {verdict} end as verdict
                 from distinct_values
-                where column_name = {literal(column)}
+                where column_name = {duckdb_string(column)}
             )
             where verdict is not null
             """
@@ -200,24 +209,24 @@ _BAD_ROW_VALUES = """
 """
 
 
-def quarantine(con, numbered: str, table: str) -> list[str]:
+def quarantine(con, settings: Settings, numbered: str, table: str) -> list[str]:
     """The temp table `quarantine_new`, every problem of the rows of `table` (numbered by
     `numbered`: with `rid`, `target` and `source_row`) and of the lines the reader refused; and
     the columns holding a bad value. The temp table `bad_rows` holds each bad value's row."""
-    find_bad_values(con, table)
+    find_bad_values(con, settings, table)
     bad_columns = [
         column
         for (column,) in con.execute("select distinct column_name from bad_values order by column_name").fetchall()
     ]
-    row_values = "{" + ", ".join(f"{literal(name)}: {quote(name)}" for name in RAW_COLUMNS) + "}"
+    row_values = "{" + ", ".join(f"{duckdb_string(name)}: {quote(name)}" for name in RAW_COLUMNS) + "}"
     if bad_columns:
         # the rows holding a bad value, each with its problems
         holds_bad = " or ".join(
-            f"(exists (select 1 from bad_values where column_name = {literal(column)}"
+            f"(exists (select 1 from bad_values where column_name = {duckdb_string(column)}"
             f" and value is not distinct from {quote(column)}))"
             for column in bad_columns
         )
-        values = ", ".join(f"{{'c': {literal(c)}, 'v': {quote(c)}}}" for c in bad_columns)
+        values = ", ".join(f"{{'c': {duckdb_string(c)}, 'v': {quote(c)}}}" for c in bad_columns)
         con.execute(
             f"""
             create or replace temp table bad_rows as
@@ -252,7 +261,7 @@ def set_aside(con, table: str, rows: str, bad_columns: list[str]) -> None:
     aside (the recorded problem keeps it as delivered)."""
     if not bad_columns:
         return
-    gating = ", ".join(literal(column) for column in GATING_COLUMNS)
+    gating = ", ".join(duckdb_string(column) for column in GATING_COLUMNS)
     con.execute(
         f"""
         delete from {table}
@@ -269,7 +278,7 @@ def set_aside(con, table: str, rows: str, bad_columns: list[str]) -> None:
                 f"""
                 update {table} set {quote(column)} = null
                 where {rows} and {quote(column)} in (
-                    select value from bad_values where column_name = {literal(column)}
+                    select value from bad_values where column_name = {duckdb_string(column)}
                 )
                 """
             )

@@ -55,8 +55,8 @@ class Source:
     compressed: bool
 
 
-class Refused(Exception):
-    pass
+class NotLoadable(Exception):
+    """A file probed is not what it should be: it is rejected whole (`Rejected`), by this reason."""
 
 
 # --- finding and probing ------------------------------------------------------------------------
@@ -106,7 +106,7 @@ def _first_line(path: Path) -> tuple[bytes, bool]:
     """The raw bytes of the file's first line (at most 1 MB) and whether it is gzip."""
     try:
         if path.stat().st_size == 0:
-            raise Refused("empty file (0 bytes): nothing to load")
+            raise NotLoadable("empty file (0 bytes): nothing to load")
         with path.open("rb") as handle:
             compressed = handle.read(2) == GZIP_MAGIC
         opener = gzip.open if compressed else open
@@ -118,11 +118,11 @@ def _first_line(path: Path) -> tuple[bytes, bool]:
                     break
                 head += more
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise Refused(f"broken gzip: {error}") from error
+        raise NotLoadable(f"broken gzip: {error}") from error
     except OSError as error:
-        raise Refused(f"cannot be read: {error.strerror or error}") from error
+        raise NotLoadable(f"cannot be read: {error.strerror or error}") from error
     if not head:
-        raise Refused("empty file (nothing inside the gzip): nothing to load")
+        raise NotLoadable("empty file (nothing inside the gzip): nothing to load")
     return head, compressed
 
 
@@ -143,19 +143,19 @@ def _probe(path: Path, required: tuple[str, ...], what: str) -> Source:
     try:
         fields = next(csv.reader([re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]]), [])
     except csv.Error as error:
-        raise Refused(f"not a CSV file, the first line does not parse: {error}") from error
+        raise NotLoadable(f"not a CSV file, the first line does not parse: {error}") from error
     if not any(field.strip() for field in fields):
-        raise Refused("no header line: the first line is empty")
+        raise NotLoadable("no header line: the first line is empty")
     header = tuple(field.strip().lower() or f"column{number}" for number, field in enumerate(fields, 1))
     missing = [column for column in required if column not in header]
     if missing:
         hint = ""
         if what == "play-by-play" and all(c in header for c in SCHEDULE_COLUMNS):
             hint = " (a schedule: load it with `shotzones load-schedule`)"
-        raise Refused(f"not BigDataBall {what}, missing columns: {', '.join(missing)}{hint}")
+        raise NotLoadable(f"not BigDataBall {what}, missing columns: {', '.join(missing)}{hint}")
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
-        raise Refused(f"columns named twice in the header: {', '.join(duplicated)}")
+        raise NotLoadable(f"columns named twice in the header: {', '.join(duplicated)}")
     return Source(path, header, encoding, compressed)
 
 
@@ -165,7 +165,7 @@ def probe_all(files: list[Path], required: tuple[str, ...], what: str) -> tuple[
     for path in files:
         try:
             sources.append(_probe(path, required, what))
-        except Refused as refusal:
+        except NotLoadable as refusal:
             rejected.append(Rejected(path, str(refusal)))
     return sources, rejected
 

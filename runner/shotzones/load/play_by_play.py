@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from shotzones import busy
+from shotzones import busy, holding
 from shotzones.load.checks import (
     CANONICAL_GAME_ID_SQL,
     GAME_DATE_SQL,
@@ -69,23 +69,37 @@ class LoadSummary:
         return 2 if self.rejected else 1 if self.quarantined_rows or self.set_aside_values else 0
 
 
+@dataclass(frozen=True)
+class ReadProgress:
+    """How far the reading is, after each bundle or group of files read. A load that must start
+    over without the files at fault (or without bundles) reads again from 0."""
+
+    files: int  # files read so far
+    total: int  # files to read
+    rows: int  # rows read so far
+
+
+OnRead = Callable[[ReadProgress], None]
+
+
 def load(
     settings: Settings,
     paths: Iterable[Path],
     reread: bool = False,
     on_changes: Callable[[list[Path]], None] = lambda files: None,
+    on_read: OnRead = lambda progress: None,
 ) -> LoadSummary:
     """Load play-by-play files and directories: only files new or changed since they were last
     loaded (the manifest), or every file with `reread`. Rejected files and quarantined rows are
     in the summary (`exit_code` says which happened); only finding no files at all raises
     LoadError. On BigQuery the files are validated the same way in a local DuckDB file first,
     then shipped (see `ship_play_by_play`). `on_changes` sees the files to load, if any,
-    before they are read."""
+    before they are read; `on_read` how far the reading is, after each bundle or group read."""
     started = time.perf_counter()
     files, missing = find_files(paths, is_play_by_play_name)
     if not files:  # nothing to read: no warehouse (nor its folder) created for it
         return LoadSummary(0, 0, 0, None, None, time.perf_counter() - started, rejected=tuple(missing))
-    with busy.hold(settings, busy.command_line("load")):
+    with holding.hold(settings, busy.command_line("load")):
         delta = changed_files(settings, files, reread)
         if delta.changed:
             on_changes(delta.changed)
@@ -95,10 +109,11 @@ def load(
                     local,
                     delta.changed,
                     missing,
+                    on_read,
                     lambda con: ship_play_by_play(con, settings, directory),
                 )
         else:
-            summary = _load(settings, delta.changed, missing)
+            summary = _load(settings, delta.changed, missing, on_read)
         refused = {str(r.path) for r in summary.rejected}
         record_files(settings, delta.touched + [s for s in delta.states if s.path not in refused])
     return replace(summary, unchanged=delta.unchanged, seconds=time.perf_counter() - started)
@@ -108,6 +123,7 @@ def _load(
     settings: Settings,
     files: list[Path],
     rejected: list[Rejected],
+    on_read: OnRead,
     ship: Callable[[duckdb.DuckDBPyConnection], list[str] | None] | None = None,
 ) -> LoadSummary:
     started = time.perf_counter()
@@ -124,7 +140,7 @@ def _load(
         bundle = True
         while True:
             try:
-                summary, read = _read_check_and_replace(con, settings, sources, links, bundle)
+                summary, read = _read_check_and_replace(con, settings, sources, links, bundle, on_read)
                 break
             except UnreadableGroup as failure:  # rolled back: load again without the files at fault
                 found = unreadable(con, links, failure.group, failure.encoding)
@@ -176,7 +192,7 @@ UNPLACED_DATE = "date '0001-01-01'"
 
 
 def _read_check_and_replace(
-    con, settings: Settings, sources: list[Source], links, bundle: bool
+    con, settings: Settings, sources: list[Source], links, bundle: bool, on_read: OnRead
 ) -> tuple[dict, list[Source]]:
     """In one transaction: the files read straight into the raw table (each row written once),
     checked there, the rows held back deleted and the values set aside made NULL, then the
@@ -184,12 +200,12 @@ def _read_check_and_replace(
     fields that describe it, and the files read (the others were rejected)."""
     select = (
         ", ".join(quote(name) for name in RAW_COLUMNS)
-        + f", coalesce({GAME_DATE_SQL.format(quote('date'))}, {UNPLACED_DATE}), {TARGET}, {DATA_ROW}, current_timestamp"
+        + f", coalesce({GAME_DATE_SQL.sql(settings).format(quote('date'))}, {UNPLACED_DATE}), {TARGET}, {DATA_ROW}, current_timestamp"
     )
     con.execute("begin transaction")
     try:
         reader = Reader(con, settings.raw_relation, select, links, in_transaction=True, bundle=bundle, rows=NEW_ROWS)
-        reader.read(sources)
+        reader.read(sources, on_group=_progress(len(sources), on_read))
         reread = reader.reread_invalid_utf8(
             sources,
             f"delete from {settings.raw_relation} where {NEW_ROWS}"
@@ -206,7 +222,7 @@ def _read_check_and_replace(
             f" select distinct source_file from {settings.raw_relation} where {NEW_ROWS}"
         )
         new_rows = f"(select *, rowid as rid, source_file as target from {settings.raw_relation} where {NEW_ROWS})"
-        bad_columns = quarantine(con, new_rows, new_rows)
+        bad_columns = quarantine(con, settings, new_rows, new_rows)
         set_aside(con, settings.raw_relation, NEW_ROWS, bad_columns)
         superseded = _take_latest_delivery(con, settings)
         _replace_games(con, settings)
@@ -226,6 +242,18 @@ def _read_check_and_replace(
         notes=tuple(notes), rows=rows, games=games, first_date=first_date, last_date=last_date, **problem_summary(con)
     )
     return summary, read
+
+
+def _progress(total: int, on_read: OnRead) -> Callable[[int, int], None]:
+    """The reader's groups, counted into ReadProgress for `on_read`."""
+    files = rows = 0
+
+    def group_read(group_files: int, group_rows: int) -> None:
+        nonlocal files, rows
+        files, rows = files + group_files, rows + group_rows
+        on_read(ReadProgress(files, total, rows))
+
+    return group_read
 
 
 def _number_new_rows(con, settings: Settings) -> None:
@@ -252,6 +280,7 @@ def _take_latest_delivery(con, settings: Settings) -> list[tuple[str, str, int]]
     deleted. (earlier file, later file, games) for each pair; the temp table `new_games`: the
     games loaded, their rows and dates."""
     raw = settings.raw_relation
+    canonical = CANONICAL_GAME_ID_SQL.sql(settings).format("game_id")
     con.execute(
         f"""
         create or replace temp table delivered as
@@ -261,8 +290,8 @@ def _take_latest_delivery(con, settings: Settings) -> list[tuple[str, str, int]]
             where {raw}.{NEW_ROWS}
             group by all
         )
-        select *, {CANONICAL_GAME_ID_SQL.format("game_id")} as canonical_game_id,
-               max(link) over (partition by {CANONICAL_GAME_ID_SQL.format("game_id")}) as last_link
+        select *, {canonical} as canonical_game_id,
+               max(link) over (partition by {canonical}) as last_link
         from by_spelling
         """
     )
@@ -312,7 +341,7 @@ def _replace_games(con, settings: Settings) -> None:
                 -- the spellings of the new games' ids: each distinct spelling made canonical
                 -- once, not every row of the table
                 select game_id from (select distinct game_id from {settings.raw_relation})
-                where {CANONICAL_GAME_ID_SQL.format("game_id")} in (select game_id from new_games)
+                where {CANONICAL_GAME_ID_SQL.sql(settings).format("game_id")} in (select game_id from new_games)
             )
             or source_file in (select target from read_files)
         )

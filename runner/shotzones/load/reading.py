@@ -14,7 +14,7 @@ import itertools
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from shotzones.load.bundles import (
     write_bundles,
 )
 from shotzones.load.files import Rejected, Source
-from shotzones.load.tables import literal
+from shotzones.warehouse import duckdb_string
 
 
 @contextmanager
@@ -56,6 +56,10 @@ def _memory_directory() -> str | None:
     disk file system costs 0.4 ms, 17 s for thirty seasons' files (0.2 s in memory)."""
     shared_memory = "/dev/shm"
     return shared_memory if os.path.isdir(shared_memory) and os.access(shared_memory, os.W_OK) else None
+
+
+# called with the files of a bundle or group read and the rows they wrote
+OnGroup = Callable[[int, int], None]
 
 
 class UnreadableGroup(Exception):
@@ -97,9 +101,13 @@ class Reader:
             " column_name varchar, error_type varchar, csv_line varchar, error_message varchar)"
         )
 
-    def read(self, sources: list[Source], encoding: str | None = None) -> None:
+    def read(
+        self, sources: list[Source], encoding: str | None = None, on_group: OnGroup = lambda files, rows: None
+    ) -> None:
+        """`on_group(files, rows)` after each bundle or group of files read: how many files it
+        held and the rows it wrote (the files read again, alone, are not counted twice)."""
         read_in_bundles: list[tuple[Bundle, tuple[str, ...], str]] = []
-        self._read(sources, encoding, read_in_bundles)
+        self._read(sources, encoding, read_in_bundles, on_group)
         if read_in_bundles:
             bundles = [bundle for bundle, _, _ in read_in_bundles]
             broken = resolve(self.con, self.table, self.rows, bundles, self.links)
@@ -110,13 +118,13 @@ class Reader:
                     except duckdb.Error as error:  # bundles are read in a transaction only
                         raise UnreadableGroup(bundle.sources, group_encoding, error) from error
 
-    def _read(self, sources: list[Source], encoding: str | None, read_in_bundles: list) -> None:
+    def _read(self, sources: list[Source], encoding: str | None, read_in_bundles: list, on_group: OnGroup) -> None:
         groups: dict[tuple, list[Source]] = defaultdict(list)
         for source in sources:
             groups[(source.header, encoding or source.encoding)].append(source)
         for (header, group_encoding), group in groups.items():
             try:
-                self._read_group(group, header, group_encoding, read_in_bundles)
+                self._read_group(group, header, group_encoding, read_in_bundles, on_group)
             except duckdb.Error as error:
                 if self.in_transaction:
                     raise UnreadableGroup(group, group_encoding, error) from error
@@ -125,31 +133,35 @@ class Reader:
                     raise
                 self.rejected += found
                 failed = {r.path for r in found}
-                self._read([s for s in group if s.path not in failed], encoding, read_in_bundles)
+                self._read([s for s in group if s.path not in failed], encoding, read_in_bundles, on_group)
 
-    def _read_group(self, group: list[Source], header: tuple[str, ...], encoding: str, read_in_bundles: list) -> None:
+    def _read_group(
+        self, group: list[Source], header: tuple[str, ...], encoding: str, read_in_bundles: list, on_group: OnGroup
+    ) -> None:
         alone = group
         if self.bundle:
             bundles, unbundled = write_bundles([s for s in group if bundleable(s)], self.links)
             with closing(bundles):  # on a failure, the bundle being written is done with here
                 for bundle in bundles:
-                    self._read_files([bundle.path], header, encoding, bundled=True)
+                    rows = self._read_files([bundle.path], header, encoding, bundled=True)
                     read_in_bundles.append((bundle, header, encoding))
+                    on_group(len(bundle.sources), rows)
             alone = [s for s in group if not bundleable(s)] + unbundled
         if alone:
-            self._read_files([self.links[s.path] for s in alone], header, encoding)
+            on_group(len(alone), self._read_files([self.links[s.path] for s in alone], header, encoding))
 
-    def _read_files(self, paths: list[Path], header: tuple[str, ...], encoding: str, bundled: bool = False) -> None:
+    def _read_files(self, paths: list[Path], header: tuple[str, ...], encoding: str, bundled: bool = False) -> int:
+        """The rows written."""
         scan = next(self._scans)
         errors, scans = f"shotzones_rejects_{scan}", f"shotzones_reject_scans_{scan}"
         columns = ((PREFIX_COLUMN,) if bundled else ()) + header
-        column_types = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in columns) + "}"
+        column_types = "{" + ", ".join(f"{duckdb_string(name)}: 'VARCHAR'" for name in columns) + "}"
         # the link's number and the row's data row; 0: to be numbered (number_rows)
         link_number, data_row = (
             (LINK_NUMBER_SQL, DATA_ROW_SQL) if bundled else ("left(parse_filename(filename), 7)", "0")
         )
         try:
-            self.con.execute(
+            (rows,) = self.con.execute(
                 f"""
                 insert into {self.table}
                 select {self.select}
@@ -158,13 +170,13 @@ class Reader:
                     from read_csv(
                         ?, header = true, auto_detect = false, columns = {column_types},
                         delim = ',', quote = '"', escape = '"', filename = true,
-                        encoding = {literal(encoding)},
+                        encoding = {duckdb_string(encoding)},
                         store_rejects = true, rejects_table = '{errors}', rejects_scan = '{scans}'
                     )
                 )
                 """,
                 [[str(path) for path in paths]],
-            )
+            ).fetchone()
             self.con.execute(
                 f"""
                 insert into read_rejects
@@ -182,6 +194,7 @@ class Reader:
                 self._drop(errors, scans)
             raise
         self._drop(errors, scans)
+        return rows
 
     def _drop(self, *tables: str) -> None:
         for table in tables:
@@ -211,7 +224,7 @@ def unreadable(con, links: dict[Path, Path], group: list[Source], encoding: str)
     try:
         con.execute(
             f"select count(*) from read_csv(?, header = true, all_varchar = true,"
-            f" encoding = {literal(encoding)}, ignore_errors = true)",
+            f" encoding = {duckdb_string(encoding)}, ignore_errors = true)",
             [[str(links[source.path]) for source in group]],
         )
         return []

@@ -7,21 +7,23 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from shotzones import busy
+from shotzones import busy, holding
 from shotzones.load.checks import CANONICAL_GAME_ID_SQL, GAME_DATE_SQL
 from shotzones.load.files import (
     SCHEDULE_COLUMNS,
     SCHEDULE_FILE,
     Rejected,
+    changed_files,
     find_files,
     is_schedule_name,
     probe_all,
+    record_files,
 )
 from shotzones.load.reading import TARGET, Reader, numbered_rows, plainly_named, register_links
 from shotzones.load.shipping import local_validation, ship_schedule
@@ -65,21 +67,31 @@ def load_schedule(settings: Settings, paths: Iterable[Path]) -> ScheduleSummary:
     """Load schedule CSVs (season, game_id, game_date, away_team, home_team) into
     `<raw_schema>.schedule`, replacing earlier rows of the same games. A file with a row that does
     not parse is rejected whole, naming its lines; the other files load. Directories are searched
-    for files named schedule.csv. On BigQuery, validated locally as on DuckDB, then shipped."""
-    with busy.hold(settings, busy.command_line("load-schedule")):
+    for files named schedule.csv. On BigQuery, validated locally as on DuckDB, then shipped.
+    The files loaded are recorded in the manifest of files loaded, as `load` records its own,
+    so that `update` does not load them again while they are unchanged."""
+    started = time.perf_counter()
+    files, missing = find_files(paths, is_schedule_name, f"{SCHEDULE_FILE} files")
+    with holding.hold(settings, busy.command_line("load-schedule")):
+        states = changed_files(settings, files, reread=True).states  # taken before reading
         if settings.target == "bigquery":
             with local_validation(settings) as (local, directory):
-                return _load_schedule(local, paths, lambda con: ship_schedule(con, settings, directory))
-        return _load_schedule(settings, paths)
+                summary = _load_schedule(local, files, missing, lambda con: ship_schedule(con, settings, directory))
+        else:
+            summary = _load_schedule(settings, files, missing)
+        refused = {str(r.path) for r in summary.rejected}
+        record_files(settings, [state for state in states if state.path not in refused])
+    return replace(summary, seconds=time.perf_counter() - started)
 
 
 def _load_schedule(
     settings: Settings,
-    paths: Iterable[Path],
+    files: list[Path],
+    rejected: list[Rejected],
     ship: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> ScheduleSummary:
     started = time.perf_counter()
-    files, rejected = find_files(paths, is_schedule_name, f"{SCHEDULE_FILE} files")
+    rejected = list(rejected)
     sources, refused = probe_all(files, SCHEDULE_COLUMNS, "schedule")
     rejected += refused
     if not sources:
@@ -97,7 +109,7 @@ def _load_schedule(
         reader.read(sources)
         reader.reread_invalid_utf8(sources, "delete from incoming_schedule where link in (select unnest(?))")
         rejected += reader.rejected
-        _prepare(con)
+        _prepare(con, settings)
         rejected += _unparsed_files(con)
         refused_paths = {str(r.path) for r in rejected}
         good = [str(s.path) for s in sources if str(s.path) not in refused_paths]
@@ -112,7 +124,7 @@ def _load_schedule(
     return ScheduleSummary(len(good), games, first_date, last_date, time.perf_counter() - started, tuple(rejected))
 
 
-def _prepare(con) -> None:
+def _prepare(con, settings: Settings) -> None:
     """The temp table `schedule_prepared`: the rows read, parsed, with their lines."""
     con.execute(
         f"""
@@ -123,8 +135,8 @@ def _prepare(con) -> None:
             nullif(trim(game_id), '') as raw_game_id,
             nullif(trim(game_date), '') as raw_game_date,
             nullif(trim(season), '') as raw_season,
-            {CANONICAL_GAME_ID_SQL.format("game_id")} as game_id,
-            {GAME_DATE_SQL.format("game_date")} as game_date,
+            {CANONICAL_GAME_ID_SQL.sql(settings).format("game_id")} as game_id,
+            {GAME_DATE_SQL.sql(settings).format("game_date")} as game_date,
             try_cast(nullif(trim(season), '') as integer) as season,
             nullif(trim(away_team), '') as away_team,
             nullif(trim(home_team), '') as home_team,

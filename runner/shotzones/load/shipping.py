@@ -38,14 +38,13 @@ from shotzones.load.tables import (
     SCHEDULE_TABLE,
     bigquery_table_ddl,
     games_index_relation,
-    literal,
     quarantine_relation,
     quote,
     schedule_relation,
     staging_columns,
 )
 from shotzones.settings import Settings
-from shotzones.warehouse import EVERY_DATE, date_list, open_warehouse
+from shotzones.warehouse import EVERY_DATE, date_list, duckdb_string, open_warehouse
 
 if TYPE_CHECKING:
     from shotzones.warehouse import BigQueryWarehouse
@@ -140,7 +139,7 @@ class _Staging:
         name = f"_load_{what}_{uuid.uuid4().hex[:16]}"
         staged = f"{self.settings.raw_schema}.{name}"
         path = self.directory / f"{name}.csv"
-        self.con.execute(f"copy ({select}) to {literal(str(path))} (format csv, header true)")
+        self.con.execute(f"copy ({select}) to {duckdb_string(str(path))} (format csv, header true)")
         definitions = ", ".join(f"{self.warehouse.quote(c)} {kind}" for c, kind in columns)
         self.warehouse.execute(
             f"create table {staged} ({definitions}) options (expiration_timestamp ="
@@ -170,7 +169,7 @@ def ship_play_by_play(con, settings: Settings, directory: Path) -> list[str]:
     """Replace, on BigQuery, the delivered games and the loaded files' earlier rows with the rows
     the local validation wrote, and the files' quarantined rows likewise. Files go in groups
     whose MERGE stays within the literal budget and the partitions a job may modify."""
-    canonical = CANONICAL_GAME_ID_SQL.format("game_id")
+    canonical = CANONICAL_GAME_ID_SQL.sql(settings).format("game_id")
     files = [file for (file,) in con.execute("select target from read_files order by target").fetchall()]
     games_by_file, dates_by_file = {}, {}
     for file, games, dates in con.execute(

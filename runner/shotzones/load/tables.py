@@ -140,11 +140,6 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def literal(text: str) -> str:
-    """A DuckDB string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def column_types(table: str, dialect: str) -> dict[str, str]:
     """Column -> the dialect's type name."""
     return {column.name: TYPES[dialect][column.kind] for column in TABLES[table].columns}
@@ -168,18 +163,6 @@ def create_tables(con: duckdb.DuckDBPyConnection, settings: Settings, *tables: s
     con.execute(f"create schema if not exists {settings.raw_schema}")
     for table in tables:
         con.execute(create_table_sql(table, settings, "duckdb"))
-
-
-def create_raw_table(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    create_tables(con, settings, RAW)
-
-
-def create_quarantine_table(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    create_tables(con, settings, QUARANTINE)
-
-
-def create_schedule_table(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    create_tables(con, settings, SCHEDULE)
 
 
 def bigquery_table_ddl(settings: Settings) -> dict[str, str]:

@@ -36,6 +36,14 @@ The shims, each for one thing BigQuery has and the emulator (0.1.0a2) lacks:
 * Dry runs report no schema: a dry run that the shim runs (above) reports the schema of the rows
   it returned, as BigQuery's dry run reports the schema a query would return.
 
+* Descriptions (dbt's `persist_docs`): dbt-bigquery writes a model's description into its
+  `OPTIONS(description = ...)`, which the emulator records, then again with a tables.patch of
+  `description`, which it refuses; and its columns' descriptions with a tables.patch of the
+  schema, each field with its `description`, which it accepts and forgets. Both patches are
+  recorded with the table's properties (a `CREATE OR REPLACE` forgets them, as BigQuery's does
+  unless the DDL restates them, and `COPY` carries them), and tables.get returns them as
+  BigQuery's does: a test reads the descriptions BigQuery would show.
+
 And one for speed: a load job inserts its parsed rows with DuckDB's `executemany`, one row at a
 time (~1.5 ms a row: 30 s for two weeks of games). The same rows go in as one statement from
 a pandas frame.
@@ -61,6 +69,7 @@ from crucible.server.app import create_app
 from crucible.server.bigquery import app as bigquery_app
 from crucible.server.bigquery import encoding, jobs
 from sqlglot import exp
+from starlette.concurrency import run_in_threadpool
 
 FORMS = ("NFC", "NFKC", "NFD", "NFKD")
 
@@ -133,6 +142,51 @@ def _job_resource_with_dry_run_schema(self, job, base, _resource=bigquery_app.Bi
     if job.configuration.get(_RAN_DRY_RUN) and job.columns is not None:
         schema = encoding.schema([(column.name, column.type) for column in job.columns])
         resource["statistics"].setdefault("query", {})["schema"] = schema
+    return resource
+
+
+# where the shim keeps the columns' descriptions among a table's properties
+_COLUMN_DESCRIPTIONS = "shim_column_descriptions"
+
+
+def _check_fields_accepting_a_description(body, allowed, call, _check=bigquery_app._check_fields) -> None:
+    _check(body, (*allowed, "description") if call == "tables.patch" else allowed, call)
+
+
+async def _tables_patch_recording_descriptions(self, request, _patch=bigquery_app.BigQueryServer.tables_patch):
+    """tables.patch as the emulator does it, then the table's and its fields' descriptions
+    recorded with its properties; the table as tables.get returns it."""
+    body = await request.json()  # Starlette keeps it: the emulator's handler reads it again
+    response = await _patch(self, request)
+    fields = (body.get("schema") or {}).get("fields")
+    if response.status_code != 200 or ("description" not in body and fields is None):
+        return response
+    project, dataset, table = (request.path_params[key] for key in ("project", "dataset", "table"))
+
+    def record(ctx) -> None:
+        properties = ctx.catalog.properties(project, dataset, table)
+        if "description" in body:
+            properties["options"] = properties.get("options", {}) | {"description": body["description"]}
+        if fields is not None:
+            properties[_COLUMN_DESCRIPTIONS] = {
+                field["name"]: field["description"] for field in fields if field.get("description")
+            }
+        ctx.catalog.set_properties(project, dataset, table, properties)
+
+    await run_in_threadpool(self._context_run, project, record)
+    return await self.tables_get(request)
+
+
+def _table_resource_with_descriptions(self, info, *args, _resource=bigquery_app.BigQueryServer._table_resource):
+    """A table resource (tables.get, tables.patch) with the descriptions recorded."""
+    resource = _resource(self, info, *args)
+    description = info.properties.get("options", {}).get("description")
+    if description is not None:
+        resource["description"] = description
+    columns = info.properties.get(_COLUMN_DESCRIPTIONS, {})
+    for field in resource["schema"]["fields"]:
+        if field["name"] in columns:
+            field["description"] = columns[field["name"]]
     return resource
 
 
@@ -209,6 +263,9 @@ def main() -> None:
     bigquery_app.obj = _obj_running_dry_runs
     bigquery_app.BigQueryServer.job_resource = _job_resource_with_dry_run_schema
     ddl._create_table = _create_table_copying
+    bigquery_app._check_fields = _check_fields_accepting_a_description
+    bigquery_app.BigQueryServer.tables_patch = _tables_patch_recording_descriptions
+    bigquery_app.BigQueryServer._table_resource = _table_resource_with_descriptions
     Engine.cursor = _cursor
 
     engine = Engine(args.database)
