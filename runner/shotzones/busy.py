@@ -134,20 +134,6 @@ def read_activity(settings: Settings) -> Activity | None:
         return None
 
 
-def holder(settings: Settings) -> Activity | None:
-    """The activity of the process holding the DuckDB warehouse now, or None when nobody does."""
-    path = lock_path(settings)
-    if settings.target != "duckdb" or not path.exists() or str(path) in _held:
-        return None
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return read_activity(settings) or Activity("unknown", 0, "?", "unknown", _now())
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return None
-
-
 @contextmanager
 def hold_file(settings: Settings, command: str, run_id: str | None = None) -> Iterator[Held]:
     """Hold the DuckDB warehouse for `command` (holding.hold chooses this on DuckDB), waiting up

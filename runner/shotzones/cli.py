@@ -1,6 +1,6 @@
 """The `shotzones` command line: each command a few lines over the library. Options are
 defined in params.py, output is rendered in render.py (and render_serving.py); what ends a
-command, and with which exit code, is here (README, "Exit codes")."""
+command, and with which exit code, is here (docs/cli.md, "Exit codes")."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from shotzones.status import status, write_png
 from shotzones.survey import NothingLoaded
 from shotzones.warehouse import WarehouseUnavailable
 
-# Exit codes every command shares; each command's own are in its help and in the README.
+# Exit codes every command shares; each command's own are in its help and in docs/cli.md.
 EXIT_FAILED = 1  # something did not finish: partitions failed or not done, rows quarantined
 EXIT_REFUSED = 2  # a usage error, or refused before doing anything
 EXIT_BUSY = 4  # `status`: another command holds the warehouse

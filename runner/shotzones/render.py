@@ -1,5 +1,5 @@
 """Everything the command line shows, in one place: messages, tables, progress displays and
-the JSON Lines events of `--json` (README, "JSON output"). Each function renders one thing, as
+the JSON Lines events of `--json` (docs/cli.md, "JSON output"). Each function renders one thing, as
 text or (with `as_json`) as events; the commands decide what to render and with which exit code.
 
 Text goes to stdout through `console` (rich: coloured on a terminal, never wrapped in a pipe but

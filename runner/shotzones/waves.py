@@ -155,29 +155,42 @@ def run_wave(
         # get a parse of their own, so that the live names' is never taken for theirs
         names = hashlib.md5(",".join(beside).encode()).hexdigest()[:10]
         command += ["--target-path", str(code.target_dir(settings) / f"beside-{names}")]
-    by_node: dict[str, object] = {}
-    skipped: list[str] = []
     try:
-        while True:
-            # the ledger, not target/'s manifest and run results, says what a wave did: writing
-            # them costs half a second
-            invocation = dbt.invoke(
-                settings, [*command, "--threads", str(threads), "--no-write-json"], batches, quiet=True, beside=beside
-            )
-            results = invocation.result.results
-            by_node |= {r.node.unique_id: r for r in results}
-            statuses = {str(r.status) for r in results}
-            skipped, before = (
-                [r.node.name for r in results if r.node.resource_type == "model" and str(r.status) == "skipped"],
-                skipped,
-            )
-            if not skipped or skipped == before or "fail" not in statuses or "error" in statuses:
-                break
-            command = ["build", "--select", *skipped, *command[command.index("--exclude") :]]
+        results = _build_until_settled(settings, command, threads, batches, beside)
     except dbt.DbtError as error:
         return WaveOutcome({}, {}, error=str(error))
+    return _outcome(settings, models, results)
+
+
+def _build_until_settled(
+    settings: Settings, command: list[str], threads: int, batches: list, beside: tuple[str, ...]
+) -> list:
+    """The wave's node results: its build, then builds of what a failing test skipped, until
+    nothing more is left skipped by one."""
+    by_node: dict[str, object] = {}
+    skipped: list[str] = []
+    while True:
+        # the ledger, not target/'s manifest and run results, says what a wave did: writing
+        # them costs half a second
+        invocation = dbt.invoke(
+            settings, [*command, "--threads", str(threads), "--no-write-json"], batches, quiet=True, beside=beside
+        )
+        results = invocation.result.results
+        by_node |= {r.node.unique_id: r for r in results}
+        statuses = {str(r.status) for r in results}
+        skipped, before = (
+            [r.node.name for r in results if r.node.resource_type == "model" and str(r.status) == "skipped"],
+            skipped,
+        )
+        if not skipped or skipped == before or "fail" not in statuses or "error" in statuses:
+            break
+        command = ["build", "--select", *skipped, *command[command.index("--exclude") :]]
     # an exposure builds nothing (dbt's no-op), and one a failing test skipped stays skipped
-    results = [r for r in by_node.values() if r.node.resource_type != "exposure"]
+    return [r for r in by_node.values() if r.node.resource_type != "exposure"]
+
+
+def _outcome(settings: Settings, models: list[str], results: list) -> WaveOutcome:
+    """What the wave's results say of each of its models' dates: done, failed (and why) or warned."""
     outcome = WaveOutcome({model: {} for model in models}, {})
     views = [r for r in results if r.node.resource_type == "model" and r.node.name not in models]
     outcome.views_built = [r.node.name for r in views if str(r.status) == "success"]

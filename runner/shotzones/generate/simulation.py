@@ -8,137 +8,30 @@ from __future__ import annotations
 import random
 from bisect import bisect
 
-from .court import ZATB, ZC3, ZMID, ZPAINT, ZRA, distance, sample_xy
+from .court import ZATB, ZC3, ZRA, distance, sample_xy
 from .events import C_END, C_FOUL, C_FT, C_JUMP, C_MADE, C_MISS, C_REB, C_START, C_SUB, C_TO, C_TOUT, C_VIOL
 from .league import Game
 from .players import Player
-from .rotation import TeamGame, cumulative, lineup_info, period_plan, team_game
-
-_SHOT_TYPES = {
-    ZRA: (
-        ("Layup", 22),
-        ("Driving Layup", 25),
-        ("Dunk", 10),
-        ("Driving Dunk", 5),
-        ("Alley Oop Dunk", 4),
-        ("Cutting Layup", 7),
-        ("Reverse Layup", 5),
-        ("Driving Finger Roll Layup", 5),
-        ("Running Layup", 5),
-        ("Alley Oop Layup", 2),
-        ("Driving Reverse Layup", 3),
-        ("Cutting Dunk", 2),
-        ("Hook Shot", 2),
-    ),
-    ZPAINT: (
-        ("Floating Jump Shot", 20),
-        ("Driving Floating Jump Shot", 18),
-        ("Hook Shot", 12),
-        ("Turnaround Hook Shot", 8),
-        ("Jump Shot", 12),
-        ("Turnaround Jump Shot", 7),
-        ("Driving Layup", 8),
-        ("Layup", 5),
-        ("Pullup Jump Shot", 6),
-        ("Fadeaway Jump Shot", 4),
-    ),
-    ZMID: (
-        ("Jump Shot", 30),
-        ("Pullup Jump Shot", 25),
-        ("Step Back Jump Shot", 10),
-        ("Fadeaway Jump Shot", 8),
-        ("Turnaround Fadeaway Jump Shot", 7),
-        ("Turnaround Jump Shot", 8),
-        ("Driving Floating Jump Shot", 4),
-        ("Running Jump Shot", 4),
-        ("Floating Jump Shot", 4),
-    ),
-    ZC3: (
-        ("Jump Shot", 80),
-        ("Pullup Jump Shot", 6),
-        ("Step Back Jump Shot", 4),
-        ("Running Jump Shot", 6),
-        ("Turnaround Jump Shot", 2),
-        ("Fadeaway Jump Shot", 2),
-    ),
-    ZATB: (
-        ("Jump Shot", 55),
-        ("Pullup Jump Shot", 18),
-        ("Step Back Jump Shot", 11),
-        ("Running Jump Shot", 6),
-        ("Running Pull-Up Jump Shot", 5),
-        ("Turnaround Jump Shot", 2),
-        ("Fadeaway Jump Shot", 2),
-        ("Jump Bank Shot", 1),
-    ),
-}
-_PUTBACK_TYPES = (("Putback Layup", 45), ("Tip Layup", 30), ("Putback Dunk", 20), ("Tip Dunk", 5))
-
-
-def _cum(items):
-    return [n for n, _ in items], cumulative([w for _, w in items])
-
-
-_SHOT_TYPE_CUM = {z: _cum(v) for z, v in _SHOT_TYPES.items()}
-_PUTBACK_CUM = _cum(_PUTBACK_TYPES)
-
-# calibration (per attempt or per possession)
-_P_ASSIST = (0.66, 0.42, 0.45, 0.97, 0.9)  # assisted share of makes by zone
-_P_BLOCK = (0.26, 0.21, 0.085, 0.03, 0.03)  # blocked share of misses by zone
-_P_SFOUL = (0.2, 0.11, 0.05, 0.017, 0.017)  # shooting foul per attempt by zone
-_P_UNKNOWN_XY = 0.015
-_P_TO = 0.125
-_P_NSFOUL = 0.09
-_P_VIOL = 0.012
-_P_OREB = 0.245
-_P_TEAM_REB = 0.06
-
-_TO_TYPES = _cum(
-    (
-        ("bad pass", 36),
-        ("lost ball", 25),
-        ("traveling", 9),
-        ("offensive foul", 11),
-        ("out of bounds lost ball", 6),
-        ("out of bounds bad pass", 3),
-        ("shot clock", 4),
-        ("3 second violation", 2),
-        ("step out of bounds", 2),
-        ("discontinued dribble", 1),
-        ("offensive goaltending", 1),
-    )
+from .plays import (
+    FOUL_DESC,
+    NS_FOULS,
+    P_ASSIST,
+    P_BLOCK,
+    P_NSFOUL,
+    P_OREB,
+    P_SFOUL,
+    P_TEAM_REB,
+    P_TO,
+    P_UNKNOWN_XY,
+    P_VIOL,
+    PUTBACK_CUM,
+    SHOT_TYPE_CUM,
+    TO_DESC,
+    TO_STEAL,
+    TO_TYPES,
+    period_name,
 )
-_TO_STEAL = {"bad pass": 0.7, "lost ball": 0.8}
-_TO_DESC = {
-    "bad pass": "Bad Pass",
-    "lost ball": "Lost Ball",
-    "traveling": "Traveling",
-    "offensive foul": "Offensive Foul",
-    "out of bounds lost ball": "Out of Bounds Lost Ball",
-    "out of bounds bad pass": "Out of Bounds - Bad Pass Turnover",
-    "shot clock": "Shot Clock",
-    "3 second violation": "3 Second Violation",
-    "step out of bounds": "Step Out of Bounds",
-    "discontinued dribble": "Discontinued Dribble",
-    "offensive goaltending": "Offensive Goaltending",
-}
-_NS_FOULS = _cum((("personal", 62), ("loose ball", 22), ("personal take", 10), ("away from play", 6)))
-_FOUL_DESC = {
-    "shooting": "S.FOUL",
-    "personal": "P.FOUL",
-    "loose ball": "L.B.FOUL",
-    "offensive": "OFF.Foul",
-    "personal take": "Personal Take Foul",
-    "away from play": "AWAY.FROM.PLAY.FOUL",
-    "technical": "T.FOUL",
-    "defense 3 second": "Defense 3 Second",
-}
-_ORD = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th"}
-
-
-def period_name(per: int) -> str:
-    return f"{_ORD[per]} Quarter" if per <= 4 else f"{_ORD.get(per - 4, f'{per - 4}th')} OT"
-
+from .rotation import TeamGame, lineup_info, period_plan, team_game
 
 ROWS_PER_GAME = (400, 548)  # the real range is about 394-544
 
@@ -284,7 +177,7 @@ class GameSimulation:
                 r = 1.0
             elif self.second:
                 r = r * 0.55 + 0.45 if r > 0.08 else r  # fewer turnovers/fouls on put-backs
-            if r < _P_TO:
+            if r < P_TO:
                 self.dead = self.turnover(self.t, off)
                 self.poss = de
                 return
@@ -292,9 +185,9 @@ class GameSimulation:
                 first and self.per >= 4 and plen - t0 <= 45 and 0 < score[off] - score[de] <= 8 and rnd() < 0.75
             )
             first = False
-            if intentional or r < _P_TO + _P_NSFOUL:
+            if intentional or r < P_TO + P_NSFOUL:
                 goes_on = self._floor_foul(off, t0, intentional)
-            elif r < _P_TO + _P_NSFOUL + _P_VIOL:
+            elif r < P_TO + P_NSFOUL + P_VIOL:
                 goes_on = self._violation(off)
             else:
                 goes_on = self._shot_attempt(off)
@@ -312,7 +205,7 @@ class GameSimulation:
             kind = "personal take"
             self.t = min(self.t, t0 + self.randint(1, 4))
         else:
-            names, cw = _NS_FOULS
+            names, cw = NS_FOULS
             kind = names[bisect(cw, self.rnd())]
         tgo = self.teams[off]
         fouled = self.pick(tgo.lineup, tgo.info[0])
@@ -599,15 +492,15 @@ class GameSimulation:
             fouler,
             p2=fouled,
             tkey=kind,
-            desc=f"{fouler.last} {_FOUL_DESC[kind]} (P{st[6]}.T{self.team_fouls[side]})",
+            desc=f"{fouler.last} {FOUL_DESC[kind]} (P{st[6]}.T{self.team_fouls[side]})",
         )
 
     def rebound(self, el: int, off: int, after_ft: bool = False) -> tuple[int, bool]:
         """The side that has the ball after the rebound, and whether it was offensive."""
         de = 1 - off
         r = self.rnd()
-        p_team = 0.03 if after_ft else _P_TEAM_REB
-        p_off = 0.12 if after_ft else _P_OREB
+        p_team = 0.03 if after_ft else P_TEAM_REB
+        p_off = 0.12 if after_ft else P_OREB
         if r < p_team:
             side = off if self.rnd() < 0.45 else de
             self.emit(
@@ -631,30 +524,14 @@ class GameSimulation:
         rnd = self.rnd
         tgo = self.teams[off]
         shooter = putback if putback is not None else self.pick(tgo.lineup, tgo.info[0])
-        if heave:
-            zone = ZATB
-            x = self.randint(-240, 240)
-            y = self.randint(420, 780)
-            title = "Jump Shot" if rnd() < 0.6 else "Running Jump Shot"
-            p_make = 0.03
-        else:
-            if putback is not None:
-                zone = ZRA
-                names, cw = _PUTBACK_CUM
-                p_make = shooter.fg[ZRA] - 0.03
-            else:
-                zone = bisect(shooter.zcw, rnd())
-                names, cw = _SHOT_TYPE_CUM[zone]
-                p_make = shooter.fg[zone]
-            title = names[bisect(cw, rnd())]
-            x, y = sample_xy(self.rng, zone)
+        zone, title, x, y, p_make = self._spot(shooter, putback is not None, heave)
         is3 = zone >= ZC3
-        fouled = not heave and rnd() < _P_SFOUL[zone]
+        fouled = not heave and rnd() < P_SFOUL[zone]
         made = rnd() < (p_make * 0.6 if fouled else p_make)
         d = distance(x, y)
         if fouled and not made:
             return self._shooting_foul(el, off, shooter, 3 if is3 else 2)
-        if rnd() < _P_UNKNOWN_XY:
+        if rnd() < P_UNKNOWN_XY:
             x = y = None
         words = f"{shooter.last} {d}' " if d else f"{shooter.last} "
         words += f"3PT {title}" if is3 else title
@@ -708,9 +585,27 @@ class GameSimulation:
             return self._shooting_foul(el, off, shooter, 1)
         return 1 - off, False, False
 
+    def _spot(self, shooter: Player, putback: bool, heave: bool) -> tuple[int, str, int, int, float]:
+        """Where a shot is taken from and how likely it goes in: (zone, shot type, x, y, P(make))."""
+        if heave:
+            x = self.randint(-240, 240)
+            y = self.randint(420, 780)
+            return ZATB, "Jump Shot" if self.rnd() < 0.6 else "Running Jump Shot", x, y, 0.03
+        if putback:
+            zone = ZRA
+            names, cw = PUTBACK_CUM
+            p_make = shooter.fg[ZRA] - 0.03
+        else:
+            zone = bisect(shooter.zcw, self.rnd())
+            names, cw = SHOT_TYPE_CUM[zone]
+            p_make = shooter.fg[zone]
+        title = names[bisect(cw, self.rnd())]
+        x, y = sample_xy(self.rng, zone)
+        return zone, title, x, y, p_make
+
     def _assister(self, off: int, shooter: Player, zone: int) -> Player | None:
         """Who assisted a made shot, if anyone did."""
-        if self.rnd() >= _P_ASSIST[zone] * shooter.adep:
+        if self.rnd() >= P_ASSIST[zone] * shooter.adep:
             return None
         tgo = self.teams[off]
         cw = tgo.info[6]
@@ -723,7 +618,7 @@ class GameSimulation:
 
     def _blocker(self, off: int, zone: int) -> Player | None:
         """Who blocked a missed shot, if anyone did."""
-        if self.rnd() >= _P_BLOCK[zone]:
+        if self.rnd() >= P_BLOCK[zone]:
             return None
         tgd = self.teams[1 - off]
         blocker = self.pick(tgd.lineup, tgd.info[3])
@@ -746,7 +641,7 @@ class GameSimulation:
         """Whether the ball is dead after it (a steal keeps it live)."""
         de = 1 - off
         tgo, tgd = self.teams[off], self.teams[de]
-        names, cw = _TO_TYPES
+        names, cw = TO_TYPES
         kind = names[bisect(cw, self.rnd())]
         if kind == "shot clock":
             tgo.team_to += 1
@@ -759,8 +654,8 @@ class GameSimulation:
         st = self.stats[p]
         st[7] += 1
         tgo.team_to += 1
-        base = f"{p.last} {_TO_DESC[kind]} Turnover (P{st[7]}.T{tgo.team_to})"
-        if self.rnd() < _TO_STEAL.get(kind, 0.0):
+        base = f"{p.last} {TO_DESC[kind]} Turnover (P{st[7]}.T{tgo.team_to})"
+        if self.rnd() < TO_STEAL.get(kind, 0.0):
             stealer = self.pick(tgd.lineup, tgd.info[4])
             sst = self.stats[stealer]
             sst[3] += 1
@@ -786,7 +681,7 @@ class GameSimulation:
             side,
             fouler,
             tkey=kind,
-            desc=f"{fouler.last} {_FOUL_DESC[kind]} (P{st[6]}.T{self.team_fouls[side]})",
+            desc=f"{fouler.last} {FOUL_DESC[kind]} (P{st[6]}.T{self.team_fouls[side]})",
         )
         other = self.teams[1 - side]
         shooter = max(other.lineup, key=lambda p: (p.ft, p.pid))

@@ -126,26 +126,7 @@ def resolve(con, table: str, rows: str, bundles: list[Bundle], links: dict[Path,
     their lines there, by their prefix. A bundle in which a file's records (the rows of `table`
     matching `rows` that name it, and its rejected lines) are not its lines is returned, its rows
     and rejected lines deleted, for its files to be read alone."""
-    con.execute(
-        "create or replace temp table bundled as select unnest(?) as bundle_link,"
-        " unnest(?) as number, unnest(?) as link, unnest(?) as target, unnest(?) as lines",
-        [
-            list(column)
-            for column in zip(
-                *(
-                    (
-                        str(bundle.path),
-                        link_number(links[source.path]),
-                        str(links[source.path]),
-                        str(source.path),
-                        lines,
-                    )
-                    for bundle in bundles
-                    for source, lines in zip(bundle.sources, bundle.lines)
-                )
-            )
-        ],
-    )
+    _record_bundled(con, bundles, links)
     # A rejected line's file and line are in its prefix (that of the record's first line).
     prefix = f"'^{PREFIX}(\\d{{7}}):(\\d+),'"
     con.execute(
@@ -208,6 +189,30 @@ def resolve(con, table: str, rows: str, bundles: list[Bundle], links: dict[Path,
         [broken_links],
     )
     return [bundle for bundle in bundles if str(bundle.path) in broken_links]
+
+
+def _record_bundled(con, bundles: list[Bundle], links: dict[Path, Path]) -> None:
+    """Table `bundled`: each bundled file's bundle, number in it, link, path and line count."""
+    con.execute(
+        "create or replace temp table bundled as select unnest(?) as bundle_link,"
+        " unnest(?) as number, unnest(?) as link, unnest(?) as target, unnest(?) as lines",
+        [
+            list(column)
+            for column in zip(
+                *(
+                    (
+                        str(bundle.path),
+                        link_number(links[source.path]),
+                        str(links[source.path]),
+                        str(source.path),
+                        lines,
+                    )
+                    for bundle in bundles
+                    for source, lines in zip(bundle.sources, bundle.lines)
+                )
+            )
+        ],
+    )
 
 
 def _without_prefix_column(message: str) -> str:
