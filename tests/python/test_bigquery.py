@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from conftest import SEED
 
 from shotzones import code, ledger
@@ -71,16 +71,34 @@ def assert_same_rows(bigquery: dict, duckdb: dict) -> None:
                 assert got == value, (key, column, got, value)
 
 
-def test_the_same_commands_on_bigquery_give_the_duckdb_features(bigquery_settings, month, tmp_path):
-    duckdb = Settings(duckdb_path=tmp_path / "duckdb.duckdb")
-    assert cli(duckdb, "load", str(month)).exit_code == 0
+@dataclass(frozen=True)
+class Built:
+    """The month loaded (with its schedule) and backfilled by the same commands on the emulator
+    and on DuckDB, with what `plan` and `backfill` said on BigQuery."""
+
+    bigquery: Settings
+    duckdb: Settings
+    planned: Result
+    built: Result
+
+
+@pytest.fixture(scope="module")
+def built_month(bigquery_emulator, month, tmp_path_factory) -> Built:
+    directory = tmp_path_factory.mktemp("built-month")
+    duckdb = Settings(duckdb_path=directory / "duckdb.duckdb")
+    bigquery = bigquery_emulator.settings(directory / "warehouse.duckdb")
+    for settings in (duckdb, bigquery):
+        for command in (["load", str(month)], ["load-schedule", str(month)]):
+            done = cli(settings, *command)
+            assert done.exit_code == 0, (settings.target, command, done.output)
     assert cli(duckdb, "backfill").exit_code == 0
-
-    bigquery = bigquery_settings
-    loaded = cli(bigquery, "load", str(month))
-    assert loaded.exit_code == 0, loaded.output
-
     planned = cli(bigquery, "plan", "--batch-days", "4", "--workers", "2", "--json")
+    built = cli(bigquery, "backfill", "--batch-days", "4", "--workers", "2")
+    return Built(bigquery, duckdb, planned, built)
+
+
+def test_the_same_commands_on_bigquery_give_the_duckdb_features(built_month):
+    bigquery, planned, built = built_month.bigquery, built_month.planned, built_month.built
     assert planned.exit_code == 0, planned.output
     batches = [event for event in map(json.loads, planned.stdout.splitlines()) if event["event"] == "batch"]
     assert len(batches) == 3 and {b["wave"] for b in batches} == {1, 2}
@@ -90,12 +108,11 @@ def test_the_same_commands_on_bigquery_give_the_duckdb_features(bigquery_setting
     data_tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
     assert all(b["wave_statements"] == len(MODELS) + len(data_tests) for b in batches), batches
 
-    built = cli(bigquery, "backfill", "--batch-days", "4", "--workers", "2")
     assert built.exit_code == 0, built.output
     assert "24 partitions built, 0 failed" in built.output
 
     for table in TABLES:
-        assert_same_rows(table_rows(bigquery, table), table_rows(duckdb, table))
+        assert_same_rows(table_rows(bigquery, table), table_rows(built_month.duckdb, table))
 
     # the ledger lives in the dataset and proves every partition against the tables
     status = json.loads(cli(bigquery, "status", "--json").stdout.splitlines()[-1])
@@ -118,15 +135,13 @@ def exported(path: Path) -> dict[tuple, dict]:
     return {(row[0], row[1]): dict(zip(columns, row)) for row in rows.fetchall()}
 
 
-def test_serving_on_bigquery_gives_the_duckdb_rows(bigquery_settings, month, tmp_path):
+def test_serving_on_bigquery_gives_the_duckdb_rows(built_month, month, tmp_path):
     """The slate, the training set and the historical read, on the emulator and on DuckDB."""
-    targets = {"duckdb": Settings(duckdb_path=tmp_path / "duckdb.duckdb"), "bigquery": bigquery_settings}
+    targets = {"duckdb": built_month.duckdb, "bigquery": built_month.bigquery}
     last = max(date.fromisoformat(path.name[1:11]) for path in month.rglob("[[]*.csv"))
     entities = tmp_path / "entities.csv"
     files: dict[str, dict[str, dict]] = {}
     for name, settings in targets.items():
-        for command in (["load", str(month)], ["load-schedule", str(month)], ["backfill"]):
-            assert cli(settings, *command).exit_code == 0, (name, command)
         files[name] = {
             "slate": tmp_path / f"{name}-slate.csv",
             "training": tmp_path / f"{name}-training.parquet",
@@ -198,15 +213,13 @@ PARTITIONED_TARGET = re.compile(
 )
 
 
-def test_no_job_modifies_more_partitions_than_the_limit(bigquery_emulator, tmp_path_factory, tmp_path, monkeypatch):
-    """SHOTZONES_BQ_MAX_PARTITIONS_PER_JOB at 6 over three weeks of games: the loader ships
-    in date groups and the backfill in waves of at most 6 days, every statement into a
-    date-partitioned table names at most 6 partitions, and the tables equal DuckDB's."""
+def test_no_job_modifies_more_partitions_than_the_limit(bigquery_emulator, month, built_month, tmp_path, monkeypatch):
+    """SHOTZONES_BQ_MAX_PARTITIONS_PER_JOB at 3 over twelve game dates: the loader ships
+    in date groups and the backfill in waves of at most 3 days, every statement into a
+    date-partitioned table names at most 3 partitions, and the tables equal DuckDB's."""
     from google.cloud import bigquery as bq
 
-    weeks = tmp_path_factory.mktemp("weeks")
-    generate(weeks, 2022, seasons=1, seed=SEED, max_dates_per_season=20)
-    limit = 6
+    limit = 3
     settings = replace(bigquery_emulator.settings(tmp_path / "warehouse.duckdb"), bq_max_partitions_per_job=limit)
     jobs: list[str] = []
     query = bq.Client.query
@@ -216,17 +229,17 @@ def test_no_job_modifies_more_partitions_than_the_limit(bigquery_emulator, tmp_p
         return query(client, *args, **kwargs)
 
     monkeypatch.setattr(bq.Client, "query", recording_query)
-    loaded = cli(settings, "load", str(weeks))
+    loaded = cli(settings, "load", str(month))
     assert loaded.exit_code == 0, loaded.output
     load_jobs = len(jobs)
     planned = cli(settings, "plan", "--json")
     assert planned.exit_code == 0, planned.output
     batches = [event for event in map(json.loads, planned.stdout.splitlines()) if event["event"] == "batch"]
     assert max(b["wave_partitions"] for b in batches) <= limit
-    assert sum(b["dates"] for b in batches if b["models"] == list(MODELS)) == 20
+    assert sum(b["dates"] for b in batches if b["models"] == list(MODELS)) == 12
     built = cli(settings, "backfill")
     assert built.exit_code == 0, built.output
-    assert "40 partitions built, 0 failed" in built.output
+    assert "24 partitions built, 0 failed" in built.output
 
     writes = [(match[1], sql) for sql in jobs if (match := PARTITIONED_TARGET.match(sql))]
     named = {(table, len(partitions_named_in(sql))) for table, sql in writes}
@@ -236,11 +249,8 @@ def test_no_job_modifies_more_partitions_than_the_limit(bigquery_emulator, tmp_p
         assert sum(1 for t, _ in writes if t == table) >= 4, table
     assert sum(1 for t, sql in writes[:load_jobs] if t == "bigdataball_play_by_play") >= 4
 
-    duckdb = Settings(duckdb_path=tmp_path / "duckdb.duckdb")
-    assert cli(duckdb, "load", str(weeks)).exit_code == 0
-    assert cli(duckdb, "backfill").exit_code == 0
     for table in TABLES:
-        assert_same_rows(table_rows(settings, table), table_rows(duckdb, table))
+        assert_same_rows(table_rows(settings, table), table_rows(built_month.duckdb, table))
 
 
 def test_a_warning_before_a_table_fills_its_10000_partitions():

@@ -66,9 +66,9 @@ def test_served_corrected_and_changed_on_bigquery(bigquery_emulator, week, proje
     assert backfill(settings).success
     days = sorted({p.game_date for p in status(settings).partitions})
 
-    # the slates of the last dates, logged as each night would have served them
+    # the slates of the last three dates, logged as each night would have served them
     served: dict[tuple, dict] = {}
-    for day in days[2:]:
+    for day in days[4:]:
         slate = pregame_features(settings, day).table
         feature_log.append(settings, slate, "features")
         served |= keyed(slate.to_pylist())

@@ -13,7 +13,7 @@ import pytest
 from conftest import edit, query
 
 from shotzones.backfill import Options, backfill, plan
-from shotzones.load import load, load_schedule
+from shotzones.load import load_schedule
 from shotzones.planning import FEATURES, MODELS, PLAYER_GAMES
 from shotzones.serving import NotReady, pregame_features, training_set
 from shotzones.settings import Settings
@@ -146,17 +146,6 @@ def test_a_full_refresh_rebuilds_a_model_beside_and_keeps_the_ledger_true(built)
     assert {model: table_rows(built, model) for model in MODELS} == before
     assert states(built) == {"done"}
     assert plan(built, Options()) == []
-
-
-def test_a_clean_build_equals_a_rebuild_beside(built, project, generated, tmp_path):
-    edit(project / FEATURES_SQL, FINAL_CTE, FINAL_CTE.replace("select *", "select *, 1 as newcomer_marker"))
-    settings = replace(built, project_dir=project)
-    assert backfill(settings).success
-    clean = replace(settings, duckdb_path=tmp_path / "clean" / "warehouse.duckdb")
-    load(clean, [generated])
-    assert backfill(clean).success
-    for model in MODELS:
-        assert table_rows(settings, model) == table_rows(clean, model), model
 
 
 def add_served_feature(project: Path, name: str, numerator: str, denominator: str, window: int) -> None:
