@@ -11,6 +11,8 @@ EMULATOR_VENV := .venv-emulator
 EMULATOR_REQUIREMENTS := tests/python/bigquery_emulator/requirements.txt
 # SQLMesh, for the benchmark's side-by-side comparison only: its own venv, as it pins duckdb < 2
 BENCH_VENV := .venv-bench
+# one pytest worker more than cores: the BigQuery tests wait on the emulator, a process of its own
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 BENCH_REQUIREMENTS := bench/requirements-sqlmesh.txt
 
 .PHONY: install emulator demo test lint unit bench clean
@@ -51,7 +53,7 @@ lint: install
 	$(BIN)/sqlfluff lint models
 
 test: install emulator lint
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The benchmark (bench/run.py): about 10-15 minutes on 2 cores; writes BENCHMARKS.md and
 # bench/results.json. Generated data is cached in bench/cache/.

@@ -58,6 +58,14 @@ def generated(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def month(tmp_path_factory) -> Path:
+    """Twelve game dates of one season (the BigQuery tests' data)."""
+    out = tmp_path_factory.mktemp("month")
+    generate(out, 2022, seasons=1, seed=SEED, max_dates_per_season=12)
+    return out
+
+
 @pytest.fixture(scope="session")
 def warehouse(generated, tmp_path_factory) -> Settings:
     return build_warehouse(tmp_path_factory.mktemp("warehouse"), generated)
