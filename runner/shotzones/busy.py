@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shlex
 import socket
 import sys
@@ -88,6 +89,18 @@ class WarehouseBusy(Exception):
             f" SECONDS.{dead}"
         )
         self.activity = activity
+
+
+def held_file(settings: Settings, error: Exception) -> WarehouseBusy | None:
+    """DuckDB's refusal to open the warehouse file while another process holds it (one that did
+    not announce itself through holding.hold, e.g. a `dbt build`), as WarehouseBusy; None for
+    any other error."""
+    if "could not set lock on file" not in str(error).lower():
+        return None
+    held_by = re.search(r"PID (\d+)", str(error))
+    activity = read_activity(settings)
+    theirs = activity if activity and activity.pid != os.getpid() else None
+    return WarehouseBusy(settings, theirs, f"process {held_by[1]}" if held_by else "another process")
 
 
 @dataclass

@@ -21,10 +21,12 @@ import json
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from shotzones import dbt
+from shotzones import dbt, retry
+from shotzones.busy import WarehouseBusy, held_file
 from shotzones.settings import BadVar, Settings
 
 CACHE = "shotzones_code_fingerprints.json"  # in dbt's target directory
@@ -191,7 +193,7 @@ def macro_sql(settings: Settings, calls: tuple[str, ...]) -> dict[str, str]:
             "--target-path",
             str(target_dir(settings) / MACRO_TARGET_PATH),
         ]
-        node = dbt.invoke(settings, command).result.results[0].node
+        node = _compile(settings, command).result.results[0].node
         # a ref() names the in-memory database on DuckDB: the warehouse's own is the default
         compiled = (
             without_warehouse_name(node.compiled_code, node.database)
@@ -231,11 +233,25 @@ def source_freshness(settings: Settings, source: str) -> dict:
 _REFUSED_VAR = re.compile(r"var \w+\b.*\bmust be\b")
 
 
+def _compile(settings: Settings, command: list[str]):
+    """`dbt compile`, which opens the DuckDB file: while another process holds it (one that did
+    not announce itself, e.g. a `dbt build`), tried again until `settings.wait_seconds` have
+    passed, then WarehouseBusy naming it."""
+
+    def once():
+        try:
+            return dbt.invoke(settings, command)
+        except dbt.DbtError as error:
+            raise held_file(settings, error) or error from error.__cause__
+
+    return retry.until(time.monotonic() + settings.wait_seconds, once, retry_on=lambda e: isinstance(e, WarehouseBusy))
+
+
 def compile_project(settings: Settings) -> dict:
     """One `dbt compile` of every model, for every date. A var its rule refuses is BadVar, its
     one line without dbt's wrapper; a failed compile raises, so it is never cached."""
     try:
-        invocation = dbt.invoke(settings, ["compile", "--select", "resource_type:model", "--log-level", "none"])
+        invocation = _compile(settings, ["compile", "--select", "resource_type:model", "--log-level", "none"])
     except dbt.DbtError as error:
         refused = [line.strip() for line in str(error).splitlines() if _REFUSED_VAR.match(line.strip())]
         if refused:

@@ -163,8 +163,9 @@ def status(settings: Settings, start: date | None = None, end: date | None = Non
     """Raises busy.WarehouseBusy at once, naming the holder and its progress, while another
     command holds the warehouse: opening it then would stall that command."""
     require_warehouse(settings)  # before the hold, whose lock file would leave a folder behind
-    with holding.hold(replace(settings, wait_seconds=0), busy.command_line("status"), writes=False):
-        return _status(settings, start, end)
+    at_once = replace(settings, wait_seconds=0)
+    with holding.hold(at_once, busy.command_line("status"), writes=False):
+        return _status(at_once, start, end)
 
 
 def _status(settings: Settings, start: date | None, end: date | None) -> Status:

@@ -11,7 +11,6 @@ the runner sends is a date, a number or a string it quotes itself.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from shotzones import code
-from shotzones.busy import POLL_SECONDS, WarehouseBusy, read_activity
+from shotzones.busy import POLL_SECONDS, held_file
 from shotzones.settings import FIRST_GAME_DATE, Settings
 
 if TYPE_CHECKING:
@@ -63,14 +62,11 @@ def _open_waiting(settings: Settings) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(settings.duckdb_path))
         except duckdb.IOException as error:
-            if "lock" not in str(error).lower():
+            busy = held_file(settings, error)
+            if busy is None:
                 raise
             if time.monotonic() >= deadline:
-                held_by = re.search(r"PID (\d+)", str(error))
-                detail = f"process {held_by[1]}" if held_by else "another process"
-                activity = read_activity(settings)
-                theirs = activity if activity and activity.pid != os.getpid() else None
-                raise WarehouseBusy(settings, theirs, detail) from None
+                raise busy from None
             time.sleep(POLL_SECONDS)
 
 

@@ -115,10 +115,12 @@ def test_a_schedule_load_schedule_loaded_is_not_loaded_again_while_unchanged(pla
 # --- a busy warehouse --------------------------------------------------------------------------
 
 
-def test_a_process_holding_the_file_gets_a_refusal_not_a_traceback(played, tmp_path):
-    """A process that opened the DuckDB file without announcing itself (a `dbt build`, say)."""
+def test_a_process_holding_the_file_gets_a_refusal_not_a_traceback(played, tmp_path, monkeypatch):
+    """A process that opened the DuckDB file without announcing itself (a `dbt build`, say),
+    met by dbt's compile too (which opens the file): nothing compiled is cached here."""
     settings = replace(Settings(), duckdb_path=tmp_path / "w.duckdb")
     load(settings, [game_files(played)[0]])
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -136,6 +138,8 @@ def test_a_process_holding_the_file_gets_a_refusal_not_a_traceback(played, tmp_p
         assert "Traceback" not in refused.output
         status = cli(settings, "status")
         assert status.exit_code == 4 and f"process {holder.pid}" in status.output  # busy
+        planned = cli(settings, "plan", "--wait", "0.5")
+        assert planned.exit_code == 2 and f"process {holder.pid}" in planned.output, planned.output
     finally:
         holder.kill()
         holder.wait()
