@@ -133,7 +133,8 @@ def wave_command(models: tuple[str, ...], with_views: bool = True, every_view: b
     # a model upstream of the wave's is left alone itself; one downstream with its views, and a
     # test that also reads a model outside this wave waits for that model's wave
     others = [f"{m}+" if MODELS.index(m) > MODELS.index(models[0]) else m for m in MODELS if m not in models]
-    exclude = ["--exclude", "test_type:unit", *others, "--indirect-selection", "cautious"]
+    # tests tagged every_slate cost a wave more than it builds (models/marts/player_shot_zone_features.yml)
+    exclude = ["--exclude", "test_type:unit", "tag:every_slate", *others, "--indirect-selection", "cautious"]
     return ["build", *(select if with_views else ["--select", *models, "test_type:data"]), *exclude]
 
 
