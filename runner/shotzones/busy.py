@@ -83,10 +83,12 @@ class WarehouseBusy(Exception):
                 if activity
                 else ""
             )
+        # status answers at once (it has no --wait): a wait of 0 says so
+        waited = f" Waited {settings.wait_seconds:g} s." if settings.wait_seconds else ""
+        longer = ", or wait longer with --wait SECONDS" if settings.wait_seconds else ""
         super().__init__(
-            f"{where} is busy: held by {who}. Waited {settings.wait_seconds:g} s. Run again when it"
-            f" has finished (`shotzones status` shows its progress), or wait longer with --wait"
-            f" SECONDS.{dead}"
+            f"{where} is busy: held by {who}.{waited} Run again when it has finished"
+            f" (`shotzones status` shows its progress){longer}.{dead}"
         )
         self.activity = activity
 

@@ -138,6 +138,7 @@ def test_a_process_holding_the_file_gets_a_refusal_not_a_traceback(played, tmp_p
         assert "Traceback" not in refused.output
         status = cli(settings, "status")
         assert status.exit_code == 4 and f"process {holder.pid}" in status.output  # busy
+        assert "--wait" not in status.output, "status answers at once: it has no --wait"
         planned = cli(settings, "plan", "--wait", "0.5")
         assert planned.exit_code == 2 and f"process {holder.pid}" in planned.output, planned.output
     finally:
